@@ -1,0 +1,314 @@
+/**
+ * `local-docker` machines: one container per machine on a Docker Engine reachable over TCP or a unix socket.
+ *
+ * - The container is created from the newest build of `imageName` (pinned by image id at create time).
+ * - Port 3000 (the daemon) and any preview ports are published on 127.0.0.1 only, on ports Docker picks.
+ *   Host ports change on every restart, so every port lookup inspects the container afresh.
+ * - Containers carry os2's labels; `list` only ever sees containers with `os2.managed=true` of this stage.
+ * - Every call has a deadline and honours the caller's AbortSignal. Docker errors become `ProviderError`s in
+ *   `toProviderError` (map-docker-error.ts) and nowhere else.
+ */
+import Dockerode from "dockerode";
+import { ProviderError } from "../errors";
+import type {
+  Availability,
+  CreateMachineInput,
+  CreateMachineResult,
+  DaemonEndpoint,
+  InspectResult,
+  ListedMachine,
+  MachineLabels,
+  MachineProvider,
+} from "../types";
+import {
+  DAEMON_PORT,
+  ENV_VAR_NAME_PATTERN,
+  buildContainerSpec,
+  containerNameFor,
+  listStatusToProviderState,
+  readPublishedPorts,
+  toEnvArray,
+  toProviderState,
+} from "./container-config";
+import { demuxDockerLogs } from "./demux-logs";
+import { DEFAULT_DOCKER_HOST, toDockerodeOptions } from "./docker-host";
+import {
+  type DockerCallContext,
+  dockerUnreachableMessage,
+  imageMissingMessage,
+  statusCode,
+  toProviderError,
+} from "./map-docker-error";
+
+export type LocalDockerProviderConfig = {
+  /** `tcp://127.0.0.1:2375` (default) or `unix:///var/run/docker.sock`; see `resolveDockerHost`. */
+  dockerHost?: string;
+  /** e.g. `iterate-sandbox:local`; the entry point supplies the default. */
+  imageName: string;
+  /** os2's stage; `list` never returns containers of another stage sharing the same engine. */
+  stage: string;
+  daemonPort?: number;
+  previewPorts?: number[];
+  /** Seconds between SIGTERM and SIGKILL on stop. The image's entry forwards SIGTERM, so this can be short. */
+  stopTimeoutSeconds?: number;
+};
+
+// Deadlines per kind of call. Fast calls get short ones so an unresponsive engine fails at once rather
+// than after a long hang; container create/start/remove can take seconds on a busy engine.
+const PING_TIMEOUT_MS = 1_500;
+const QUICK_TIMEOUT_MS = 5_000;
+const SLOW_TIMEOUT_MS = 30_000;
+const AVAILABILITY_CACHE_MS = 5_000;
+
+type CallOptions = Pick<DockerCallContext, "onNotFound"> & { signal?: AbortSignal; timeoutMs: number };
+
+export class LocalDockerProvider implements MachineProvider {
+  readonly type = "local-docker" as const;
+  readonly dockerHost: string;
+  private readonly docker: Dockerode;
+  private readonly imageName: string;
+  private readonly stage: string;
+  private readonly daemonPort: number;
+  private readonly ports: readonly number[];
+  private readonly stopTimeoutSeconds: number;
+  private availableUntil = 0;
+
+  constructor(config: LocalDockerProviderConfig) {
+    this.dockerHost = config.dockerHost ?? DEFAULT_DOCKER_HOST;
+    this.docker = new Dockerode(toDockerodeOptions(this.dockerHost));
+    this.imageName = config.imageName;
+    this.stage = config.stage;
+    this.daemonPort = config.daemonPort ?? DAEMON_PORT;
+    this.ports = [...new Set([this.daemonPort, ...(config.previewPorts ?? [])])];
+    this.stopTimeoutSeconds = config.stopTimeoutSeconds ?? 3;
+  }
+
+  async availability(signal?: AbortSignal): Promise<Availability> {
+    if (Date.now() < this.availableUntil) return { available: true };
+    try {
+      // @types/dockerode 4 lacks ping's options overload; dockerode 5 accepts { abortSignal }.
+      const ping = this.docker.ping.bind(this.docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
+      await this.call("ping", { signal, timeoutMs: PING_TIMEOUT_MS }, (abortSignal) => ping({ abortSignal }));
+      await this.resolveImageId(signal, PING_TIMEOUT_MS);
+    } catch (error) {
+      if (error instanceof ProviderError) return { available: false, reason: this.availabilityReason(error) };
+      throw error;
+    }
+    // Only successes are cached: once the user fixes Docker, the next check should see it.
+    this.availableUntil = Date.now() + AVAILABILITY_CACHE_MS;
+    return { available: true };
+  }
+
+  async create(input: CreateMachineInput): Promise<CreateMachineResult> {
+    const env = toEnvArray(input.envVars);
+    if (!env.ok) {
+      // Services validate names first; this guards the Docker boundary, where `A=B=C` would silently set `A`.
+      throw new ProviderError(
+        "invalid_state",
+        `Invalid env var name(s): ${env.invalidNames.map((n) => JSON.stringify(n)).join(", ")}. ` +
+          `Names must match ${ENV_VAR_NAME_PATTERN.source}.`,
+      );
+    }
+    // A short deadline on the first call: an unreachable engine fails create at once.
+    const imageId = await this.resolveImageId(input.signal, QUICK_TIMEOUT_MS);
+    const spec = buildContainerSpec({ machineId: input.machineId, labels: input.labels, env: env.env, imageId, ports: this.ports });
+    const containerId = await this.createOrAdoptContainer(spec, input.machineId, input.signal);
+    try {
+      await this.start(containerId, input.signal);
+      const info = await this.inspectContainer(containerId, input.signal);
+      return { externalId: containerId, metadata: this.metadataFor(info) };
+    } catch (error) {
+      // No orphans: a machine whose create failed must not leave its container behind. The cleanup gets
+      // its own deadline, because the caller's signal may be the reason we are here.
+      await this.delete(containerId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async start(externalId: string, signal?: AbortSignal): Promise<void> {
+    const container = this.docker.getContainer(externalId);
+    await this.call(`start container ${externalId}`, { signal, timeoutMs: SLOW_TIMEOUT_MS }, (abortSignal) =>
+      ignoreStatuses(container.start({ abortSignal }), [304]),
+    );
+  }
+
+  async stop(externalId: string, signal?: AbortSignal): Promise<void> {
+    const container = this.docker.getContainer(externalId);
+    const timeoutMs = this.stopTimeoutSeconds * 1_000 + SLOW_TIMEOUT_MS;
+    await this.call(`stop container ${externalId}`, { signal, timeoutMs }, (abortSignal) =>
+      ignoreStatuses(container.stop({ t: this.stopTimeoutSeconds, abortSignal }), [304, 404]),
+    );
+  }
+
+  /**
+   * Local Docker has no cheaper storage tier than a stopped container, so archiving stops the container
+   * and keeps it (filesystem included); unarchive is a plain `start`. Daytona archives for real.
+   */
+  async archive(externalId: string, signal?: AbortSignal): Promise<void> {
+    await this.stop(externalId, signal);
+  }
+
+  async delete(externalId: string, signal?: AbortSignal): Promise<void> {
+    const container = this.docker.getContainer(externalId);
+    // 404: already gone. 409: Docker is already removing it ("removal … is already in progress").
+    await this.call(`remove container ${externalId}`, { signal, timeoutMs: SLOW_TIMEOUT_MS }, (abortSignal) =>
+      ignoreStatuses(container.remove({ force: true, v: true, abortSignal }), [404, 409]),
+    );
+  }
+
+  async inspect(externalId: string, signal?: AbortSignal): Promise<InspectResult> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.inspectContainer(externalId, signal);
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === "not_found") return { state: "missing", metadata: {} };
+      throw error;
+    }
+    const state = toProviderState(info.State);
+    const error = info.State.OOMKilled ? "Container was killed: out of memory" : info.State.Error || undefined;
+    return { state, metadata: this.metadataFor(info), ...(error ? { error } : {}) };
+  }
+
+  async list(labels: Partial<MachineLabels>, signal?: AbortSignal): Promise<ListedMachine[]> {
+    const filter: Record<string, string> = { "os2.stage": this.stage, ...labels, "os2.managed": "true" };
+    const label = Object.entries(filter).map(([key, value]) => `${key}=${value}`);
+    const containers = await this.call("list containers", { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
+      this.docker.listContainers({ all: true, filters: { label }, abortSignal }),
+    );
+    return containers.map((c) => ({ externalId: c.Id, labels: c.Labels, state: listStatusToProviderState(c.State) }));
+  }
+
+  async daemonEndpoint(externalId: string, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {
+    // Always a fresh inspect: Docker picks a new host port each time the container starts.
+    const info = await this.inspectContainer(externalId, signal);
+    const name = info.Name.replace(/^\//, "");
+    if (!info.State.Running) {
+      throw new ProviderError("invalid_state", `Machine container ${name} is ${info.State.Status}, not running. Start the machine first.`);
+    }
+    const published = readPublishedPorts(info.NetworkSettings.Ports);
+    const hostPort = published[port];
+    if (hostPort === undefined) {
+      const known = Object.keys(published).join(", ") || "none";
+      throw new ProviderError(
+        "not_found",
+        `Port ${port} of machine container ${name} is not published (published: ${known}). Add it to the provider's previewPorts.`,
+      );
+    }
+    return { url: `http://127.0.0.1:${hostPort}`, headers: {} };
+  }
+
+  async logs(externalId: string, options: { tail: number }, signal?: AbortSignal): Promise<string> {
+    const container = this.docker.getContainer(externalId);
+    const raw: unknown = await this.call(`read logs of container ${externalId}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
+      container.logs({ stdout: true, stderr: true, follow: false, tail: options.tail, abortSignal }),
+    );
+    // docker-modem hands back a Buffer, unless the text happened to parse as JSON (a TTY container).
+    if (Buffer.isBuffer(raw)) return demuxDockerLogs(raw);
+    return typeof raw === "string" ? raw : JSON.stringify(raw);
+  }
+
+  /** The id of the image's newest build; a missing image makes the provider unavailable. */
+  private async resolveImageId(signal: AbortSignal | undefined, timeoutMs: number): Promise<string> {
+    const image = this.docker.getImage(this.imageName);
+    const onNotFound = { kind: "unavailable" as const, message: imageMissingMessage(this.imageName) };
+    // dockerode's image inspect ignores abortSignal; `call` still enforces the deadline by racing it.
+    const info = await this.call(`inspect image ${this.imageName}`, { signal, timeoutMs, onNotFound }, () => image.inspect());
+    return info.Id;
+  }
+
+  /**
+   * Creates the container, or adopts the one an earlier attempt for the same machine created before a crash
+   * (the name is derived from the machine id, so a retry collides with it). A container with that name but
+   * another machine id is not ours to touch.
+   */
+  private async createOrAdoptContainer(spec: Dockerode.ContainerCreateOptions, machineId: string, signal?: AbortSignal): Promise<string> {
+    const name = containerNameFor(machineId);
+    const createdId = await this.call(`create container ${name}`, { signal, timeoutMs: SLOW_TIMEOUT_MS }, async (abortSignal) => {
+      try {
+        return (await this.docker.createContainer({ ...spec, abortSignal })).id;
+      } catch (error) {
+        if (statusCode(error) === 409) return undefined; // name taken: see below
+        throw error;
+      }
+    });
+    if (createdId !== undefined) return createdId;
+    const existing = await this.inspectContainer(name, signal);
+    if (existing.Config.Labels?.["os2.machine-id"] !== machineId) {
+      throw new ProviderError(
+        "invalid_state",
+        `A container named ${name} exists but was not created by os2 for machine ${machineId}. Remove it with: docker rm -f ${name}`,
+      );
+    }
+    return existing.Id;
+  }
+
+  private inspectContainer(idOrName: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {
+    const container = this.docker.getContainer(idOrName);
+    return this.call(`inspect container ${idOrName}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
+      container.inspect({ abortSignal }),
+    );
+  }
+
+  private metadataFor(info: Dockerode.ContainerInspectInfo): Record<string, unknown> {
+    const ports = readPublishedPorts(info.NetworkSettings.Ports);
+    return {
+      containerId: info.Id,
+      containerName: info.Name.replace(/^\//, ""),
+      imageId: info.Image,
+      imageName: this.imageName,
+      port: ports[this.daemonPort] ?? null,
+      ports,
+      status: info.State.Status,
+      exitCode: info.State.ExitCode,
+      startedAt: info.State.StartedAt,
+      finishedAt: info.State.FinishedAt,
+    };
+  }
+
+  private availabilityReason(error: ProviderError): string {
+    if (error.kind === "timeout") return dockerUnreachableMessage(this.dockerHost, `no answer within ${PING_TIMEOUT_MS} ms`);
+    return error.message;
+  }
+
+  /**
+   * Runs one Docker call under a deadline combined with the caller's signal. The signal is handed to
+   * dockerode (which aborts the HTTP request) and also raced here, because some dockerode methods ignore it.
+   */
+  private async call<T>(operation: string, options: CallOptions, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const abortSignal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const context: DockerCallContext = {
+      operation,
+      dockerHost: this.dockerHost,
+      timeoutMs: options.timeoutMs,
+      callerSignal: options.signal,
+      deadline,
+      onNotFound: options.onNotFound,
+    };
+    try {
+      if (abortSignal.aborted) throw abortSignal.reason;
+      return await raceAbort(run(abortSignal), abortSignal);
+    } catch (error) {
+      throw toProviderError(error, context);
+    }
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** Idempotency: treat the given HTTP statuses (304 "already started", 404 "already gone"…) as success. */
+async function ignoreStatuses(promise: Promise<unknown>, statuses: readonly number[]): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    const status = statusCode(error);
+    if (status !== undefined && statuses.includes(status)) return;
+    throw error;
+  }
+}
