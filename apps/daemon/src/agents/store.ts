@@ -1,0 +1,82 @@
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { harnessSchema } from "@os2/protocol";
+
+/** What is persisted about an agent; its status is never stored, it is read from tmux. */
+export const agentRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  harness: harnessSchema,
+  cwd: z.string(),
+  prompt: z.string(),
+  env: z.record(z.string(), z.string()),
+  tmuxSession: z.string(),
+  createdAt: z.string(),
+});
+export type AgentRecord = z.infer<typeof agentRecordSchema>;
+
+const fileSchema = z.object({ version: z.literal(1), agents: z.array(agentRecordSchema) });
+
+/**
+ * Agent definitions in one JSON file under the state directory, so a restarted daemon finds the agents whose
+ * tmux sessions kept running. Writes go through a temp file and a rename, so a crash never leaves half a file.
+ */
+export class AgentStore {
+  private agents: AgentRecord[] | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly stateDir: string) {}
+
+  private get file() {
+    return join(this.stateDir, "agents.json");
+  }
+
+  async list(): Promise<AgentRecord[]> {
+    this.agents ??= await this.load();
+    return [...this.agents];
+  }
+
+  async get(id: string): Promise<AgentRecord | undefined> {
+    return (await this.list()).find((a) => a.id === id);
+  }
+
+  add(agent: AgentRecord): Promise<void> {
+    return this.mutate((agents) => [...agents, agent]);
+  }
+
+  /** Returns whether the agent existed. */
+  async remove(id: string): Promise<boolean> {
+    let existed = false;
+    await this.mutate((agents) => {
+      existed = agents.some((a) => a.id === id);
+      return agents.filter((a) => a.id !== id);
+    });
+    return existed;
+  }
+
+  // Serialised so two concurrent requests cannot overwrite each other's change.
+  private mutate(change: (agents: AgentRecord[]) => AgentRecord[]): Promise<void> {
+    const run = this.queue.then(async () => {
+      const next = change(await this.list());
+      await mkdir(this.stateDir, { recursive: true });
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify({ version: 1, agents: next }, null, 2));
+      await rename(tmp, this.file);
+      this.agents = next;
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async load(): Promise<AgentRecord[]> {
+    const text = await readFile(this.file, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    if (text === undefined) return [];
+    const parsed = fileSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new Error(`${this.file} is not a valid agents file: ${parsed.error.message}`);
+    return parsed.data.agents;
+  }
+}

@@ -1,0 +1,43 @@
+import { Hono } from "hono";
+import { createNodeWebSocket } from "@hono/node-ws";
+import { AgentService } from "./agents/service";
+import { agentRoutes } from "./agents/route";
+import { AgentStore } from "./agents/store";
+import type { DaemonConfig } from "./config";
+import { execRoutes } from "./exec/route";
+import { filesRoutes } from "./files/route";
+import { healthRoutes } from "./health/route";
+import { requireMachineToken } from "./http/auth";
+import { errorBody, HttpError } from "./http/errors";
+import { logsRoutes } from "./logs/route";
+import { ptyRoutes } from "./pty/route";
+import { Tmux } from "./tmux/tmux";
+import { tmuxRoutes } from "./tmux/route";
+
+/**
+ * Builds the daemon's HTTP app. `injectWebSocket` must be called with the Node server once it listens,
+ * so the terminal's WebSocket upgrades reach the app.
+ */
+export function createDaemonApp(config: DaemonConfig) {
+  const app = new Hono();
+  const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
+  const tmux = new Tmux(config.tmuxSocket);
+  const agents = new AgentService(new AgentStore(config.stateDir), tmux);
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return c.json(errorBody(error), error.status);
+    console.error("[daemon] unexpected error on", c.req.method, c.req.path, error);
+    return c.json({ error: "internal", message: error.message }, 500);
+  });
+  app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}; see apps/daemon/README.md` }, 404));
+
+  app.route("/api/health", healthRoutes(config));
+  app.use("/api/*", requireMachineToken(config.authToken));
+  app.route("/api/exec", execRoutes(config));
+  app.route("/api/files", filesRoutes(config));
+  app.route("/api/tmux/sessions", tmuxRoutes(config, tmux));
+  app.route("/api/pty", ptyRoutes(config, tmux, upgradeWebSocket));
+  app.route("/api/agents", agentRoutes(config, agents));
+  app.route("/api/logs", logsRoutes(config));
+  return { app, injectWebSocket };
+}

@@ -1,0 +1,67 @@
+import { z } from "zod";
+
+/**
+ * The daemon's configuration, parsed once from the environment in `main.ts` and passed down. Nothing else in
+ * the daemon reads `process.env`.
+ */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  /** The credential the control plane's proxy adds. Unset means every protected route answers 401. */
+  MACHINE_AUTH_TOKEN: z.string().min(1).optional(),
+  OS2_WORKSPACE_DIR: z.string().default("/workspace"),
+  /** Agent definitions live here, so they survive daemon restarts. */
+  OS2_STATE_DIR: z.string().default("/var/lib/os2"),
+  /** The directory s6-svscan supervises; health reports each service in it. */
+  OS2_S6_SCAN_DIR: z.string().default("/opt/os2/services"),
+  /** s6-log writes each service's logs to `<dir>/<service>/current`. */
+  OS2_LOG_DIR: z.string().default("/var/log/os2"),
+  /** Cap for file reads and writes, in bytes. */
+  OS2_FILES_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  /** Cap for the buffered (non-streaming) output of one exec, per stream, in bytes. */
+  OS2_EXEC_MAX_OUTPUT_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  /** tmux socket path; unset means tmux's default, so `tmux ls` inside the machine sees the same sessions. */
+  OS2_TMUX_SOCKET: z.string().optional(),
+  /** File descriptor s6 gave us for the readiness notification (see the service's `notification-fd`). */
+  OS2_READY_FD: z.coerce.number().int().min(3).optional(),
+  /** Replaced at bundle time with the package version and source hash. */
+  OS2_DAEMON_VERSION: z.string().default("dev"),
+});
+
+export type DaemonConfig = {
+  port: number;
+  host: string;
+  authToken: string | undefined;
+  workspaceDir: string;
+  stateDir: string;
+  s6ScanDir: string;
+  logDir: string;
+  filesMaxBytes: number;
+  execMaxOutputBytes: number;
+  tmuxSocket: string | undefined;
+  readyFd: number | undefined;
+  version: string;
+};
+
+export function parseDaemonConfig(env: Record<string, string | undefined>): DaemonConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Invalid daemon environment: ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    authToken: e.MACHINE_AUTH_TOKEN,
+    workspaceDir: e.OS2_WORKSPACE_DIR,
+    stateDir: e.OS2_STATE_DIR,
+    s6ScanDir: e.OS2_S6_SCAN_DIR,
+    logDir: e.OS2_LOG_DIR,
+    filesMaxBytes: e.OS2_FILES_MAX_BYTES,
+    execMaxOutputBytes: e.OS2_EXEC_MAX_OUTPUT_BYTES,
+    tmuxSocket: e.OS2_TMUX_SOCKET,
+    readyFd: e.OS2_READY_FD,
+    version: e.OS2_DAEMON_VERSION,
+  };
+}

@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import { execRequestSchema, type ExecResult, type ExecStreamEvent } from "@os2/protocol";
+import type { DaemonConfig } from "../config";
+import { parseJsonBody } from "../http/errors";
+import { resolveExistingDir } from "../paths";
+import { runProcess, type RunProcessInput } from "./run-process";
+
+/** `POST /api/exec`: one command, buffered ({exitCode, stdout, stderr}) or streamed as NDJSON. */
+export function execRoutes(config: DaemonConfig) {
+  return new Hono().post("/", async (c) => {
+    const req = await parseJsonBody(c, execRequestSchema);
+    const cwd = await resolveExistingDir(config.workspaceDir, req.cwd);
+    const base = { command: req.command, args: req.args, cwd, env: req.env, timeoutMs: req.timeoutMs, stdin: req.stdin };
+    if (req.stream) return streamExec(base, c.req.raw.signal);
+    return c.json(await bufferExec(base, config.execMaxOutputBytes, c.req.raw.signal));
+  });
+}
+
+type ExecBase = Omit<RunProcessInput, "onStdout" | "onStderr" | "signal">;
+
+async function bufferExec(base: ExecBase, maxChars: number, signal: AbortSignal): Promise<ExecResult> {
+  let stdout = "";
+  let stderr = "";
+  let truncated = false;
+  // Caps count UTF-16 units, a close enough proxy for bytes that avoids re-encoding every chunk.
+  const append = (current: string, text: string) => {
+    if (current.length + text.length <= maxChars) return current + text;
+    truncated = true;
+    return current + text.slice(0, Math.max(0, maxChars - current.length));
+  };
+  const exit = await runProcess({
+    ...base,
+    signal,
+    onStdout: (text) => (stdout = append(stdout, text)),
+    onStderr: (text) => (stderr = append(stderr, text)),
+  });
+  return { ...exit, stdout, stderr, truncated };
+}
+
+function streamExec(base: ExecBase, requestSignal: AbortSignal): Response {
+  const abort = new AbortController();
+  requestSignal.addEventListener("abort", () => abort.abort(), { once: true });
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const send = (event: ExecStreamEvent) => {
+        if (!abort.signal.aborted) controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
+      };
+      void runProcess({
+        ...base,
+        signal: abort.signal,
+        onStdout: (data) => send({ type: "stdout", data }),
+        onStderr: (data) => send({ type: "stderr", data }),
+      }).then((exit) => {
+        send({ type: "exit", ...exit });
+        if (!abort.signal.aborted) controller.close();
+      });
+    },
+    // The client went away: kill the command rather than let it run unobserved.
+    cancel() {
+      abort.abort();
+    },
+  });
+  return new Response(body, {
+    headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+  });
+}

@@ -1,0 +1,22 @@
+import { Hono } from "hono";
+import type { HealthResponse } from "@os2/protocol";
+import type { DaemonConfig } from "../config";
+import { readAllServiceStatuses } from "./s6";
+
+const startedAt = new Date();
+
+/** `GET /api/health`: public, so the control plane and load balancers can probe without the token. */
+export function healthRoutes(config: DaemonConfig) {
+  return new Hono().get("/", async (c) => {
+    const services = await readAllServiceStatuses(config.s6ScanDir);
+    const degraded = services.some((s) => s.wantUp && s.state !== "up");
+    const body: HealthResponse = {
+      status: degraded ? "degraded" : "ok",
+      version: config.version,
+      startedAt: startedAt.toISOString(),
+      uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
+      services,
+    };
+    return c.json(body);
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Entry point of the os2 daemon: parses the environment, serves the API on port 3000, and tells s6 it is
+ * ready (notification-fd) once its own `/api/health` answers. Run by the `iterate-server` s6 service.
+ */
+import { closeSync, writeSync } from "node:fs";
+import { request } from "node:http";
+import { serve } from "@hono/node-server";
+import { createDaemonApp } from "./app";
+import { parseDaemonConfig } from "./config";
+
+const READY_POLL_MS = 20;
+
+// The version is spelled out so the bundler can replace it with the built version.
+const config = parseDaemonConfig({ ...process.env, OS2_DAEMON_VERSION: process.env.OS2_DAEMON_VERSION });
+const { app, injectWebSocket } = createDaemonApp(config);
+const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => {
+  console.log(`[daemon] ${config.version} listening on ${config.host}:${config.port}`);
+  if (config.readyFd !== undefined) void notifyReadyWhenHealthy(config.port, config.readyFd);
+});
+injectWebSocket(server);
+
+// s6 sends SIGTERM on `s6-svc -d`/`-t` and at shutdown; tmux sessions (terminals, agents) are separate
+// processes and keep running. Exit promptly rather than wait for long-lived streams to drain.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    server.close();
+    setTimeout(() => process.exit(0), 200).unref();
+  });
+}
+
+/** s6 readiness: one newline on the fd it gave us, written only once the health route really answers. */
+async function notifyReadyWhenHealthy(port: number, fd: number): Promise<void> {
+  while (!(await healthAnswers(port))) await new Promise((r) => setTimeout(r, READY_POLL_MS));
+  try {
+    writeSync(fd, "\n");
+    closeSync(fd);
+  } catch (error) {
+    console.error(`[daemon] could not write readiness to fd ${fd}:`, error);
+  }
+}
+
+function healthAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path: "/api/health", timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}

@@ -1,0 +1,65 @@
+import { Hono } from "hono";
+import type { UpgradeWebSocket, WSContext } from "hono/ws";
+import { ptyClientMessageSchema, ptyQuerySchema } from "@os2/protocol";
+import type { DaemonConfig } from "../config";
+import { parseQuery } from "../http/errors";
+import { resolveExistingDir } from "../paths";
+import type { Tmux } from "../tmux/tmux";
+import { TmuxTerminal } from "./tmux-terminal";
+
+/**
+ * `GET /api/pty/ws?cols&rows&tmuxSession`: a WebSocket terminal attached to a tmux session (created when
+ * missing, in the workspace directory). Closing the socket detaches; the session lives on.
+ */
+export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: UpgradeWebSocket) {
+  return new Hono().get(
+    "/ws",
+    // Validate and create the session before upgrading, so bad input is a plain 400 instead of a dropped socket.
+    async (c, next) => {
+      const query = parseQuery(c, ptyQuerySchema);
+      const cwd = await resolveExistingDir(config.workspaceDir, undefined);
+      await tmux.ensureSession({ name: query.tmuxSession, cwd });
+      await next();
+    },
+    upgradeWebSocket((c) => {
+      const query = ptyQuerySchema.parse(c.req.query());
+      let terminal: TmuxTerminal | undefined;
+      return {
+        onOpen(_event, ws) {
+          terminal = TmuxTerminal.open({ tmuxArgs: tmux.baseArgs(), session: query.tmuxSession, size: query });
+          terminal.onData((data) => ws.send(new Uint8Array(data)));
+          terminal.onExit(() => ws.close(1000, "terminal exited"));
+        },
+        onMessage(event, ws) {
+          if (!terminal) return;
+          if (typeof event.data !== "string") {
+            if (event.data instanceof ArrayBuffer) terminal.write(new Uint8Array(event.data));
+            return;
+          }
+          handleTextMessage(terminal, event.data, ws);
+        },
+        onClose() {
+          terminal?.close();
+        },
+      };
+    }),
+  );
+}
+
+function handleTextMessage(terminal: TmuxTerminal, text: string, ws: WSContext): void {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    ws.send(JSON.stringify({ type: "error", message: "text frames must be JSON {type:'input'|'resize'}; send raw input as binary frames" }));
+    return;
+  }
+  const parsed = ptyClientMessageSchema.safeParse(raw);
+  if (!parsed.success) {
+    ws.send(JSON.stringify({ type: "error", message: parsed.error.issues[0]?.message ?? "invalid message" }));
+    return;
+  }
+  const message = parsed.data;
+  if (message.type === "input") terminal.write(message.data);
+  else void terminal.resize(message);
+}

@@ -1,0 +1,20 @@
+import { z } from "zod";
+
+/** Every non-2xx answer of the daemon has this shape; `field` names the offending input when there is one. */
+export const errorResponseSchema = z.object({
+  error: z.enum(["bad_request", "unauthorized", "not_found", "payload_too_large", "conflict", "internal"]),
+  message: z.string(),
+  field: z.string().optional(),
+});
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;
+
+// tmux forbids "." and ":" in session names (they are target separators); keep names shell-safe too.
+export const tmuxSessionNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
+
+/** Query-string integers arrive as strings. */
+export const queryIntSchema = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Names the token cookie that `?token=` sets, so browsers can open daemon pages without headers. */
+export const MACHINE_TOKEN_COOKIE = "os2_machine_token";
