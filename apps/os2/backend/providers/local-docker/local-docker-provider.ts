@@ -102,7 +102,7 @@ export class LocalDockerProvider implements MachineProvider {
   async create(input: CreateMachineInput): Promise<CreateMachineResult> {
     const env = toEnvArray(input.envVars);
     if (!env.ok) {
-      // Services validate names first; this guards the Docker boundary, where `A=B=C` would silently set `A`.
+      // Services validate names first; this guards the Docker boundary, where a name containing `=` would silently set another variable.
       throw new ProviderError(
         "invalid_state",
         `Invalid env var name(s): ${env.invalidNames.map((n) => JSON.stringify(n)).join(", ")}. ` +
@@ -112,15 +112,16 @@ export class LocalDockerProvider implements MachineProvider {
     // A short deadline on the first call: an unreachable engine fails create at once.
     const imageId = await this.resolveImageId(input.signal, QUICK_TIMEOUT_MS);
     const spec = buildContainerSpec({ machineId: input.machineId, labels: input.labels, env: env.env, imageId, ports: this.ports });
-    const containerId = await this.createOrAdoptContainer(spec, input.machineId, input.signal);
+    let containerId: string | undefined;
     try {
+      containerId = await this.createOrAdoptContainer(spec, input.machineId, input.signal);
       await this.start(containerId, input.signal);
       const info = await this.inspectContainer(containerId, input.signal);
       return { externalId: containerId, metadata: this.metadataFor(info) };
     } catch (error) {
-      // No orphans: a machine whose create failed must not leave its container behind. The cleanup gets
-      // its own deadline, because the caller's signal may be the reason we are here.
-      await this.delete(containerId).catch(() => undefined);
+      // No orphans: a machine whose create failed must not leave its container behind. Cleanup ignores the
+      // caller's signal (it may be the reason we are here) and uses its own deadlines.
+      await this.removeFailedCreate(input.machineId, containerId).catch(() => undefined);
       throw error;
     }
   }
@@ -240,6 +241,14 @@ export class LocalDockerProvider implements MachineProvider {
       );
     }
     return existing.Id;
+  }
+
+  private async removeFailedCreate(machineId: string, containerId: string | undefined): Promise<void> {
+    if (containerId !== undefined) return this.delete(containerId);
+    // createContainer itself failed or was aborted mid-request; Docker may have created the container anyway.
+    // If it completes after this check, the reconciler removes it as a labelled orphan.
+    const existing = await this.inspectContainer(containerNameFor(machineId)).catch(() => undefined);
+    if (existing?.Config.Labels?.["os2.machine-id"] === machineId) await this.delete(existing.Id);
   }
 
   private inspectContainer(idOrName: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {

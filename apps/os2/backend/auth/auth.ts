@@ -1,0 +1,108 @@
+/**
+ * Sign-in: better-auth with email one-time codes (6 digits, 5 minutes), optional Google, and the admin
+ * plugin (list users, impersonate). Mounted at /api/auth. Codes go out over SMTP when configured and are
+ * printed to the server log otherwise; `+…test@` addresses use a fixed code outside prd and get no mail.
+ */
+import { APIError, betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { createAuthMiddleware } from "better-auth/api";
+import { admin, emailOTP } from "better-auth/plugins";
+import { ID_PREFIXES, newId, type IdKind } from "../ids.ts";
+import type { Db } from "../db/client.ts";
+import { account, session, user, verification } from "../db/schema/auth.ts";
+import { TEST_OTP_CODE, isSignupAllowed, isTestEmail, type SignupAllowlist } from "./email-rules.ts";
+import type { Mailer } from "./mailer.ts";
+
+export type CreateAuthOptions = {
+  db: Db;
+  baseURL: string;
+  secret: string;
+  stage: string;
+  mailer: Mailer;
+  signupAllowlist: SignupAllowlist;
+  adminEmails: Set<string>;
+  google?: { clientId: string; clientSecret: string };
+  otpRateLimitPerMinute: number;
+  trustedOrigins?: string[];
+};
+
+const MODEL_ID_KIND: Record<string, IdKind> = {
+  user: "user",
+  session: "session",
+  account: "account",
+  verification: "verification",
+};
+
+export function createAuth(options: CreateAuthOptions) {
+  const { stage, signupAllowlist, adminEmails } = options;
+  const signupRefusal = (email: string) =>
+    new APIError("FORBIDDEN", {
+      message: `Sign-up is not open to ${email}. Ask an administrator to add it to ALLOW_SIGNUP_FROM_EMAILS or to invite you.`,
+    });
+
+  return betterAuth({
+    baseURL: options.baseURL,
+    basePath: "/api/auth",
+    secret: options.secret,
+    trustedOrigins: options.trustedOrigins,
+    database: drizzleAdapter(options.db, { provider: "pg", schema: { user, session, account, verification } }),
+    advanced: {
+      database: {
+        generateId: ({ model }) => {
+          const kind = MODEL_ID_KIND[model];
+          return kind ? newId(kind) : `${ID_PREFIXES.verification}_${crypto.randomUUID()}`;
+        },
+      },
+    },
+    telemetry: { enabled: false },
+    rateLimit: {
+      enabled: true,
+      window: 60,
+      max: 300,
+      customRules: {
+        "/email-otp/send-verification-otp": { window: 60, max: options.otpRateLimitPerMinute },
+        "/sign-in/email-otp": { window: 60, max: options.otpRateLimitPerMinute * 2 },
+      },
+    },
+    socialProviders: options.google
+      ? { google: { clientId: options.google.clientId, clientSecret: options.google.clientSecret } }
+      : {},
+    databaseHooks: {
+      user: {
+        create: {
+          before: async (data) => {
+            const email = data.email.toLowerCase();
+            const isAdmin = adminEmails.has(email);
+            if (!isAdmin && !isSignupAllowed(signupAllowlist, email)) throw signupRefusal(email);
+            return { data: { ...data, email, role: isAdmin ? "admin" : "user" } };
+          },
+        },
+      },
+    },
+    hooks: {
+      // Refuse to send a code to an address that could never sign in: a clear message now beats a
+      // failure after the user has typed the code.
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== "/email-otp/send-verification-otp") return;
+        const email = typeof ctx.body?.email === "string" ? ctx.body.email.toLowerCase() : "";
+        if (!email || adminEmails.has(email) || isSignupAllowed(signupAllowlist, email)) return;
+        const existing = await ctx.context.internalAdapter.findUserByEmail(email);
+        if (!existing) throw signupRefusal(email);
+      }),
+    },
+    plugins: [
+      emailOTP({
+        otpLength: 6,
+        expiresIn: 300,
+        generateOTP: ({ email }) => (isTestEmail(email, stage) ? TEST_OTP_CODE : undefined),
+        async sendVerificationOTP({ email, otp }) {
+          if (isTestEmail(email, stage)) return;
+          await options.mailer.sendSignInCode(email, otp);
+        },
+      }),
+      admin({ adminRoles: ["admin"], defaultRole: "user" }),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

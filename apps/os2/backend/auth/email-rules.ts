@@ -1,0 +1,33 @@
+/**
+ * Who may sign up, and which addresses are test addresses.
+ * ALLOW_SIGNUP_FROM_EMAILS is a comma list of exact addresses and `*@domain` wildcards, compared
+ * case-insensitively. Existing users can always sign in; the list only gates creating new accounts.
+ */
+
+export const TEST_OTP_CODE = "424242";
+
+export type SignupAllowlist = { exact: Set<string>; domains: Set<string>; anyone: boolean };
+
+export function parseSignupAllowlist(raw: string | undefined, stage: string): SignupAllowlist {
+  const source = raw ?? (stage === "prd" ? "" : "*@example.com");
+  const list: SignupAllowlist = { exact: new Set(), domains: new Set(), anyone: false };
+  for (const entry of source.split(",").map((part) => part.trim().toLowerCase())) {
+    if (!entry) continue;
+    if (entry === "*") list.anyone = true;
+    else if (entry.startsWith("*@")) list.domains.add(entry.slice(2));
+    else list.exact.add(entry);
+  }
+  return list;
+}
+
+export function isSignupAllowed(list: SignupAllowlist, email: string): boolean {
+  const normalized = email.trim().toLowerCase();
+  if (list.anyone || list.exact.has(normalized)) return true;
+  const domain = normalized.split("@")[1];
+  return domain !== undefined && list.domains.has(domain);
+}
+
+/** `ada+test@example.com`, `ada+e2e-test@…`: a plus tag ending in "test". Never honoured in prd. */
+export function isTestEmail(email: string, stage: string): boolean {
+  return stage !== "prd" && /\+[^@]*test@/i.test(email);
+}

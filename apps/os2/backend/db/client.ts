@@ -1,0 +1,73 @@
+/**
+ * Opens the database: embedded PGlite under the data directory when no DATABASE_URL is given (the
+ * zero-setup default), a PostgreSQL server otherwise. Applies the committed migrations before returning.
+ * With PostgreSQL, also exposes LISTEN/NOTIFY so several os2 instances can share realtime invalidations.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import * as schema from "./schema/index.ts";
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+
+export type PubSub = {
+  listen(channel: string, onMessage: (payload: string) => void): Promise<void>;
+  notify(channel: string, payload: string): Promise<void>;
+};
+
+export type DatabaseHandle = {
+  db: Db;
+  kind: "pglite" | "postgres";
+  /** Present only for PostgreSQL: PGlite is in-process, so there is no other instance to tell. */
+  pubsub?: PubSub;
+  close(): Promise<void>;
+};
+
+export type OpenDatabaseOptions = {
+  databaseUrl?: string;
+  dataDir: string;
+};
+
+const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), "migrations");
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  return openPglite(path.join(options.dataDir, "pglite"));
+}
+
+async function openPglite(dir: string): Promise<DatabaseHandle> {
+  fs.mkdirSync(dir, { recursive: true });
+  const client = new PGlite(dir);
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema });
+  await migratePglite(db, { migrationsFolder });
+  return { db: db as unknown as Db, kind: "pglite", close: () => client.close() };
+}
+
+async function openPostgres(url: string): Promise<DatabaseHandle> {
+  const sql = postgres(url, { max: 10, onnotice: () => {} });
+  const db = drizzlePostgres(sql, { schema });
+  // Several instances may start at once against one server: serialise migrations with an advisory lock.
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(7283461)`;
+    await migratePostgres(drizzlePostgres(tx as unknown as postgres.Sql, { schema }), { migrationsFolder });
+  });
+  const pubsub: PubSub = {
+    async listen(channel, onMessage) {
+      await sql.listen(channel, onMessage);
+    },
+    async notify(channel, payload) {
+      await sql.notify(channel, payload);
+    },
+  };
+  return { db: db as unknown as Db, kind: "postgres", pubsub, close: () => sql.end({ timeout: 5 }) };
+}

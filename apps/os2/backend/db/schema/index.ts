@@ -1,0 +1,6 @@
+export * from "./auth.ts";
+export * from "./organization.ts";
+export * from "./project.ts";
+export * from "./machine.ts";
+export * from "./project-env-var.ts";
+export * from "./project-access-token.ts";

@@ -1,0 +1,72 @@
+import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { idColumn, timestamps } from "./columns.ts";
+import { project } from "./project.ts";
+
+export type MachineDesiredState = "running" | "stopped" | "archived" | "deleted";
+export type MachineObservedState =
+  | "creating"
+  | "starting"
+  | "running"
+  | "stopping"
+  | "stopped"
+  | "archived"
+  | "error"
+  | "deleting";
+export type MachineEventReason = "user" | "reconciler" | "provider" | "health";
+
+export const machine = pgTable(
+  "machine",
+  {
+    id: idColumn(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => project.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    type: text("type").$type<"local-docker" | "daytona">().notNull(),
+    desiredState: text("desired_state").$type<MachineDesiredState>().notNull(),
+    observedState: text("observed_state").$type<MachineObservedState>().notNull(),
+    externalId: text("external_id"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    /** The daemon's credential (MACHINE_AUTH_TOKEN), AES-256-GCM encrypted. */
+    authTokenEncrypted: text("auth_token_encrypted").notNull(),
+    createdBy: text("created_by"),
+    startRequestedAt: timestamp("start_requested_at", { withTimezone: true }),
+    readyAt: timestamp("ready_at", { withTimezone: true }),
+    lastError: text("last_error"),
+    ...timestamps,
+  },
+  (t) => [index("machine_project_idx").on(t.projectId)],
+);
+
+export const machineEvent = pgTable(
+  "machine_event",
+  {
+    id: idColumn(),
+    machineId: text("machine_id")
+      .notNull()
+      .references(() => machine.id, { onDelete: "cascade" }),
+    fromState: text("from_state"),
+    toState: text("to_state").notNull(),
+    reason: text("reason").$type<MachineEventReason>().notNull(),
+    detail: text("detail"),
+    durationMs: integer("duration_ms"),
+    ...timestamps,
+  },
+  (t) => [index("machine_event_machine_idx").on(t.machineId)],
+);
+
+/** Daytona preview tokens per machine and port, encrypted; re-fetched on a miss or a 401. */
+export const previewTokenCache = pgTable(
+  "preview_token_cache",
+  {
+    id: idColumn(),
+    machineId: text("machine_id")
+      .notNull()
+      .references(() => machine.id, { onDelete: "cascade" }),
+    port: integer("port").notNull(),
+    url: text("url").notNull(),
+    tokenEncrypted: text("token_encrypted").notNull(),
+    ...timestamps,
+  },
+  (t) => [index("preview_token_machine_port_idx").on(t.machineId, t.port)],
+);

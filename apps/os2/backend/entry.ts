@@ -1,0 +1,41 @@
+/**
+ * Production entry: `pnpm start` (after `pnpm build`). Reads .env, validates the environment once, and
+ * serves the API, the realtime socket and the built SPA from one Node process.
+ */
+import "dotenv/config";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { getRequestListener } from "@hono/node-server";
+import { serveStatic } from "@hono/node-server/serve-static";
+import { createServer } from "node:http";
+import { createOs2 } from "./app.ts";
+import { parseEnv } from "./env.ts";
+
+const env = parseEnv(process.env);
+const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist");
+if (!fs.existsSync(path.join(distDir, "index.html"))) {
+  console.error(`The web app is not built (${distDir} is missing). Run: pnpm build`);
+  process.exit(1);
+}
+
+const os2 = await createOs2({ env });
+const root = path.relative(process.cwd(), distDir) || ".";
+os2.app.use("/*", serveStatic({ root }));
+// Client-side routes (/orgs/…, /login) all load the SPA shell.
+os2.app.get("*", serveStatic({ root, path: "index.html" }));
+
+const server = createServer(getRequestListener(os2.app.fetch));
+os2.attach(server);
+server.listen(env.PORT, env.HOST, () => {
+  console.log(`os2 (${os2.deps.stage}) listening on ${os2.publicUrl}  [database: ${os2.database.kind}]`);
+});
+
+const shutdown = async (signal: string) => {
+  console.log(`${signal}: shutting down`);
+  server.close();
+  await os2.close();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

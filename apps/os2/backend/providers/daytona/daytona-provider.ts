@@ -1,0 +1,346 @@
+/**
+ * The `daytona` machine provider: each machine is a Daytona cloud sandbox created from the newest snapshot
+ * of this stage (see snapshot-resolver.ts), driven through the real `@daytonaio/sdk`.
+ *
+ * Config comes only through the constructor (the entry point reads env). When DAYTONA_API_KEY is unset the
+ * entry point uses `createUnconfiguredDaytonaProvider()` instead, which explains what to set.
+ *
+ * The SDK opens a socket.io connection for state events unless `useDeprecatedPolling` is set; os2 polls
+ * (see reference/daytona-wire.md), so a process never hangs on a socket that Daytona's API may not offer.
+ */
+import { Daytona, DaytonaNotFoundError, type Sandbox } from "@daytonaio/sdk";
+import { ProviderError } from "../errors";
+import type {
+  Availability,
+  CreateMachineInput,
+  CreateMachineResult,
+  DaemonEndpoint,
+  InspectResult,
+  ListedMachine,
+  MachineLabels,
+  MachineProvider,
+  ProviderMachineState,
+} from "../types";
+import { systemClock, type Clock } from "./clock";
+import { mapDaytonaError } from "./map-daytona-error";
+import { InMemoryPreviewTokenStore, type PreviewToken, type PreviewTokenStore } from "./preview-token-store";
+import type { PreviewEndpointSource } from "./preview-request";
+import { SnapshotResolver } from "./snapshot-resolver";
+
+export const DEFAULT_DAYTONA_API_URL = "https://app.daytona.io/api";
+export const DAYTONA_NOT_CONFIGURED_REASON = "Daytona not configured: set DAYTONA_API_KEY";
+export const PREVIEW_TOKEN_HEADER = "x-daytona-preview-token";
+export const SKIP_PREVIEW_WARNING_HEADER = "X-Daytona-Skip-Preview-Warning";
+
+export type DaytonaProviderOptions = {
+  apiKey: string;
+  /** Defaults to Daytona's cloud API. Always passed to the SDK, so it never picks one from env or `.env`. */
+  apiUrl?: string;
+  organizationId?: string;
+  /** Usually `${stage}--` (DAYTONA_SNAPSHOT_PREFIX). */
+  snapshotPrefix: string;
+  /** DAYTONA_AUTO_STOP_MINUTES; 0 disables auto-stop. */
+  autoStopMinutes: number;
+  stage: string;
+  previewTokenStore?: PreviewTokenStore;
+  clock?: Clock;
+  /** Seconds the SDK waits for a sandbox to reach `started` / `stopped`. */
+  operationTimeoutSeconds?: number;
+  /** Injectable so tests can share or observe one resolver. */
+  snapshotResolver?: SnapshotResolver;
+};
+
+const AVAILABILITY_CACHE_MS = 15_000;
+
+export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
+  readonly type = "daytona" as const;
+  private readonly daytona: Daytona;
+  private readonly resolver: SnapshotResolver;
+  private readonly tokens: PreviewTokenStore;
+  private readonly clock: Clock;
+  private readonly timeoutSeconds: number;
+  private readonly tokenFetches = new Map<string, Promise<PreviewToken>>();
+  private availabilityCache: { value: Availability; expiresAt: number } | undefined;
+
+  constructor(private readonly options: DaytonaProviderOptions) {
+    const apiUrl = options.apiUrl ?? DEFAULT_DAYTONA_API_URL;
+    this.clock = options.clock ?? systemClock;
+    this.timeoutSeconds = options.operationTimeoutSeconds ?? 120;
+    this.tokens = options.previewTokenStore ?? new InMemoryPreviewTokenStore();
+    this.daytona = new Daytona({
+      apiKey: options.apiKey,
+      apiUrl,
+      ...(options.organizationId ? { organizationId: options.organizationId } : {}),
+      useDeprecatedPolling: true,
+    });
+    this.resolver =
+      options.snapshotResolver ??
+      new SnapshotResolver({
+        apiKey: options.apiKey,
+        apiUrl,
+        clock: this.clock,
+        ...(options.organizationId ? { organizationId: options.organizationId } : {}),
+      });
+  }
+
+  /** Available when the API answers and a snapshot exists for the prefix; the reason says what to do. */
+  async availability(signal?: AbortSignal): Promise<Availability> {
+    const cached = this.availabilityCache;
+    if (cached && cached.expiresAt > this.clock.now()) return cached.value;
+    let value: Availability;
+    try {
+      await this.resolver.resolve(this.options.snapshotPrefix, signal);
+      value = { available: true };
+    } catch (error) {
+      const mapped = mapDaytonaError(error, "check availability");
+      value = { available: false, reason: mapped instanceof Error ? mapped.message : String(mapped) };
+    }
+    this.availabilityCache = { value, expiresAt: this.clock.now() + AVAILABILITY_CACHE_MS };
+    return value;
+  }
+
+  async create(input: CreateMachineInput): Promise<CreateMachineResult> {
+    const snapshot = await this.resolver.resolve(this.options.snapshotPrefix, input.signal);
+    // The os2.* labels are how the reconciler finds this sandbox again (list by labels, orphan removal).
+    const labels: Record<string, string> = { ...input.labels };
+    const sandbox = await this.call(
+      `create sandbox for machine ${input.machineId}`,
+      () =>
+        this.daytona.create(
+          {
+            snapshot: snapshot.name,
+            envVars: input.envVars,
+            labels,
+            autoStopInterval: this.options.autoStopMinutes,
+            public: false,
+          },
+          { timeout: this.timeoutSeconds },
+        ),
+      input.signal,
+    );
+    return {
+      externalId: sandbox.id,
+      metadata: {
+        snapshotName: snapshot.name,
+        sandboxName: sandbox.name,
+        target: sandbox.target,
+        autoStopMinutes: this.options.autoStopMinutes,
+        stage: this.options.stage,
+      },
+    };
+  }
+
+  async start(externalId: string, signal?: AbortSignal): Promise<void> {
+    await this.call(
+      `start sandbox ${externalId}`,
+      async () => {
+        const sandbox = await this.daytona.get(externalId);
+        if (sandbox.state === "started") return;
+        if (sandbox.state === "starting" || sandbox.state === "restoring" || sandbox.state === "creating") {
+          await sandbox.waitUntilStarted(this.timeoutSeconds);
+          return;
+        }
+        if (sandbox.state === "stopping") await sandbox.waitUntilStopped(this.timeoutSeconds);
+        await sandbox.start(this.timeoutSeconds);
+      },
+      signal,
+    );
+  }
+
+  async stop(externalId: string, signal?: AbortSignal): Promise<void> {
+    await this.call(
+      `stop sandbox ${externalId}`,
+      async () => {
+        const sandbox = await this.daytona.get(externalId);
+        await this.stopSandbox(sandbox);
+      },
+      signal,
+    );
+  }
+
+  /** Daytona archives only stopped sandboxes, so a running one is stopped first. */
+  async archive(externalId: string, signal?: AbortSignal): Promise<void> {
+    await this.call(
+      `archive sandbox ${externalId}`,
+      async () => {
+        const sandbox = await this.daytona.get(externalId);
+        if (sandbox.state === "archived" || sandbox.state === "archiving") return;
+        await this.stopSandbox(sandbox);
+        await sandbox.archive();
+      },
+      signal,
+    );
+  }
+
+  /** Deleting a sandbox that is gone (404, `destroyed`, `destroying`) succeeds. */
+  async delete(externalId: string, signal?: AbortSignal): Promise<void> {
+    await this.call(
+      `delete sandbox ${externalId}`,
+      async () => {
+        try {
+          const sandbox = await this.daytona.get(externalId);
+          if (sandbox.state !== "destroyed" && sandbox.state !== "destroying") {
+            await sandbox.delete(this.timeoutSeconds);
+          }
+        } catch (error) {
+          if (!(error instanceof DaytonaNotFoundError)) throw error;
+        }
+      },
+      signal,
+    );
+    await this.tokens.delete(externalId);
+  }
+
+  async inspect(externalId: string, signal?: AbortSignal): Promise<InspectResult> {
+    try {
+      const sandbox = await this.call(`inspect sandbox ${externalId}`, () => this.daytona.get(externalId), signal);
+      const metadata: Record<string, unknown> = { daytonaState: sandbox.state ?? "unknown", target: sandbox.target };
+      if (sandbox.snapshot) metadata.snapshotName = sandbox.snapshot;
+      const result: InspectResult = { state: toMachineState(sandbox.state), metadata };
+      if (sandbox.errorReason) result.error = sandbox.errorReason;
+      return result;
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === "not_found") return { state: "missing", metadata: {} };
+      throw error;
+    }
+  }
+
+  async list(labels: Partial<MachineLabels>, signal?: AbortSignal): Promise<ListedMachine[]> {
+    const selector: Record<string, string> = {};
+    for (const [key, value] of Object.entries(labels)) if (value !== undefined) selector[key] = value;
+    return this.call(
+      "list sandboxes",
+      async () => {
+        const machines: ListedMachine[] = [];
+        for await (const sandbox of this.daytona.list({ labels: selector, limit: 100 })) {
+          const state = toMachineState(sandbox.state);
+          if (state === "missing") continue;
+          machines.push({ externalId: sandbox.id, labels: { ...sandbox.labels }, state });
+        }
+        return machines;
+      },
+      signal,
+    );
+  }
+
+  /** Preview URL of the port plus the headers Daytona's preview proxy wants; the token comes from the store. */
+  async daemonEndpoint(externalId: string, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {
+    const preview = (await this.tokens.get(externalId, port)) ?? (await this.fetchPreviewToken(externalId, port, signal));
+    return {
+      url: preview.url.replace(/\/+$/, ""),
+      headers: { [PREVIEW_TOKEN_HEADER]: preview.token, [SKIP_PREVIEW_WARNING_HEADER]: "true" },
+    };
+  }
+
+  async invalidatePreviewToken(externalId: string, port: number): Promise<void> {
+    await this.tokens.delete(externalId, port);
+  }
+
+  /** Concurrent misses for one sandbox and port share one request to Daytona. */
+  private fetchPreviewToken(externalId: string, port: number, signal?: AbortSignal): Promise<PreviewToken> {
+    const key = `${externalId}:${port}`;
+    const pending = this.tokenFetches.get(key);
+    if (pending) return pending;
+    const request = this.call(
+      `get preview link for port ${port} of sandbox ${externalId}`,
+      async () => {
+        const sandbox = await this.daytona.get(externalId);
+        const link = await sandbox.getPreviewLink(port);
+        const preview = { url: link.url, token: link.token };
+        await this.tokens.set(externalId, port, preview);
+        return preview;
+      },
+      signal,
+    ).finally(() => this.tokenFetches.delete(key));
+    this.tokenFetches.set(key, request);
+    return request;
+  }
+
+  private async stopSandbox(sandbox: Sandbox): Promise<void> {
+    const state = sandbox.state;
+    if (state === "stopped" || state === "archived" || state === "archiving") return;
+    if (state === "stopping") {
+      await sandbox.waitUntilStopped(this.timeoutSeconds);
+      return;
+    }
+    if (state === "starting" || state === "restoring" || state === "creating") {
+      await sandbox.waitUntilStarted(this.timeoutSeconds);
+    }
+    await sandbox.stop(this.timeoutSeconds);
+  }
+
+  /**
+   * Runs one SDK operation, mapping its failures. The SDK takes no AbortSignal, so an abort stops the
+   * caller's wait; the Daytona-side operation may still finish, which the reconciler observes later.
+   */
+  private async call<T>(action: string, operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      signal?.throwIfAborted();
+      if (!signal) return await operation();
+      return await new Promise<T>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new DOMException("Aborted", "AbortError"));
+        signal.addEventListener("abort", onAbort, { once: true });
+        operation().then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+      });
+    } catch (error) {
+      throw mapDaytonaError(error, action);
+    }
+  }
+}
+
+/** Daytona's sandbox states (SandboxState in @daytona/api-client) onto os2's provider states. */
+export function toMachineState(state: string | undefined): ProviderMachineState {
+  switch (state) {
+    case "creating":
+    case "pending_build":
+    case "building_snapshot":
+    case "pulling_snapshot":
+      return "creating";
+    case "starting":
+    case "restoring":
+    case "resuming":
+      return "starting";
+    case "started":
+      return "running";
+    case "stopping":
+    case "pausing":
+    case "archiving":
+      return "stopping";
+    case "stopped":
+    case "paused":
+      return "stopped";
+    case "archived":
+      return "archived";
+    case "destroying":
+      return "deleting";
+    case "destroyed":
+      return "missing";
+    // Resizing, snapshotting and forking are short operations on an existing sandbox: report them as a
+    // transition so the reconciler waits instead of acting on them.
+    case "resizing":
+    case "snapshotting":
+    case "forking":
+      return "starting";
+    default:
+      return "error";
+  }
+}
+
+/** What the entry point registers when DAYTONA_API_KEY is unset: it explains, and refuses every operation. */
+export function createUnconfiguredDaytonaProvider(): MachineProvider {
+  const refuse = async (): Promise<never> => {
+    throw new ProviderError("unavailable", DAYTONA_NOT_CONFIGURED_REASON);
+  };
+  return {
+    type: "daytona",
+    availability: async () => ({ available: false, reason: DAYTONA_NOT_CONFIGURED_REASON }),
+    create: refuse,
+    start: refuse,
+    stop: refuse,
+    archive: refuse,
+    delete: refuse,
+    inspect: refuse,
+    list: async () => [],
+    daemonEndpoint: refuse,
+  };
+}

@@ -1,0 +1,61 @@
+import {
+  DaytonaConflictError,
+  DaytonaConnectionError,
+  DaytonaConnectionTimeoutError,
+  DaytonaError,
+  DaytonaNotFoundError,
+  DaytonaRateLimitError,
+  DaytonaTimeoutError,
+} from "@daytonaio/sdk";
+import { describe, expect, it } from "vitest";
+import { ProviderError } from "../errors";
+import { toMachineState } from "./daytona-provider";
+import { mapDaytonaError } from "./map-daytona-error";
+
+const kindOf = (error: unknown) => (error instanceof ProviderError ? error.kind : "not a ProviderError");
+
+describe("mapDaytonaError", () => {
+  it.each([
+    [new DaytonaNotFoundError("Sandbox not found", 404), "not_found"],
+    [new DaytonaError("gone", 404), "not_found"],
+    [new DaytonaConflictError("busy", 409), "invalid_state"],
+    [new DaytonaError("Sandbox is not stopped", 400), "invalid_state"],
+    [new DaytonaRateLimitError("slow down", 429), "rate_limited"],
+    [new DaytonaConnectionError("ECONNREFUSED"), "unavailable"],
+    [new DaytonaConnectionTimeoutError("read timeout"), "timeout"],
+    [new DaytonaTimeoutError("Sandbox failed to become ready within the timeout period"), "timeout"],
+    [new DaytonaError("Internal", 500), "unavailable"],
+    [new DaytonaError("Unauthorized", 401), "unavailable"],
+    [new DOMException("The operation was aborted", "AbortError"), "timeout"],
+    [new TypeError("fetch failed"), "unavailable"],
+  ] as const)("maps %s to %s", (error, kind) => {
+    expect(kindOf(mapDaytonaError(error, "do it"))).toBe(kind);
+  });
+
+  it("keeps programming errors as they are, so they are logged with their stack", () => {
+    const bug = new TypeError("Cannot read properties of undefined");
+    expect(mapDaytonaError(bug, "do it")).toBe(bug);
+  });
+
+  it("tells the user which variable to check when the key is rejected", () => {
+    expect(String(mapDaytonaError(new DaytonaError("Unauthorized", 401), "list sandboxes"))).toContain("DAYTONA_API_KEY");
+  });
+});
+
+describe("toMachineState", () => {
+  it.each([
+    ["started", "running"],
+    ["stopped", "stopped"],
+    ["archived", "archived"],
+    ["creating", "creating"],
+    ["pulling_snapshot", "creating"],
+    ["restoring", "starting"],
+    ["archiving", "stopping"],
+    ["destroying", "deleting"],
+    ["destroyed", "missing"],
+    ["build_failed", "error"],
+    [undefined, "error"],
+  ] as const)("Daytona %s → %s", (daytona, os2) => {
+    expect(toMachineState(daytona)).toBe(os2);
+  });
+});

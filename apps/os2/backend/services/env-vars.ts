@@ -1,0 +1,80 @@
+/**
+ * Project environment variables, encrypted at rest (AES-256-GCM). Lists never return values; only the
+ * machine env builder decrypts them. A var with a machineId overrides the project-wide value for that
+ * machine only.
+ */
+import { and, asc, eq, isNull } from "drizzle-orm";
+import type { Encryptor } from "../crypto.ts";
+import { MASKED_VALUE } from "../crypto.ts";
+import type { Db } from "../db/client.ts";
+import { machine } from "../db/schema/machine.ts";
+import { projectEnvVar } from "../db/schema/project-env-var.ts";
+import { newId } from "../ids.ts";
+import { notFound } from "./errors.ts";
+
+export const ENV_KEY_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+export const ENV_VALUE_MAX_BYTES = 64 * 1024;
+
+export async function listEnvVars(db: Db, projectId: string) {
+  const rows = await db
+    .select({
+      id: projectEnvVar.id,
+      key: projectEnvVar.key,
+      machineId: projectEnvVar.machineId,
+      type: projectEnvVar.type,
+      createdAt: projectEnvVar.createdAt,
+      updatedAt: projectEnvVar.updatedAt,
+    })
+    .from(projectEnvVar)
+    .where(eq(projectEnvVar.projectId, projectId))
+    .orderBy(asc(projectEnvVar.key));
+  return rows.map((row) => ({ ...row, maskedValue: MASKED_VALUE }));
+}
+
+export async function setEnvVar(
+  db: Db,
+  encryptor: Encryptor,
+  input: { projectId: string; key: string; value: string; machineId?: string | null },
+) {
+  const machineId = input.machineId ?? null;
+  if (machineId) {
+    const [owner] = await db
+      .select({ id: machine.id })
+      .from(machine)
+      .where(and(eq(machine.id, machineId), eq(machine.projectId, input.projectId)));
+    if (!owner) throw notFound("Machine");
+  }
+  const scope = and(
+    eq(projectEnvVar.projectId, input.projectId),
+    eq(projectEnvVar.key, input.key),
+    machineId ? eq(projectEnvVar.machineId, machineId) : isNull(projectEnvVar.machineId),
+  );
+  const valueEncrypted = encryptor.encrypt(input.value);
+  return db.transaction(async (tx) => {
+    const [existing] = await tx.select({ id: projectEnvVar.id }).from(projectEnvVar).where(scope);
+    if (existing) {
+      await tx.update(projectEnvVar).set({ valueEncrypted }).where(eq(projectEnvVar.id, existing.id));
+      return { id: existing.id, key: input.key, machineId, created: false };
+    }
+    const id = newId("envVar");
+    await tx.insert(projectEnvVar).values({ id, projectId: input.projectId, key: input.key, valueEncrypted, machineId });
+    return { id, key: input.key, machineId, created: true };
+  });
+}
+
+export async function deleteEnvVar(db: Db, input: { projectId: string; id: string }) {
+  const deleted = await db
+    .delete(projectEnvVar)
+    .where(and(eq(projectEnvVar.id, input.id), eq(projectEnvVar.projectId, input.projectId)))
+    .returning({ id: projectEnvVar.id });
+  if (deleted.length === 0) throw notFound("Environment variable");
+}
+
+/** Project vars, then the machine's overrides on top. Decrypts: call only when building a machine's env. */
+export async function resolveEnvForMachine(db: Db, encryptor: Encryptor, input: { projectId: string; machineId: string }) {
+  const rows = await db.select().from(projectEnvVar).where(eq(projectEnvVar.projectId, input.projectId));
+  const env: Record<string, string> = {};
+  for (const row of rows.filter((r) => r.machineId === null)) env[row.key] = encryptor.decrypt(row.valueEncrypted);
+  for (const row of rows.filter((r) => r.machineId === input.machineId)) env[row.key] = encryptor.decrypt(row.valueEncrypted);
+  return env;
+}

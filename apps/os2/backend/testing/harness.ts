@@ -1,0 +1,114 @@
+/**
+ * In-process test harness: a real os2 (same createOs2 as production) on a fresh PGlite directory, or on
+ * the PostgreSQL server named by DATABASE_URL_TEST when `database: "postgres"` is asked for. Requests go
+ * through the Hono app's fetch, so auth cookies, tRPC and error formatting are all exercised for real.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import superjson from "superjson";
+import postgres from "postgres";
+import { createOs2, type Os2 } from "../app.ts";
+import { parseEnv } from "../env.ts";
+import { createLogger } from "../logger.ts";
+import type { AppRouter } from "../trpc/app-router.ts";
+
+export type TestOs2 = {
+  os2: Os2;
+  logLines: string[];
+  fetch(input: string, init?: RequestInit): Promise<Response>;
+  signIn(email: string): Promise<string>;
+  client(auth?: { cookie?: string; bearer?: string }): ReturnType<typeof createTRPCClient<AppRouter>>;
+  close(): Promise<void>;
+};
+
+export type TestOs2Options = { database?: "pglite" | "postgres"; env?: Record<string, string> };
+
+const BASE = "http://localhost:3001";
+
+export async function createTestOs2(options: TestOs2Options = {}): Promise<TestOs2> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "os2-test-"));
+  const databaseUrl = options.database === "postgres" ? await createScratchDatabase() : undefined;
+  const logLines: string[] = [];
+  const env = parseEnv({
+    OS2_DATA_DIR: dataDir,
+    APP_STAGE: "test",
+    ENCRYPTION_SECRET: "test-encryption-secret-0123456789",
+    BETTER_AUTH_SECRET: "test-auth-secret-0123456789-abcdef",
+    OS2_PUBLIC_URL: BASE,
+    OTP_RATE_LIMIT_PER_MINUTE: "1000",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl.url } : {}),
+    ...options.env,
+  });
+  const os2 = await createOs2({ env, log: createLogger((line) => logLines.push(line)) });
+
+  const fetchApp = (input: string, init?: RequestInit) => {
+    const request = new Request(new URL(input, BASE), init);
+    return Promise.resolve(os2.app.fetch(request));
+  };
+
+  return {
+    os2,
+    logLines,
+    fetch: fetchApp,
+    async signIn(email) {
+      const headers = { "content-type": "application/json", origin: BASE };
+      const sent = await fetchApp("/api/auth/email-otp/send-verification-otp", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ email, type: "sign-in" }),
+      });
+      if (!sent.ok) throw new Error(`send OTP failed: ${sent.status} ${await sent.text()}`);
+      const signedIn = await fetchApp("/api/auth/sign-in/email-otp", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ email, otp: "424242" }),
+      });
+      if (!signedIn.ok) throw new Error(`sign-in failed: ${signedIn.status} ${await signedIn.text()}`);
+      const cookies = signedIn.headers.getSetCookie().map((c) => c.split(";")[0]);
+      return cookies.join("; ");
+    },
+    client(auth = {}) {
+      return createTRPCClient<AppRouter>({
+        links: [
+          httpLink({
+            url: `${BASE}/api/trpc`,
+            transformer: superjson,
+            headers: () => ({
+              origin: BASE,
+              ...(auth.cookie ? { cookie: auth.cookie } : {}),
+              ...(auth.bearer ? { authorization: `Bearer ${auth.bearer}` } : {}),
+            }),
+            fetch: (url, init) => fetchApp(String(url), init as RequestInit),
+          }),
+        ],
+      });
+    },
+    async close() {
+      await os2.close();
+      await databaseUrl?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A throwaway database on the server in DATABASE_URL_TEST, dropped on close. */
+async function createScratchDatabase() {
+  const adminUrl = process.env.DATABASE_URL_TEST;
+  if (!adminUrl) throw new Error("DATABASE_URL_TEST is not set (the test script starts PostgreSQL and sets it).");
+  const name = `os2_test_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const cleanup = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * tRPC setup: superjson, one error-mapping middleware, the after-mutation hook, and the procedure tiers
+ * (public → signed-in → organization member → organization admin; project; system admin).
+ * A resource in an organization the caller does not belong to is NOT_FOUND, never FORBIDDEN.
+ */
+import { TRPCError, initTRPC } from "@trpc/server";
+import superjson from "superjson";
+import { z } from "zod";
+import type { OrganizationRole } from "../db/schema/organization.ts";
+import { ProviderError } from "../providers/errors.ts";
+import { DomainError } from "../services/errors.ts";
+import { findOrganizationMembership } from "../services/organizations.ts";
+import { findProjectBySlug } from "../services/projects.ts";
+import { organization } from "../db/schema/organization.ts";
+import { eq } from "drizzle-orm";
+import type { Context } from "./context.ts";
+import { slugSchema } from "./schemas.ts";
+
+export type Meta = {
+  /** Router names whose queries the SPA should refetch after this mutation. Defaults to the mutation's own router. */
+  invalidates?: string[];
+};
+
+type Issue = { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string };
+
+/** Turns validation issues into one readable sentence naming each field, e.g. `name: Too long (max 100)`. */
+export function formatIssues(issues: readonly Issue[]): string {
+  return issues
+    .map((issue) => {
+      const path = (issue.path ?? []).map((part) => (typeof part === "object" ? String(part.key) : String(part)));
+      return path.length > 0 ? `${path.join(".")}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}
+
+function validationIssues(cause: unknown): Issue[] | null {
+  if (cause && typeof cause === "object" && "issues" in cause && Array.isArray(cause.issues)) return cause.issues as Issue[];
+  return null;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const issues = error.code === "BAD_REQUEST" ? validationIssues(error.cause) : null;
+      return issues
+        ? { ...shape, message: `Invalid input: ${formatIssues(issues)}`, data: { ...shape.data, issues } }
+        : shape;
+    },
+  });
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+const PROVIDER_ERROR_CODES = {
+  not_found: "NOT_FOUND",
+  invalid_state: "PRECONDITION_FAILED",
+  unavailable: "PRECONDITION_FAILED",
+  timeout: "TIMEOUT",
+  rate_limited: "TOO_MANY_REQUESTS",
+} as const;
+
+const DOMAIN_ERROR_CODES = {
+  not_found: "NOT_FOUND",
+  conflict: "CONFLICT",
+  precondition_failed: "PRECONDITION_FAILED",
+  forbidden: "FORBIDDEN",
+  bad_request: "BAD_REQUEST",
+} as const;
+
+/** The single place where domain and provider errors become tRPC codes. */
+const mapErrors = t.middleware(async ({ ctx, path, next }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const cause = result.error.cause;
+  if (cause instanceof DomainError) {
+    throw new TRPCError({ code: DOMAIN_ERROR_CODES[cause.kind], message: cause.message, cause });
+  }
+  if (cause instanceof ProviderError) {
+    throw new TRPCError({ code: PROVIDER_ERROR_CODES[cause.kind], message: cause.message, cause });
+  }
+  if (result.error.code === "INTERNAL_SERVER_ERROR") {
+    ctx.log.error(`tRPC ${path} failed`, { stack: (cause ?? result.error).stack });
+    throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error; it has been logged." });
+  }
+  return result;
+});
+
+/** Realtime invalidations and analytics, only after the mutation succeeded. */
+const afterMutation = t.middleware(async ({ ctx, path, type, meta, getRawInput, next }) => {
+  const result = await next();
+  if (type !== "mutation" || !result.ok) return result;
+  const routerName = path.split(".")[0] ?? path;
+  ctx.mutationObserver.onMutationSuccess({
+    path,
+    input: await getRawInput().catch(() => undefined),
+    output: result.data,
+    userId: ctx.user?.id ?? null,
+    organizationId: ctx.scope.organizationId,
+    projectId: ctx.scope.projectId,
+    invalidates: meta?.invalidates ?? [routerName],
+  });
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(afterMutation);
+
+export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first (or send a valid session)." });
+  return next({ ctx: { user: ctx.user } });
+});
+
+export const systemAdminProcedure = signedInProcedure.use(({ ctx, next }) => {
+  // While impersonating, the session belongs to the impersonated user, so their role applies.
+  if (ctx.user.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "System administrators only." });
+  return next();
+});
+
+export const organizationInput = z.object({ organizationSlug: slugSchema });
+
+export const organizationProcedure = signedInProcedure.input(organizationInput).use(async ({ ctx, input, next }) => {
+  const found = await findOrganizationMembership(ctx.db, { slug: input.organizationSlug, userId: ctx.user.id });
+  if (!found) throw new TRPCError({ code: "NOT_FOUND", message: "Organization not found" });
+  ctx.scope.organizationId = found.organization.id;
+  return next({ ctx: { organization: found.organization, role: found.role } });
+});
+
+const ADMIN_ROLES: readonly OrganizationRole[] = ["owner", "admin"];
+
+export const organizationAdminProcedure = organizationProcedure.use(({ ctx, next }) => {
+  if (!ADMIN_ROLES.includes(ctx.role)) {
+    throw new TRPCError({ code: "FORBIDDEN", message: "Organization admins and owners only." });
+  }
+  return next();
+});
+
+export const projectInput = z.object({ organizationSlug: slugSchema, projectSlug: slugSchema });
+
+/**
+ * A project procedure accepts a member's session or an access token of exactly this project. Any other
+ * token gets NOT_FOUND, as if the project did not exist.
+ */
+export const projectProcedure = publicProcedure.input(projectInput).use(async ({ ctx, input, next }) => {
+  const notFound = new TRPCError({ code: "NOT_FOUND", message: "Project not found" });
+  let organizationId: string;
+  let role: OrganizationRole | "token";
+  if (ctx.user) {
+    const found = await findOrganizationMembership(ctx.db, { slug: input.organizationSlug, userId: ctx.user.id });
+    if (!found) throw notFound;
+    organizationId = found.organization.id;
+    role = found.role;
+  } else if (ctx.accessToken) {
+    const [org] = await ctx.db.select().from(organization).where(eq(organization.slug, input.organizationSlug));
+    if (!org) throw notFound;
+    organizationId = org.id;
+    role = "token";
+  } else {
+    throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in or send a project access token." });
+  }
+  const project = await findProjectBySlug(ctx.db, organizationId, input.projectSlug);
+  if (!project || (ctx.accessToken && ctx.accessToken.projectId !== project.id)) throw notFound;
+  ctx.scope.organizationId = organizationId;
+  ctx.scope.projectId = project.id;
+  return next({ ctx: { project, projectRole: role } });
+});
+
+/** Project procedures that only a signed-in member may call (e.g. minting access tokens). */
+export const projectMemberProcedure = projectProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: "FORBIDDEN", message: "Access tokens cannot manage access tokens: sign in." });
+  return next({ ctx: { user: ctx.user } });
+});
+
+export const projectAdminProcedure = projectMemberProcedure.use(({ ctx, next }) => {
+  if (ctx.projectRole === "token" || !ADMIN_ROLES.includes(ctx.projectRole)) {
+    throw new TRPCError({ code: "FORBIDDEN", message: "Organization admins and owners only." });
+  }
+  return next();
+});

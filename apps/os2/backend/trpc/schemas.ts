@@ -1,0 +1,30 @@
+/** Input schemas shared by routers. Messages say what is wrong and what is allowed. */
+import { z } from "zod";
+import { ENV_KEY_PATTERN, ENV_VALUE_MAX_BYTES } from "../services/env-vars.ts";
+import { SLUG_PATTERN } from "../services/slugs.ts";
+
+export const slugSchema = z
+  .string()
+  .regex(SLUG_PATTERN, "Use 1–48 lowercase letters, digits or dashes, starting and ending with a letter or digit");
+
+export const nameSchema = z
+  .string()
+  .trim()
+  .min(1, "Must not be empty")
+  .max(100, "Must be at most 100 characters");
+
+export const emailSchema = z.string().trim().toLowerCase().email("Must be an email address").max(254);
+
+export const envKeySchema = z
+  .string()
+  .regex(ENV_KEY_PATTERN, "Use uppercase letters, digits and underscores, not starting with a digit (e.g. API_TOKEN)")
+  .max(256, "Must be at most 256 characters");
+
+export const envValueSchema = z
+  .string()
+  .refine((value) => Buffer.byteLength(value, "utf8") <= ENV_VALUE_MAX_BYTES, "Must be at most 64 KiB");
+
+export const idSchema = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `Must be an id starting with ${prefix}_`);
+
+export const organizationRoleSchema = z.enum(["owner", "admin", "member"]);
