@@ -40,7 +40,8 @@ export function listTrackedMutations(): string[] {
 }
 
 export interface TrackedMutationContext {
-  userId: string;
+  /** null for a mutation without a signed-in user; such mutations are not captured (no one to attribute). */
+  userId: string | null;
   organizationId?: string;
   projectId?: string;
 }
@@ -57,7 +58,7 @@ export interface CaptureTrackedMutationInput {
 /**
  * Captures the registered event for a mutation that has **succeeded**; the caller must not call it on
  * failure. Returns "untracked" for paths with no registration, so the middleware can call it for every
- * mutation. Never throws: analytics must not turn a successful mutation into an error.
+ * mutation, and "anonymous" (nothing sent) when there is no user. Never throws: analytics must not turn a successful mutation into an error.
  *
  * Groups come from the context. When the context does not know them yet (creating an organization or a
  * project), the extracted `organization_id` / `project_id` properties stand in.
@@ -68,9 +69,10 @@ export function captureTrackedMutation({
   input,
   output,
   ctx,
-}: CaptureTrackedMutationInput): "captured" | "untracked" {
+}: CaptureTrackedMutationInput): "captured" | "untracked" | "anonymous" {
   const mutation = registry.get(path);
   if (mutation === undefined) return "untracked";
+  if (ctx.userId === null) return "anonymous";
 
   let properties: Record<string, unknown> = {};
   try {
@@ -134,19 +136,22 @@ registerTrackedMutation("project.create", {
 registerTrackedMutation("project.update", {
   eventName: "project_updated",
   extractProperties: (input) => {
-    const parsed = projectScope.extend({ name: z.string().optional() }).safeParse(input);
+    const parsed = projectScope.extend({ name: z.string().optional(), newSlug: z.string().optional() }).safeParse(input);
     if (!parsed.success) return {};
     // Which fields changed, never their new values.
-    const updatedFields = parsed.data.name === undefined ? [] : ["name"];
+    const updatedFields = [
+      ...(parsed.data.name === undefined ? [] : ["name"]),
+      ...(parsed.data.newSlug === undefined ? [] : ["slug"]),
+    ];
     return { ...scopeProperties(parsed.data), updated_fields: updatedFields };
   },
 });
 
 registerTrackedMutation("project.delete", {
   eventName: "project_deleted",
-  extractProperties: (input) => {
+  extractProperties: (input, output) => {
     const parsed = projectScope.safeParse(input);
-    return parsed.success ? scopeProperties(parsed.data) : {};
+    return parsed.success ? { ...scopeProperties(parsed.data), ...outputId(output, "project_id") } : {};
   },
 });
 
@@ -177,14 +182,16 @@ registerTrackedMutation("machine.delete", { eventName: "machine_deleted", extrac
  * Env var events carry only whether the variable overrides a project variable for one machine. The key is
  * left out as well as the value: names like `STRIPE_LIVE_KEY` say what a project holds.
  */
-function envVarProperties(input: unknown): Record<string, unknown> {
-  const parsed = z.object({ machineId: z.string().nullish() }).safeParse(input);
-  if (!parsed.success) return {};
-  return { is_machine_override: parsed.data.machineId !== undefined && parsed.data.machineId !== null };
-}
-
-registerTrackedMutation("envVar.set", { eventName: "env_var_set", extractProperties: envVarProperties });
-registerTrackedMutation("envVar.delete", { eventName: "env_var_deleted", extractProperties: envVarProperties });
+registerTrackedMutation("envVar.set", {
+  eventName: "env_var_set",
+  extractProperties: (input) => {
+    const parsed = z.object({ machineId: z.string().nullish() }).safeParse(input);
+    if (!parsed.success) return {};
+    return { is_machine_override: parsed.data.machineId !== undefined && parsed.data.machineId !== null };
+  },
+});
+// envVar.delete takes only the variable's id, so whether it was a machine override is not known here.
+registerTrackedMutation("envVar.delete", { eventName: "env_var_deleted" });
 
 // Access token events carry nothing of their own: the output of create holds the plaintext token, and the
 // token's name is free text. The project group says where it happened.

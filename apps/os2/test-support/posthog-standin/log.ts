@@ -5,7 +5,7 @@
  * wire even for gzip) and, for event endpoints, the decoded events are included so specs need not decode.
  */
 import { readFile } from "node:fs/promises";
-import type { ParsedEvent } from "./decode.ts";
+import { decodeCaptureBody, type ParsedEvent } from "./decode.ts";
 import { eventsOf, type RecordedRequest } from "./standin.ts";
 
 export interface StandinLogLine {
@@ -55,7 +55,15 @@ export async function readStandinLog(file: string): Promise<StandinLogLine[]> {
     .map((line) => JSON.parse(line) as StandinLogLine);
 }
 
-/** Decoded body text of a line (gunzipped when gzip), for scanning captured payloads for secrets. */
-export function rawBodyOf(line: StandinLogLine): Buffer {
-  return Buffer.from(line.bodyBase64, "base64");
+/**
+ * A line's body as text to scan for secrets: decoded (gunzipped, base64-unwrapped) when it is a capture
+ * body, else the raw bytes as UTF-8. Scanning the raw gzip bytes would find nothing even if a secret leaked.
+ */
+export function bodyTextOf(line: StandinLogLine): string {
+  const body = Buffer.from(line.bodyBase64, "base64");
+  try {
+    return JSON.stringify(decodeCaptureBody(body, new URLSearchParams(line.search)));
+  } catch {
+    return body.toString("utf8");
+  }
 }

@@ -1,5 +1,10 @@
+import { appendFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bodyTextOf, readStandinLog, toLogLine } from "./log.ts";
 import { startPostHogStandin, type PostHogStandin } from "./standin.ts";
 
 let standin: PostHogStandin;
@@ -85,5 +90,29 @@ describe("PostHog stand-in", () => {
     const response = await fetch(`${standin.url}/api/projects/`, { method: "POST", body: "{}" });
     expect(response.status).toBe(404);
     expect(standin.requests.map((r) => [r.method, r.path, r.status])).toEqual([["POST", "/api/projects/", 404]]);
+  });
+});
+
+describe("stand-in NDJSON log", () => {
+  it("round-trips requests with decoded events and a scannable body", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "posthog-standin-"));
+    const file = join(dir, "log.ndjson");
+    const logged = await startPostHogStandin({
+      onRequest: (request) => appendFileSync(file, `${JSON.stringify(toLogLine(request))}\n`),
+    });
+    try {
+      expect(await readStandinLog(file)).toEqual([]);
+      await fetch(`${logged.url}/batch/`, { method: "POST", body: gzipSync(JSON.stringify(batch("planted-event"))) });
+      await fetch(`${logged.url}/nope`);
+      const lines = await readStandinLog(file);
+      expect(lines.map((l) => [l.path, l.status, l.events.map((e) => e.event)])).toEqual([
+        ["/batch/", 200, ["planted-event"]],
+        ["/nope", 404, []],
+      ]);
+      expect(lines[0] && bodyTextOf(lines[0])).toContain("planted-event");
+    } finally {
+      await logged.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
