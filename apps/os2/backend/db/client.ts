@@ -56,11 +56,15 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
 async function openPostgres(url: string): Promise<DatabaseHandle> {
   const sql = postgres(url, { max: 10, onnotice: () => {} });
   const db = drizzlePostgres(sql, { schema });
-  // Several instances may start at once against one server: serialise migrations with an advisory lock.
-  await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(7283461)`;
-    await migratePostgres(drizzlePostgres(tx as unknown as postgres.Sql, { schema }), { migrationsFolder });
-  });
+  // Several instances may start at once against one server: serialise migrations with an advisory lock
+  // held on a dedicated connection while the migrator runs on the pool.
+  const lock = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await lock`select pg_advisory_lock(7283461)`;
+    await migratePostgres(db, { migrationsFolder });
+  } finally {
+    await lock.end({ timeout: 5 });
+  }
   const pubsub: PubSub = {
     async listen(channel, onMessage) {
       await sql.listen(channel, onMessage);

@@ -1,0 +1,49 @@
+/**
+ * `pnpm dev`: the same server as production, with Vite in middleware mode serving the SPA with hot reload
+ * on the same port. Before starting, it checks the local sandbox image (see sandbox-image-check.ts).
+ */
+import "dotenv/config";
+import { createServer } from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { getRequestListener } from "@hono/node-server";
+import { createServer as createViteServer } from "vite";
+import { createOs2 } from "./app.ts";
+import { parseEnv } from "./env.ts";
+
+const env = parseEnv(process.env);
+const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../app");
+
+const os2 = await createOs2({ env });
+const server = createServer();
+const vite = await createViteServer({
+  configFile: path.join(appDir, "vite.config.ts"),
+  root: appDir,
+  server: { middlewareMode: true, hmr: { server } },
+  appType: "spa",
+});
+
+const apiListener = getRequestListener(os2.app.fetch);
+const SERVER_PREFIXES = ["/api/", "/ingest/", "/org/"];
+server.on("request", (request, response) => {
+  const url = request.url ?? "/";
+  if (SERVER_PREFIXES.some((prefix) => url.startsWith(prefix))) void apiListener(request, response);
+  else vite.middlewares(request, response);
+});
+// Vite's HMR socket listens on the same server; os2 claims only its own upgrade paths.
+server.on("upgrade", (request, socket, head) => {
+  os2.handleUpgrade(request, socket, head);
+});
+
+server.listen(env.PORT, env.HOST, () => {
+  console.log(`os2 dev (${os2.deps.stage}) on ${os2.publicUrl}  [database: ${os2.database.kind}]`);
+});
+
+const shutdown = async () => {
+  server.close();
+  await vite.close();
+  await os2.close();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());
