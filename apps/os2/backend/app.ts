@@ -8,6 +8,8 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
+import { createIngestProxy } from "./analytics/ingest-proxy.ts";
+import { createServerAnalytics, type ServerAnalytics } from "./analytics/server-analytics.ts";
 import { createAuth } from "./auth/auth.ts";
 import { parseSignupAllowlist } from "./auth/email-rules.ts";
 import { createMailer } from "./auth/mailer.ts";
@@ -21,12 +23,14 @@ import { computeServerStage } from "./stage.ts";
 import { appRouter } from "./trpc/app-router.ts";
 import { createContext, type AppDeps } from "./trpc/context.ts";
 import { combineObservers, type MutationObserver } from "./trpc/mutation-observer.ts";
+import { captureTrackedMutation } from "./trpc/tracked-mutations.ts";
 
 export type Os2 = {
   app: Hono;
   deps: AppDeps;
   database: DatabaseHandle;
   realtime: RealtimeHub;
+  analytics: ServerAnalytics;
   publicUrl: string;
   /** Routes WebSocket upgrades (realtime now; machine proxies later) and destroys anything unknown. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
@@ -86,6 +90,20 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     },
   };
 
+  // No POSTHOG_KEY, no analytics traffic at all: the disabled client never constructs posthog-node.
+  const analytics = createServerAnalytics({ apiKey: env.POSTHOG_KEY, host: env.POSTHOG_HOST, stage });
+  const analyticsObserver: MutationObserver = {
+    onMutationSuccess(outcome) {
+      captureTrackedMutation({
+        analytics,
+        path: outcome.path,
+        input: outcome.input,
+        output: outcome.output,
+        ctx: { userId: outcome.userId, organizationId: outcome.organizationId, projectId: outcome.projectId },
+      });
+    },
+  };
+
   const deps: AppDeps = {
     db,
     auth,
@@ -93,7 +111,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     stage,
     log,
     realtime,
-    mutationObserver: combineObservers(realtimeObserver, ...(options.mutationObservers ?? [])),
+    mutationObserver: combineObservers(realtimeObserver, analyticsObserver, ...(options.mutationObservers ?? [])),
     googleEnabled: Boolean(google),
     extensions: {},
   };
@@ -101,6 +119,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   const app = new Hono();
   app.get("/api/health", (c) => c.json({ status: "ok", stage }));
   app.on(["GET", "POST"], "/api/auth/*", (c) => auth.handler(c.req.raw));
+  app.route("/ingest", createIngestProxy({ posthogHost: env.POSTHOG_HOST }));
   app.all("/api/trpc/*", (c) =>
     fetchRequestHandler({
       endpoint: "/api/trpc",
@@ -131,6 +150,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     deps,
     database,
     realtime,
+    analytics,
     publicUrl,
     handleUpgrade,
     attach(server) {
@@ -140,6 +160,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     },
     async close() {
       realtime.close();
+      await analytics.shutdown();
       await database.close();
     },
   };

@@ -210,10 +210,10 @@ export class LocalDockerProvider implements MachineProvider {
 
   /** The id of the image's newest build; a missing image makes the provider unavailable. */
   private async resolveImageId(signal: AbortSignal | undefined, timeoutMs: number): Promise<string> {
-    const image = this.docker.getImage(this.imageName);
     const onNotFound = { kind: "unavailable" as const, message: imageMissingMessage(this.imageName) };
-    // dockerode's image inspect ignores abortSignal; `call` still enforces the deadline by racing it.
-    const info = await this.call(`inspect image ${this.imageName}`, { signal, timeoutMs, onNotFound }, () => image.inspect());
+    const info = await this.call(`inspect image ${this.imageName}`, { signal, timeoutMs, onNotFound }, (abortSignal) =>
+      this.inspectImage(abortSignal),
+    );
     return info.Id;
   }
 
@@ -249,6 +249,25 @@ export class LocalDockerProvider implements MachineProvider {
     // If it completes after this check, the reconciler removes it as a labelled orphan.
     const existing = await this.inspectContainer(containerNameFor(machineId)).catch(() => undefined);
     if (existing?.Config.Labels?.["os2.machine-id"] === machineId) await this.delete(existing.Id);
+  }
+
+  /**
+   * dockerode's `Image.inspect` drops the abort signal, which would leave a request open on a hung engine;
+   * this is the same request (unencoded name, as dockerode sends it) with the signal passed through.
+   */
+  private inspectImage(abortSignal: AbortSignal): Promise<Dockerode.ImageInspectInfo> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        {
+          path: `/images/${this.imageName}/json`,
+          method: "GET",
+          abortSignal,
+          options: {},
+          statusCodes: { 200: true, 404: "no such image", 500: "server error" },
+        },
+        (error: unknown, data: unknown) => (error ? reject(error) : resolve(data as Dockerode.ImageInspectInfo)),
+      );
+    });
   }
 
   private inspectContainer(idOrName: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {
