@@ -79,7 +79,9 @@ export function readPublishedPorts(ports: Dockerode.PortMap | undefined): Record
  * Docker's container status → os2's provider state. Archived machines are stopped containers (see the
  * provider's `archive`), so Docker alone cannot tell them apart: the database's desired state does.
  */
-export function toProviderState(state: Pick<Dockerode.ContainerInspectInfo["State"], "Status" | "OOMKilled" | "Error">): ProviderMachineState {
+type DockerState = Pick<Dockerode.ContainerInspectInfo["State"], "Status" | "OOMKilled" | "Error">;
+
+export function toProviderState(state: DockerState): ProviderMachineState {
   switch (state.Status) {
     case "running":
       return "running";
@@ -92,7 +94,8 @@ export function toProviderState(state: Pick<Dockerode.ContainerInspectInfo["Stat
     case "exited":
       return state.OOMKilled || state.Error ? "error" : "stopped";
     // `created`: never started (e.g. os2 crashed between create and start); `start` brings it up.
-    // `paused`: processes are frozen, the daemon cannot answer; `start` unpauses.
+    // `paused`: processes are frozen and the daemon cannot answer. os2 never pauses; `start` reports
+    // Docker's "unpause instead" as invalid_state.
     case "created":
     case "paused":
       return "stopped";

@@ -102,7 +102,8 @@ export class LocalDockerProvider implements MachineProvider {
   async create(input: CreateMachineInput): Promise<CreateMachineResult> {
     const env = toEnvArray(input.envVars);
     if (!env.ok) {
-      // Services validate names first; this guards the Docker boundary, where a name containing `=` would silently set another variable.
+      // Services validate names first; this guards the Docker boundary, where a name containing `=` would
+      // silently set another variable.
       throw new ProviderError(
         "invalid_state",
         `Invalid env var name(s): ${env.invalidNames.map((n) => JSON.stringify(n)).join(", ")}. ` +
@@ -111,7 +112,8 @@ export class LocalDockerProvider implements MachineProvider {
     }
     // A short deadline on the first call: an unreachable engine fails create at once.
     const imageId = await this.resolveImageId(input.signal, QUICK_TIMEOUT_MS);
-    const spec = buildContainerSpec({ machineId: input.machineId, labels: input.labels, env: env.env, imageId, ports: this.ports });
+    const { machineId, labels } = input;
+    const spec = buildContainerSpec({ machineId, labels, env: env.env, imageId, ports: this.ports });
     let containerId: string | undefined;
     try {
       containerId = await this.createOrAdoptContainer(spec, input.machineId, input.signal);
@@ -184,7 +186,8 @@ export class LocalDockerProvider implements MachineProvider {
     const info = await this.inspectContainer(externalId, signal);
     const name = info.Name.replace(/^\//, "");
     if (!info.State.Running) {
-      throw new ProviderError("invalid_state", `Machine container ${name} is ${info.State.Status}, not running. Start the machine first.`);
+      const message = `Machine container ${name} is ${info.State.Status}, not running. Start the machine first.`;
+      throw new ProviderError("invalid_state", message);
     }
     const published = readPublishedPorts(info.NetworkSettings.Ports);
     const hostPort = published[port];
@@ -200,7 +203,8 @@ export class LocalDockerProvider implements MachineProvider {
 
   async logs(externalId: string, options: { tail: number }, signal?: AbortSignal): Promise<string> {
     const container = this.docker.getContainer(externalId);
-    const raw: unknown = await this.call(`read logs of container ${externalId}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
+    const operation = `read logs of container ${externalId}`;
+    const raw: unknown = await this.call(operation, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
       container.logs({ stdout: true, stderr: true, follow: false, tail: options.tail, abortSignal }),
     );
     // docker-modem hands back a Buffer, unless the text happened to parse as JSON (a TTY container).
@@ -222,9 +226,14 @@ export class LocalDockerProvider implements MachineProvider {
    * (the name is derived from the machine id, so a retry collides with it). A container with that name but
    * another machine id is not ours to touch.
    */
-  private async createOrAdoptContainer(spec: Dockerode.ContainerCreateOptions, machineId: string, signal?: AbortSignal): Promise<string> {
+  private async createOrAdoptContainer(
+    spec: Dockerode.ContainerCreateOptions,
+    machineId: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const name = containerNameFor(machineId);
-    const createdId = await this.call(`create container ${name}`, { signal, timeoutMs: SLOW_TIMEOUT_MS }, async (abortSignal) => {
+    const options = { signal, timeoutMs: SLOW_TIMEOUT_MS };
+    const createdId = await this.call(`create container ${name}`, options, async (abortSignal) => {
       try {
         return (await this.docker.createContainer({ ...spec, abortSignal })).id;
       } catch (error) {
@@ -237,7 +246,8 @@ export class LocalDockerProvider implements MachineProvider {
     if (existing.Config.Labels?.["os2.machine-id"] !== machineId) {
       throw new ProviderError(
         "invalid_state",
-        `A container named ${name} exists but was not created by os2 for machine ${machineId}. Remove it with: docker rm -f ${name}`,
+        `A container named ${name} exists but was not created by os2 for machine ${machineId}. ` +
+          `Remove it with: docker rm -f ${name}`,
       );
     }
     return existing.Id;

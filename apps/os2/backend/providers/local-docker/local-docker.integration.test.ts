@@ -254,6 +254,7 @@ describe("LocalDockerProvider", () => {
   test("daemonEndpoint follows the new host port after stop and start, and refuses while stopped", async () => {
     const { externalId, metadata } = await provider.create(machineInput());
     const before = await provider.daemonEndpoint(externalId, 3000);
+    await waitForHealth(before.url); // a stop before node installed its SIGTERM handler would wait for SIGKILL
     expect(before.url).toBe(`http://127.0.0.1:${String(metadata.port)}`);
 
     await provider.stop(externalId);
@@ -290,6 +291,7 @@ describe("LocalDockerProvider", () => {
     expect(await containersOfMachine(input.machineId)).toHaveLength(1);
 
     // A stopped leftover (os2 crashed between create and start) is started on retry.
+    await waitForHealth((await provider.daemonEndpoint(first.externalId, 3000)).url);
     await provider.stop(first.externalId);
     const afterCrash = await provider.create(input);
     expect(afterCrash.externalId).toBe(first.externalId);
