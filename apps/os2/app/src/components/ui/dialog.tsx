@@ -1,0 +1,105 @@
+/**
+ * Modal dialogs on Radix: focus is trapped inside, Escape closes, focus returns to the trigger.
+ */
+import * as RadixDialog from "@radix-ui/react-dialog";
+import { clsx } from "clsx";
+import { useState, type ReactNode } from "react";
+import { errorMessage } from "../../lib/errors.ts";
+import { Button, type ButtonVariant } from "./button.tsx";
+import { ErrorText } from "./field.tsx";
+
+export const Dialog = RadixDialog.Root;
+export const DialogTrigger = RadixDialog.Trigger;
+export const DialogClose = RadixDialog.Close;
+
+export function DialogContent({
+  title,
+  description,
+  children,
+  className,
+}: {
+  title: string;
+  description?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
+  return (
+    <RadixDialog.Portal>
+      <RadixDialog.Overlay className="fixed inset-0 z-40 bg-zinc-950/40 backdrop-blur-[1px]" />
+      <RadixDialog.Content
+        className={clsx(
+          "fixed top-1/2 left-1/2 z-50 w-[calc(100vw-2rem)] max-w-md -translate-x-1/2 -translate-y-1/2",
+          "rounded-xl border border-zinc-200 bg-white p-5 shadow-xl focus:outline-none",
+          className,
+        )}
+        // Without a description Radix warns; pass undefined explicitly when there is none.
+        {...(description ? {} : { "aria-describedby": undefined })}
+      >
+        <RadixDialog.Title className="text-base font-semibold text-zinc-900">{title}</RadixDialog.Title>
+        {description ? (
+          <RadixDialog.Description className="mt-1.5 text-sm text-zinc-600">{description}</RadixDialog.Description>
+        ) : null}
+        <div className="mt-4">{children}</div>
+      </RadixDialog.Content>
+    </RadixDialog.Portal>
+  );
+}
+
+export function DialogFooter({ children }: { children: ReactNode }) {
+  return <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">{children}</div>;
+}
+
+/** "Are you sure?" with the action's error shown inline instead of closing. */
+export function ConfirmDialog({
+  trigger,
+  title,
+  description,
+  confirmLabel,
+  variant = "danger",
+  onConfirm,
+}: {
+  trigger: ReactNode;
+  title: string;
+  description: ReactNode;
+  confirmLabel: string;
+  variant?: ButtonVariant;
+  onConfirm: () => Promise<unknown>;
+}) {
+  const [open, setOpen] = useState(false);
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const confirm = async () => {
+    setPending(true);
+    setError(null);
+    try {
+      await onConfirm();
+      setOpen(false);
+    } catch (caught) {
+      setError(errorMessage(caught));
+    } finally {
+      setPending(false);
+    }
+  };
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) setError(null);
+      }}
+    >
+      <DialogTrigger asChild>{trigger}</DialogTrigger>
+      <DialogContent title={title} description={description}>
+        {error ? <ErrorText>{error}</ErrorText> : null}
+        <DialogFooter>
+          <DialogClose asChild>
+            <Button variant="secondary">Cancel</Button>
+          </DialogClose>
+          <Button variant={variant} pending={pending} onClick={() => void confirm()}>
+            {confirmLabel}
+          </Button>
+        </DialogFooter>
+      </DialogContent>
+    </Dialog>
+  );
+}

@@ -1,0 +1,145 @@
+/** `/admin`: system administrators see every user and organization, and can impersonate a user. */
+import { useQuery, useSuspenseQuery } from "@tanstack/react-query";
+import { createRoute } from "@tanstack/react-router";
+import { useState } from "react";
+import { Button } from "../components/ui/button.tsx";
+import { ErrorText } from "../components/ui/field.tsx";
+import { Badge, Card, CardHeader, EmptyState, PageHeader, PendingBlock, Table, td, th } from "../components/ui/misc.tsx";
+import { errorMessage } from "../lib/errors.ts";
+import { formatFull, formatRelative } from "../lib/format.ts";
+import { impersonateUser } from "../lib/session.ts";
+import { useTRPC } from "../lib/trpc.ts";
+import { authedRoute } from "./authed.tsx";
+
+export const adminRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: "admin",
+  component: AdminPage,
+});
+
+function AdminPage() {
+  const trpc = useTRPC();
+  const me = useSuspenseQuery(trpc.user.me.queryOptions()).data;
+  if (me?.role !== "admin") {
+    return (
+      <div className="mx-auto max-w-md">
+        <EmptyState title="System administrators only">
+          {me?.impersonatedBy
+            ? "You are impersonating a user who is not an administrator. Stop impersonating to return."
+            : "Ask an administrator to add your email to OS2_ADMIN_EMAILS."}
+        </EmptyState>
+      </div>
+    );
+  }
+  return (
+    <div className="space-y-6">
+      <PageHeader title="Administration" description="Every user and organization on this os2 instance." />
+      <UsersCard currentUserId={me.id} />
+      <OrganizationsCard />
+    </div>
+  );
+}
+
+function UsersCard({ currentUserId }: { currentUserId: string }) {
+  const trpc = useTRPC();
+  const users = useQuery(trpc.admin.users.queryOptions());
+  const [error, setError] = useState<string | null>(null);
+  const [pendingId, setPendingId] = useState<string | null>(null);
+  const impersonate = async (userId: string) => {
+    setPendingId(userId);
+    setError(null);
+    try {
+      await impersonateUser(userId);
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setPendingId(null);
+    }
+  };
+  return (
+    <Card>
+      <CardHeader title="Users" description={users.data ? `${users.data.length} shown, newest first` : undefined} />
+      {error ? <ErrorText className="px-5 pt-3">{error}</ErrorText> : null}
+      {users.isPending ? <PendingBlock /> : null}
+      {users.error ? <ErrorText className="px-5 py-4">{errorMessage(users.error)}</ErrorText> : null}
+      {users.data ? (
+        <Table label="Users">
+          <thead className="border-b border-zinc-200 bg-zinc-50/60">
+            <tr>
+              <th className={th}>User</th>
+              <th className={th}>Role</th>
+              <th className={th}>Joined</th>
+              <th className={th}>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-zinc-100">
+            {users.data.map((user) => (
+              <tr key={user.id}>
+                <td className={td}>
+                  <div className="font-medium text-zinc-900">{user.name}</div>
+                  <div className="text-zinc-500">{user.email}</div>
+                </td>
+                <td className={td}>{user.role === "admin" ? <Badge tone="accent">admin</Badge> : <Badge>user</Badge>}</td>
+                <td className={td} title={formatFull(user.createdAt)}>
+                  {formatRelative(user.createdAt)}
+                </td>
+                <td className={`${td} text-right`}>
+                  {user.id === currentUserId ? (
+                    <span className="text-xs text-zinc-500">You</span>
+                  ) : (
+                    <Button
+                      size="sm"
+                      pending={pendingId === user.id}
+                      onClick={() => void impersonate(user.id)}
+                      aria-label={`Impersonate ${user.email}`}
+                    >
+                      Impersonate
+                    </Button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      ) : null}
+    </Card>
+  );
+}
+
+function OrganizationsCard() {
+  const trpc = useTRPC();
+  const organizations = useQuery(trpc.admin.organizations.queryOptions());
+  return (
+    <Card>
+      <CardHeader title="Organizations" />
+      {organizations.isPending ? <PendingBlock /> : null}
+      {organizations.error ? <ErrorText className="px-5 py-4">{errorMessage(organizations.error)}</ErrorText> : null}
+      {organizations.data?.length === 0 ? <EmptyState title="No organizations yet" /> : null}
+      {organizations.data && organizations.data.length > 0 ? (
+        <Table label="Organizations">
+          <thead className="border-b border-zinc-200 bg-zinc-50/60">
+            <tr>
+              <th className={th}>Organization</th>
+              <th className={th}>Slug</th>
+              <th className={th}>Members</th>
+              <th className={th}>Created</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-zinc-100">
+            {organizations.data.map((organization) => (
+              <tr key={organization.id}>
+                <td className={`${td} font-medium text-zinc-900`}>{organization.name}</td>
+                <td className={`${td} font-mono text-xs text-zinc-600`}>{organization.slug}</td>
+                <td className={td}>{organization.members}</td>
+                <td className={td} title={formatFull(organization.createdAt)}>
+                  {formatRelative(organization.createdAt)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      ) : null}
+    </Card>
+  );
+}

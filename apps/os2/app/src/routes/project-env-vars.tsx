@@ -1,0 +1,214 @@
+/**
+ * `/orgs/$org/projects/$project/env-vars`: set, replace and delete the project's environment variables.
+ * Values are write-only here: the list shows them masked, and the form clears once a value is saved.
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { createRoute } from "@tanstack/react-router";
+import { useId, useRef, useState, type FormEvent, type RefObject } from "react";
+import { Button } from "../components/ui/button.tsx";
+import { ConfirmDialog } from "../components/ui/dialog.tsx";
+import { ErrorText, TextField, inputClasses } from "../components/ui/field.tsx";
+import { Badge, Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, td, th } from "../components/ui/misc.tsx";
+import { errorMessage } from "../lib/errors.ts";
+import { formatFull, formatRelative } from "../lib/format.ts";
+import { useTRPC } from "../lib/trpc.ts";
+import { projectRoute, useProjectInput } from "./project.tsx";
+
+export const projectEnvVarsRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "env-vars",
+  component: ProjectEnvVarsPage,
+});
+
+const KEY_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+
+function ProjectEnvVarsPage() {
+  const [key, setKey] = useState("");
+  const valueInput = useRef<HTMLTextAreaElement>(null);
+  const replace = (existingKey: string) => {
+    setKey(existingKey);
+    valueInput.current?.focus();
+    valueInput.current?.scrollIntoView({ block: "center", behavior: "smooth" });
+  };
+  return (
+    <div className="space-y-6">
+      <div
+        role="note"
+        className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700"
+      >
+        <svg viewBox="0 0 20 20" className="mt-0.5 size-4 shrink-0" aria-hidden="true">
+          <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+        </svg>
+        <p>Changes apply to machines at their next start. Running machines keep the values they started with.</p>
+      </div>
+      <SetEnvVarCard keyValue={key} onKeyChange={setKey} valueInput={valueInput} />
+      <EnvVarList onReplace={replace} />
+    </div>
+  );
+}
+
+function SetEnvVarCard({
+  keyValue,
+  onKeyChange,
+  valueInput,
+}: {
+  keyValue: string;
+  onKeyChange: (key: string) => void;
+  valueInput: RefObject<HTMLTextAreaElement | null>;
+}) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const input = useProjectInput();
+  const valueId = useId();
+  const [value, setValue] = useState("");
+  const [savedKey, setSavedKey] = useState<string | null>(null);
+  const set = useMutation(
+    trpc.envVar.set.mutationOptions({
+      onSuccess: async (result) => {
+        setSavedKey(result.key);
+        onKeyChange("");
+        setValue("");
+        await queryClient.invalidateQueries({ queryKey: trpc.envVar.list.queryKey(input) });
+      },
+    }),
+  );
+  const keyProblem =
+    keyValue && !KEY_PATTERN.test(keyValue) ? "Use uppercase letters, digits and underscores, not starting with a digit." : null;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSavedKey(null);
+    set.mutate({ ...input, key: keyValue, value });
+  };
+  return (
+    <Card>
+      <CardHeader title="Set a variable" description="Setting an existing key replaces its value." />
+      <CardBody>
+        <form onSubmit={submit} className="grid gap-3 md:grid-cols-[minmax(0,16rem)_minmax(0,1fr)_auto] md:items-start">
+          <TextField
+            label="Key"
+            name="key"
+            required
+            value={keyValue}
+            onChange={(event) => {
+              onKeyChange(event.target.value.toUpperCase().replace(/[\s-]/g, "_"));
+              setSavedKey(null);
+            }}
+            placeholder="API_TOKEN"
+            autoComplete="off"
+            spellCheck={false}
+            className="[&_input]:font-mono"
+            error={keyProblem}
+          />
+          <div className="space-y-1.5">
+            <label htmlFor={valueId} className="block text-sm font-medium text-zinc-800">
+              Value
+            </label>
+            <textarea
+              id={valueId}
+              ref={valueInput}
+              name="value"
+              rows={1}
+              value={value}
+              onChange={(event) => setValue(event.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              className={inputClasses("min-h-[38px] resize-y font-mono")}
+              placeholder="Stored encrypted; never shown again"
+            />
+          </div>
+          <Button type="submit" variant="primary" pending={set.isPending} disabled={Boolean(keyProblem)} className="md:mt-6">
+            Save variable
+          </Button>
+        </form>
+        <div aria-live="polite" className="mt-2 text-sm">
+          {set.error ? <ErrorText>{errorMessage(set.error)}</ErrorText> : null}
+          {savedKey ? (
+            <p className="text-emerald-700">
+              Saved <span className="font-mono">{savedKey}</span>.
+            </p>
+          ) : null}
+        </div>
+      </CardBody>
+    </Card>
+  );
+}
+
+function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const input = useProjectInput();
+  const envVars = useQuery(trpc.envVar.list.queryOptions(input));
+  const remove = useMutation(
+    trpc.envVar.delete.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.envVar.list.queryKey(input) }),
+    }),
+  );
+  return (
+    <Card>
+      <CardHeader
+        title="Variables"
+        description={envVars.data ? `${envVars.data.length} set in this project` : undefined}
+      />
+      {envVars.isPending ? <PendingBlock /> : null}
+      {envVars.error ? <ErrorText className="px-5 py-4">{errorMessage(envVars.error)}</ErrorText> : null}
+      {envVars.data?.length === 0 ? (
+        <EmptyState title="No variables yet">Machines of this project will start with the variables you set above.</EmptyState>
+      ) : null}
+      {envVars.data && envVars.data.length > 0 ? (
+        <Table label="Environment variables">
+          <thead className="border-b border-zinc-200 bg-zinc-50/60">
+            <tr>
+              <th className={th}>Key</th>
+              <th className={th}>Value</th>
+              <th className={th}>Scope</th>
+              <th className={th}>Updated</th>
+              <th className={th}>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-zinc-100">
+            {envVars.data.map((envVar) => (
+              <tr key={envVar.id}>
+                <td className={`${td} font-mono text-[13px] font-medium break-all text-zinc-900`}>{envVar.key}</td>
+                <td className={`${td} font-mono text-zinc-500`}>
+                  <span aria-label="hidden value">{envVar.maskedValue}</span>
+                </td>
+                <td className={td}>
+                  {envVar.machineId ? (
+                    <Badge tone="warning">machine {envVar.machineId.slice(0, 12)}…</Badge>
+                  ) : (
+                    <Badge>project</Badge>
+                  )}
+                  {envVar.type === "system" ? <span className="ml-1.5"><Badge tone="accent">system</Badge></span> : null}
+                </td>
+                <td className={`${td} whitespace-nowrap text-zinc-600`} title={formatFull(envVar.updatedAt)}>
+                  {formatRelative(envVar.updatedAt)}
+                </td>
+                <td className={`${td} text-right whitespace-nowrap`}>
+                  {envVar.machineId ? null : (
+                    <Button size="sm" variant="ghost" onClick={() => onReplace(envVar.key)} aria-label={`Replace value of ${envVar.key}`}>
+                      Replace
+                    </Button>
+                  )}
+                  <ConfirmDialog
+                    trigger={
+                      <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" aria-label={`Delete ${envVar.key}`}>
+                        Delete
+                      </Button>
+                    }
+                    title={`Delete ${envVar.key}?`}
+                    description="Machines lose this variable at their next start."
+                    confirmLabel="Delete variable"
+                    onConfirm={() => remove.mutateAsync({ ...input, id: envVar.id })}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      ) : null}
+    </Card>
+  );
+}
