@@ -1,0 +1,81 @@
+import { execFileSync } from "node:child_process";
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { tmuxListResponseSchema } from "@os2/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { createTestDaemon, TEST_TOKEN, type TestDaemon } from "../test-support";
+
+/** Collects everything a terminal socket prints, and resolves when `needle` shows up. */
+function readUntil(ws: WebSocket, needle: RegExp, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${needle}; saw: ${JSON.stringify(seen.slice(-500))}`)), timeoutMs);
+    ws.on("message", (data: Buffer) => {
+      seen += data.toString("utf8");
+      if (needle.test(seen)) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    });
+  });
+}
+
+describe("/api/pty/ws", () => {
+  let daemon: TestDaemon;
+  let server: ServerType;
+  let base: string;
+  beforeAll(async () => {
+    daemon = await createTestDaemon();
+    server = serve({ fetch: daemon.app.fetch, port: 0, hostname: "127.0.0.1" });
+    daemon.injectWebSocket(server);
+    await new Promise((r) => server.once("listening", r));
+    base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.close();
+    await daemon.cleanup();
+  });
+
+  const open = (query: string, headers: Record<string, string> = { authorization: `Bearer ${TEST_TOKEN}` }) =>
+    new WebSocket(`${base}/api/pty/ws?${query}`, { headers });
+
+  it("runs `echo hi` in the attached tmux session and streams the output back", async () => {
+    const ws = open("cols=100&rows=30&tmuxSession=term1");
+    await new Promise((r) => ws.once("open", r));
+    const output = readUntil(ws, /\r\nhi\r\n/);
+    ws.send(JSON.stringify({ type: "input", data: "echo h''i\r" })); // quoted so the echoed command line cannot match
+    expect(await output).toMatch(/\r\nhi\r\n/);
+    ws.close();
+  });
+
+  it("accepts raw input as binary frames and resizes the tmux client", async () => {
+    const ws = open("cols=80&rows=24&tmuxSession=term2");
+    await new Promise((r) => ws.once("open", r));
+    const output = readUntil(ws, /bin-42/);
+    ws.send(Buffer.from("echo bin-$((40+2))\r"));
+    await output;
+    ws.send(JSON.stringify({ type: "resize", cols: 120, rows: 40 }));
+    const socket = daemon.config.tmuxSocket ?? "";
+    let size = "";
+    for (let i = 0; i < 50 && size !== "120x40"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      size = execFileSync("tmux", ["-S", socket, "list-clients", "-t", "=term2", "-F", "#{client_width}x#{client_height}"], { encoding: "utf8" }).trim();
+    }
+    expect(size).toBe("120x40");
+    ws.close();
+  });
+
+  it("keeps the tmux session after the socket closes", async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    const sessions = tmuxListResponseSchema.parse(await (await daemon.call("/api/tmux/sessions")).json()).sessions.map((s) => s.name);
+    expect(sessions).toEqual(expect.arrayContaining(["term1", "term2"]));
+  });
+
+  it("refuses the upgrade without a token, and with a bad tmuxSession", async () => {
+    const statusOf = (ws: WebSocket) =>
+      new Promise<number>((resolve) => ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(await statusOf(open("tmuxSession=x", {}))).toBe(401);
+    expect(await statusOf(open("tmuxSession=bad.name"))).toBe(400);
+  });
+});

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDaemon, type TestDaemon } from "../test-support";
+
+describe("/api/tmux/sessions", () => {
+  let daemon: TestDaemon;
+  beforeAll(async () => {
+    daemon = await createTestDaemon();
+  });
+  afterAll(() => daemon.cleanup());
+
+  it("creates a session once and then reports it exists", async () => {
+    const first = await daemon.call("/api/tmux/sessions", { method: "POST", json: { name: "work" } });
+    expect(first.status).toBe(201);
+    expect((await first.json()).created).toBe(true);
+    const second = await daemon.call("/api/tmux/sessions", { method: "POST", json: { name: "work" } });
+    expect(second.status).toBe(200);
+    expect((await second.json()).created).toBe(false);
+  });
+
+  it("lists sessions", async () => {
+    const body = await (await daemon.call("/api/tmux/sessions")).json();
+    expect(body.sessions).toEqual([expect.objectContaining({ name: "work", windows: 1, attachedClients: 0 })]);
+  });
+
+  it("kills a session, and killing it again still succeeds", async () => {
+    expect(await (await daemon.call("/api/tmux/sessions/work", { method: "DELETE" })).json()).toEqual({ name: "work", killed: true });
+    expect(await (await daemon.call("/api/tmux/sessions/work", { method: "DELETE" })).json()).toEqual({ name: "work", killed: false });
+    expect((await (await daemon.call("/api/tmux/sessions")).json()).sessions).toEqual([]);
+  });
+
+  it("answers 400 naming the field for a name tmux cannot use", async () => {
+    const res = await daemon.call("/api/tmux/sessions", { method: "POST", json: { name: "a.b:c" } });
+    expect(res.status).toBe(400);
+    expect((await res.json()).field).toBe("name");
+  });
+});
