@@ -39,6 +39,17 @@ import { buildSnapshotImage } from "./snapshot-builder";
 export const STANDIN_LABEL = "os2.test.daytona-standin";
 const ORGANIZATION_ID = "standin-org";
 const DEFAULT_SNAPSHOT = "daytona-standin-default";
+/**
+ * A Daytona build reports `building` for many seconds (it also pushes the image afterwards). The SDK polls
+ * once a second and starts streaming the log only after it has seen a state other than `pending`, so a
+ * local build that ends within one poll would skip the log entirely; the stand-in keeps `building` at
+ * least this long.
+ */
+const MIN_BUILD_MS = 1500;
+
+function finishNoSoonerThan(time: number, finish: () => void): void {
+  setTimeout(finish, Math.max(0, time - Date.now()));
+}
 
 export type DaytonaStandinOptions = {
   docker: Dockerode;
@@ -384,6 +395,7 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
       // Answer first (state pending), then build, as Daytona's builder does asynchronously.
       setTimeout(() => {
         record.dto.state = "building";
+        const buildStarted = Date.now();
         builtImages.add(tag);
         buildSnapshotImage({
           docker,
@@ -395,8 +407,11 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
           labels: { [STANDIN_LABEL]: instanceId },
           onLog: appendLog,
         }).then(
-          () => finish("active", null),
-          (error: unknown) => finish("build_failed", error instanceof Error ? error.message : String(error)),
+          () => finishNoSoonerThan(buildStarted + MIN_BUILD_MS, () => finish("active", null)),
+          (error: unknown) =>
+            finishNoSoonerThan(buildStarted + MIN_BUILD_MS, () =>
+              finish("build_failed", error instanceof Error ? error.message : String(error)),
+            ),
         );
       }, 50);
     } else {

@@ -1,0 +1,44 @@
+/** The `pnpm snapshot:daytona` script's parts that need no Daytona: paths, .dockerignore, missing key. */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { dockerignoreMatcher, REPO_ROOT, SANDBOX_DOCKERFILE } from "../../sandbox/daytona-snapshot";
+
+const TSX = join(REPO_ROOT, "apps/os2/node_modules/.bin/tsx");
+
+describe("daytona-snapshot script", () => {
+  it("finds the repo root and the sandbox Dockerfile from its own location", () => {
+    expect(existsSync(join(REPO_ROOT, "pnpm-workspace.yaml"))).toBe(true);
+    expect(SANDBOX_DOCKERFILE).toBe(join(REPO_ROOT, "apps/os2/sandbox/Dockerfile"));
+  });
+
+  it.each([
+    ["the repo root", REPO_ROOT, "apps/os2/sandbox/daytona-snapshot.ts"],
+    ["apps/os2", join(REPO_ROOT, "apps/os2"), "sandbox/daytona-snapshot.ts"],
+  ])("stops at once with a clear message when DAYTONA_API_KEY is missing (run from %s)", (_where, cwd, script) => {
+    // An empty value also shadows any key in a local .env file (dotenv never overrides set variables).
+    const result = spawnSync(TSX, [script], {
+      cwd,
+      env: { ...process.env, DAYTONA_API_KEY: "", APP_STAGE: "stg" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("DAYTONA_API_KEY is not set");
+  });
+
+  it("applies the repo's .dockerignore rules", () => {
+    const ignored = dockerignoreMatcher("# c\n**/node_modules\n.git\n.env.*\napps/os2/backend\n**/*.test.ts\n!keep.test.ts\n");
+    expect(ignored("node_modules")).toBe(true);
+    expect(ignored("apps/daemon/node_modules/hono/index.js")).toBe(true);
+    expect(ignored(".git/HEAD")).toBe(true);
+    expect(ignored(".env.local")).toBe(true);
+    expect(ignored(".env")).toBe(false);
+    expect(ignored("apps/os2/backend/entry.ts")).toBe(true);
+    expect(ignored("apps/os2/sandbox/entry.ts")).toBe(false);
+    expect(ignored("apps/daemon/src/x.test.ts")).toBe(true);
+    expect(ignored("keep.test.ts")).toBe(false);
+    expect(ignored("apps/daemon/src/server.ts")).toBe(false);
+  });
+});
