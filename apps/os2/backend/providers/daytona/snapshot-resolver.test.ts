@@ -157,6 +157,24 @@ describe("SnapshotResolver", () => {
     expect(new Set(results.map((r) => r.name))).toEqual(new Set(["dev-ann--20260101-000000"]));
   });
 
+  it("lets one caller give up without failing the others sharing the request", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const api = fakeSnapshotsApi([snap("stg--20260101-000000", "2026-01-01T00:00:00Z")], { gate });
+    const resolver = resolverFor(api);
+    const controller = new AbortController();
+    const impatient = resolver.resolve("stg--", controller.signal);
+    const patient = resolver.resolve("stg--");
+    controller.abort();
+    const impatientError = await impatient.catch((e: unknown) => e);
+    expect(isProviderError(impatientError, "timeout")).toBe(true);
+    release();
+    expect((await patient).name).toBe("stg--20260101-000000");
+    expect(api.requests).toHaveLength(1);
+  });
+
   it("does not cache failures", async () => {
     const api = fakeSnapshotsApi([]);
     const resolver = resolverFor(api);

@@ -87,17 +87,20 @@ export class SnapshotResolver {
     const cached = this.cache.get(prefix);
     if (cached && cached.expiresAt > this.clock.now()) return cached.snapshot;
 
-    const pending = this.inFlight.get(prefix);
-    if (pending) return pending;
-
-    // The shared request is not tied to one caller's signal: another caller may still want the answer.
-    const request = this.fetchNewestActive(prefix, signal).finally(() => this.inFlight.delete(prefix));
-    this.inFlight.set(prefix, request);
-    const snapshot = await request;
-    if (!isUncachedSnapshotPrefix(prefix)) {
-      this.cache.set(prefix, { snapshot, expiresAt: this.clock.now() + SNAPSHOT_CACHE_TTL_MS });
+    let request = this.inFlight.get(prefix);
+    if (!request) {
+      // The shared request is not tied to one caller's signal: another caller may still want the answer.
+      request = this.fetchNewestActive(prefix)
+        .then((snapshot) => {
+          if (!isUncachedSnapshotPrefix(prefix)) {
+            this.cache.set(prefix, { snapshot, expiresAt: this.clock.now() + SNAPSHOT_CACHE_TTL_MS });
+          }
+          return snapshot;
+        })
+        .finally(() => this.inFlight.delete(prefix));
+      this.inFlight.set(prefix, request);
     }
-    return snapshot;
+    return signal ? abortable(request, signal, prefix) : request;
   }
 
   /** Forget cached answers, e.g. after the snapshot script ran in the same process. */
@@ -106,10 +109,10 @@ export class SnapshotResolver {
     else this.cache.delete(prefix);
   }
 
-  private async fetchNewestActive(prefix: string, signal?: AbortSignal): Promise<ResolvedSnapshot> {
+  private async fetchNewestActive(prefix: string): Promise<ResolvedSnapshot> {
     const matches: SnapshotItem[] = [];
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const result = await this.fetchPage(prefix, page, signal);
+      const result = await this.fetchPage(prefix, page);
       matches.push(...result.items.filter((item) => item.name.startsWith(prefix) && item.state === "active"));
       if (page >= result.totalPages) break;
     }
@@ -120,7 +123,7 @@ export class SnapshotResolver {
     return { id: newest.id, name: newest.name, createdAt: newest.createdAt };
   }
 
-  private async fetchPage(prefix: string, page: number, signal?: AbortSignal) {
+  private async fetchPage(prefix: string, page: number) {
     const url = new URL(`${this.options.apiUrl.replace(/\/+$/, "")}/snapshots`);
     url.searchParams.set("name", prefix);
     url.searchParams.set("sort", "createdAt");
@@ -137,7 +140,7 @@ export class SnapshotResolver {
     try {
       const response = await this.fetchImpl(url, {
         headers,
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: timeout,
       });
       const body: unknown = await response.json().catch(() => null);
       if (!response.ok) {
@@ -152,6 +155,17 @@ export class SnapshotResolver {
       throw mapDaytonaError(error, action);
     }
   }
+}
+
+/** One caller giving up rejects only its own wait; the shared request carries on for the others. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal, prefix: string): Promise<T> {
+  const aborted = () => mapDaytonaError(signal.reason ?? new DOMException("Aborted", "AbortError"), `resolve snapshot "${prefix}"`);
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function errorMessageOf(body: unknown): string | undefined {
