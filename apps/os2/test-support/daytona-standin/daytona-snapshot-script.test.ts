@@ -1,9 +1,11 @@
 /** The `pnpm snapshot:daytona` script's parts that need no Daytona: paths, .dockerignore, missing key. */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { Image } from "@daytonaio/sdk";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dockerignoreMatcher, REPO_ROOT, SANDBOX_DOCKERFILE } from "../../sandbox/daytona-snapshot";
+import { dockerignoreMatcher, REPO_ROOT, SANDBOX_DOCKERFILE, stageBuildContext } from "../../sandbox/daytona-snapshot";
 
 const TSX = join(REPO_ROOT, "apps/os2/node_modules/.bin/tsx");
 
@@ -40,5 +42,19 @@ describe("daytona-snapshot script", () => {
     expect(ignored("apps/daemon/src/x.test.ts")).toBe(true);
     expect(ignored("keep.test.ts")).toBe(false);
     expect(ignored("apps/daemon/src/server.ts")).toBe(false);
+  });
+
+  it("stages the real sandbox Dockerfile so the SDK uploads its COPY sources from the repo root, without node_modules", async () => {
+    const staged = await stageBuildContext(REPO_ROOT, SANDBOX_DOCKERFILE);
+    try {
+      const archivePaths = Image.fromDockerfile(join(staged, "Dockerfile")).contextList.map((context) => context.archivePath);
+      expect(archivePaths).toEqual(expect.arrayContaining(["package.json", "pnpm-lock.yaml", "apps/daemon/", "packages/protocol/"]));
+      for (const path of archivePaths) expect(existsSync(join(staged, path))).toBe(true);
+      expect(existsSync(join(staged, "apps/daemon/src"))).toBe(true);
+      expect(existsSync(join(staged, "apps/daemon/node_modules"))).toBe(false);
+      expect(existsSync(join(staged, ".git"))).toBe(false);
+    } finally {
+      await rm(staged, { recursive: true, force: true });
+    }
   });
 });
