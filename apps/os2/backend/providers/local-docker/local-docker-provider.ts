@@ -91,8 +91,9 @@ export class LocalDockerProvider implements MachineProvider {
       await this.call("ping", { signal, timeoutMs: PING_TIMEOUT_MS }, (abortSignal) => ping({ abortSignal }));
       await this.resolveImageId(signal, PING_TIMEOUT_MS);
     } catch (error) {
-      if (error instanceof ProviderError) return { available: false, reason: this.availabilityReason(error) };
-      throw error;
+      if (signal?.aborted) throw error;
+      const reason = error instanceof ProviderError ? this.availabilityReason(error) : error instanceof Error ? error.message : String(error);
+      return { available: false, reason };
     }
     // Only successes are cached: once the user fixes Docker, the next check should see it.
     this.availableUntil = Date.now() + AVAILABILITY_CACHE_MS;
