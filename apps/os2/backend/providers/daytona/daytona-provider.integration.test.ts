@@ -206,6 +206,26 @@ describe("DaytonaProvider against the Daytona stand-in", () => {
   });
 });
 
+describe("DaytonaProvider create failures", () => {
+  it("removes a sandbox that was created but never started, so no orphan is left", async () => {
+    standin.addSnapshot({ name: `${stage}broken--20260101-000000`, imageName: "os2-test-no-such-image:missing" });
+    const broken = new DaytonaProvider({
+      apiKey: API_KEY,
+      apiUrl: standin.apiUrl,
+      snapshotPrefix: `${stage}broken--`,
+      autoStopMinutes: 30,
+      stage,
+    });
+    const machineId = `mach_${runId}broken`;
+    const error = await broken
+      .create({ machineId, name: "broken", envVars: {}, labels: labelsFor(machineId) })
+      .catch((e: unknown) => e);
+    expect(isProviderError(error)).toBe(true);
+    expect(String(error)).toMatch(/failed to start/i);
+    await expect.poll(async () => (await broken.list({ "os2.machine-id": machineId })).length, { timeout: 10_000 }).toBe(0);
+  });
+});
+
 describe("DaytonaProvider availability", () => {
   it("is available when the API answers and a snapshot exists", async () => {
     expect(await provider.availability()).toEqual({ available: true });

@@ -117,7 +117,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
           { timeout: this.timeoutSeconds },
         ),
       input.signal,
-    );
+    ).catch(async (error: unknown) => {
+      // The SDK throws without the sandbox id when the sandbox was created but never reached `started`
+      // (timeout, error state). Remove it now rather than leave it for the reconciler's orphan sweep.
+      await this.deleteByMachineId(input.machineId).catch(() => undefined);
+      throw error;
+    });
     return {
       externalId: sandbox.id,
       metadata: {
@@ -234,6 +239,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
 
   async invalidatePreviewToken(externalId: string, port: number): Promise<void> {
     await this.tokens.delete(externalId, port);
+  }
+
+  private async deleteByMachineId(machineId: string): Promise<void> {
+    for await (const sandbox of this.daytona.list({ labels: { "os2.machine-id": machineId }, limit: 10 })) {
+      await sandbox.delete(this.timeoutSeconds).catch(() => undefined);
+    }
   }
 
   /** Concurrent misses for one sandbox and port share one request to Daytona. */
