@@ -13,12 +13,20 @@ import { createServerAnalytics, type ServerAnalytics } from "./analytics/server-
 import { createAuth } from "./auth/auth.ts";
 import { parseSignupAllowlist } from "./auth/email-rules.ts";
 import { createMailer } from "./auth/mailer.ts";
+import { captureMachineFailed, captureMachineReady } from "./analytics/machine-events.ts";
 import { createEncryptor } from "./crypto.ts";
 import { openDatabase, type DatabaseHandle } from "./db/client.ts";
 import type { Env } from "./env.ts";
 import { loadOrCreateLocalSecret } from "./local-secrets.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { DaytonaProvider, createUnconfiguredDaytonaProvider, defaultSnapshotPrefix } from "./providers/daytona/index.ts";
+import { LocalDockerProvider, resolveDockerHost } from "./providers/local-docker/index.ts";
+import type { ProviderRegistry } from "./providers/registry.ts";
+import { createMachineProxy } from "./proxy/machine-proxy.ts";
 import { REALTIME_PATH, createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
+import { MachineService } from "./services/machines/machine-service.ts";
+import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
+import { Reconciler } from "./services/machines/reconciler.ts";
 import { computeServerStage } from "./stage.ts";
 import { appRouter } from "./trpc/app-router.ts";
 import { createContext, type AppDeps } from "./trpc/context.ts";
@@ -31,6 +39,9 @@ export type Os2 = {
   database: DatabaseHandle;
   realtime: RealtimeHub;
   analytics: ServerAnalytics;
+  machines: MachineService;
+  reconciler: Reconciler;
+  providers: ProviderRegistry;
   publicUrl: string;
   /** Routes WebSocket upgrades (realtime now; machine proxies later) and destroys anything unknown. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
@@ -41,8 +52,12 @@ export type Os2 = {
 export type CreateOs2Options = {
   env: Env;
   log?: Logger;
-  /** Extra observers (analytics) notified after successful mutations. */
+  /** Extra observers notified after successful mutations. */
   mutationObservers?: MutationObserver[];
+  /** Tests inject providers (e.g. pointed at the Daytona stand-in); otherwise built from env. */
+  providers?: ProviderRegistry;
+  /** Tests drive reconcile passes themselves. */
+  startReconciler?: boolean;
 };
 
 export async function createOs2(options: CreateOs2Options): Promise<Os2> {
@@ -104,6 +119,38 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     },
   };
 
+  const providers = options.providers ?? (await createProviders(env, stage, new DatabasePreviewTokenStore(db, encryptor)));
+  const machines = new MachineService({
+    db,
+    encryptor,
+    providers,
+    stage,
+    log,
+    publish: (organizationId, keys) => realtime.publish(organizationId, keys),
+    hooks: {
+      onReady: ({ machine, organizationId, timeToReadyMs }) =>
+        captureMachineReady(analytics, {
+          machineId: machine.id,
+          organizationId,
+          projectId: machine.projectId,
+          provider: machine.type,
+          timeToReadyMs,
+          ...(machine.createdBy ? { userId: machine.createdBy } : {}),
+        }),
+      onFailed: ({ machine, organizationId, reason }) =>
+        captureMachineFailed(analytics, {
+          machineId: machine.id,
+          organizationId,
+          projectId: machine.projectId,
+          provider: machine.type,
+          reason,
+          ...(machine.createdBy ? { userId: machine.createdBy } : {}),
+        }),
+    },
+  });
+  const reconciler = new Reconciler({ db, service: machines, providers, log, intervalMs: env.RECONCILE_INTERVAL_MS });
+  const machineProxy = createMachineProxy({ db, auth, machines, providers, log });
+
   const deps: AppDeps = {
     db,
     auth,
@@ -113,7 +160,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     realtime,
     mutationObserver: combineObservers(realtimeObserver, analyticsObserver, ...(options.mutationObservers ?? [])),
     googleEnabled: Boolean(google),
-    extensions: {},
+    machines,
   };
 
   const app = new Hono();
@@ -129,6 +176,9 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     }),
   );
 
+  app.all("/org/:org/proj/:project/:machine/proxy/:port/*", (c) => machineProxy.handleHttp(c));
+  app.all("/org/:org/proj/:project/:machine/proxy/:port", (c) => machineProxy.handleHttp(c));
+
   const upgradeRoutes: Array<{ matches(path: string): boolean; handle: Os2["handleUpgrade"] }> = [
     {
       matches: (path) => path === REALTIME_PATH,
@@ -137,7 +187,9 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
         return true;
       },
     },
+    { matches: (path) => path.startsWith("/org/"), handle: machineProxy.handleUpgrade },
   ];
+  if (options.startReconciler !== false) reconciler.start();
 
   const handleUpgrade: Os2["handleUpgrade"] = (request, socket, head) => {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
@@ -151,6 +203,9 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     database,
     realtime,
     analytics,
+    machines,
+    reconciler,
+    providers,
     publicUrl,
     handleUpgrade,
     attach(server) {
@@ -159,9 +214,35 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
       });
     },
     async close() {
+      await reconciler.stop();
+      machines.close();
+      await machines.settle().catch(() => undefined);
+      machineProxy.close();
       realtime.close();
       await analytics.shutdown();
       await database.close();
     },
+  };
+}
+
+async function createProviders(env: Env, stage: string, previewTokenStore: DatabasePreviewTokenStore): Promise<ProviderRegistry> {
+  return {
+    "local-docker": new LocalDockerProvider({
+      dockerHost: await resolveDockerHost(env.DOCKER_HOST),
+      imageName: env.LOCAL_DOCKER_IMAGE_NAME,
+      stage,
+    }),
+    // Without an API key Daytona is listed as unavailable, with the variable to set.
+    daytona: env.DAYTONA_API_KEY
+      ? new DaytonaProvider({
+          apiKey: env.DAYTONA_API_KEY,
+          ...(env.DAYTONA_API_URL ? { apiUrl: env.DAYTONA_API_URL } : {}),
+          ...(env.DAYTONA_ORGANIZATION_ID ? { organizationId: env.DAYTONA_ORGANIZATION_ID } : {}),
+          snapshotPrefix: env.DAYTONA_SNAPSHOT_PREFIX ?? defaultSnapshotPrefix(stage),
+          autoStopMinutes: env.DAYTONA_AUTO_STOP_MINUTES,
+          stage,
+          previewTokenStore,
+        })
+      : createUnconfiguredDaytonaProvider(),
   };
 }

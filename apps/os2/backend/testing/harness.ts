@@ -9,7 +9,7 @@ import path from "node:path";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import superjson from "superjson";
 import postgres from "postgres";
-import { createOs2, type Os2 } from "../app.ts";
+import { createOs2, type CreateOs2Options, type Os2 } from "../app.ts";
 import { parseEnv } from "../env.ts";
 import { createLogger } from "../logger.ts";
 import type { AppRouter } from "../trpc/app-router.ts";
@@ -23,7 +23,13 @@ export type TestOs2 = {
   close(): Promise<void>;
 };
 
-export type TestOs2Options = { database?: "pglite" | "postgres"; env?: Record<string, string> };
+export type TestOs2Options = {
+  database?: "pglite" | "postgres";
+  env?: Record<string, string>;
+  providers?: CreateOs2Options["providers"];
+  /** Off by default: tests call `os2.reconciler.reconcileOnce()` when they mean to. */
+  startReconciler?: boolean;
+};
 
 const BASE = "http://localhost:3001";
 
@@ -33,7 +39,8 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
   const logLines: string[] = [];
   const env = parseEnv({
     OS2_DATA_DIR: dataDir,
-    APP_STAGE: "test",
+    // A stage of its own, so this instance's reconciler never sees another test's containers as orphans.
+    APP_STAGE: `test-${Math.random().toString(36).slice(2, 8)}`,
     ENCRYPTION_SECRET: "test-encryption-secret-0123456789",
     BETTER_AUTH_SECRET: "test-auth-secret-0123456789-abcdef",
     OS2_PUBLIC_URL: BASE,
@@ -41,7 +48,12 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
     ...(databaseUrl ? { DATABASE_URL: databaseUrl.url } : {}),
     ...options.env,
   });
-  const os2 = await createOs2({ env, log: createLogger((line) => logLines.push(line)) });
+  const os2 = await createOs2({
+    env,
+    log: createLogger((line) => logLines.push(line)),
+    ...(options.providers ? { providers: options.providers } : {}),
+    startReconciler: options.startReconciler ?? false,
+  });
 
   const fetchApp = (input: string, init?: RequestInit) => {
     const request = new Request(new URL(input, BASE), init);

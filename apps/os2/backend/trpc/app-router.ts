@@ -3,6 +3,7 @@ import { router } from "./init.ts";
 import { accessTokenRouter } from "./routers/access-token.ts";
 import { adminRouter } from "./routers/admin.ts";
 import { envVarRouter } from "./routers/env-var.ts";
+import { machineRouter } from "./routers/machine.ts";
 import { organizationRouter } from "./routers/organization.ts";
 import { projectRouter } from "./routers/project.ts";
 import { userRouter } from "./routers/user.ts";
@@ -13,6 +14,7 @@ export const appRouter = router({
   project: projectRouter,
   envVar: envVarRouter,
   accessToken: accessTokenRouter,
+  machine: machineRouter,
   admin: adminRouter,
 });
 

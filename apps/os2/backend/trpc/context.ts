@@ -8,6 +8,7 @@ import type { Db } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
 import type { RealtimeHub } from "../realtime/hub.ts";
 import { authenticateAccessToken } from "../services/access-tokens.ts";
+import type { MachineService } from "../services/machines/machine-service.ts";
 import type { MutationObserver } from "./mutation-observer.ts";
 
 export type AppDeps = {
@@ -19,8 +20,7 @@ export type AppDeps = {
   realtime: RealtimeHub;
   mutationObserver: MutationObserver;
   googleEnabled: boolean;
-  /** Filled in by later features (machines); kept optional so the foundation runs without them. */
-  extensions: Record<string, unknown>;
+  machines: MachineService;
 };
 
 export type SessionUser = { id: string; email: string; name: string; role: string | null };

@@ -1,0 +1,186 @@
+/**
+ * The machine proxy: `/org/:org/proj/:project/:machine/proxy/:port/*` streams HTTP and WebSocket traffic to
+ * the daemon (port 3000) or any other port of the machine. It adds the daemon credential (port 3000 only,
+ * so user apps never see it) and the provider's headers (Daytona's preview token), and strips the caller's
+ * own cookie and authorization so os2 credentials never reach the machine.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Context } from "hono";
+import { WebSocket, WebSocketServer } from "ws";
+import type { Auth } from "../auth/auth.ts";
+import type { Db } from "../db/client.ts";
+import type { Logger } from "../logger.ts";
+import { withPreviewTokenRefresh, type PreviewEndpointSource } from "../providers/daytona/preview-request.ts";
+import { getProvider, type ProviderRegistry } from "../providers/registry.ts";
+import type { DaemonEndpoint } from "../providers/types.ts";
+import { errorMessage, type Machine, type MachineService } from "../services/machines/machine-service.ts";
+import { headersOf } from "../realtime/hub.ts";
+import { parseProxyPath, resolveMachineAccess } from "./machine-access.ts";
+
+export type MachineProxyOptions = { db: Db; auth: Auth; machines: MachineService; providers: ProviderRegistry; log: Logger };
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "cookie",
+  "authorization",
+  "content-length",
+]);
+/** fetch() has already decoded the body, and os2 must not plant the machine's cookies on its own origin. */
+const DROPPED_RESPONSE_HEADERS = new Set(["content-encoding", "content-length", "transfer-encoding", "connection", "set-cookie"]);
+const MAX_REPLAYABLE_BODY = 16 * 1024 * 1024;
+
+function isPreviewSource(provider: unknown): provider is PreviewEndpointSource {
+  return typeof provider === "object" && provider !== null && "invalidatePreviewToken" in provider;
+}
+
+export function createMachineProxy(options: MachineProxyOptions) {
+  const wss = new WebSocketServer({ noServer: true });
+
+  /** Calls the machine, refreshing a rejected preview token once when the provider uses them. */
+  async function withEndpoint<T>(
+    row: Machine,
+    port: number,
+    perform: (endpoint: DaemonEndpoint) => Promise<T>,
+    isUnauthorized: (result: T) => boolean,
+    discard?: (result: T) => void | Promise<void>,
+  ): Promise<T> {
+    const provider = getProvider(options.providers, row.type);
+    if (!isPreviewSource(provider) || !row.externalId) return perform(await options.machines.endpointFor(row, port));
+    return withPreviewTokenRefresh({
+      source: {
+        daemonEndpoint: () => options.machines.endpointFor(row, port),
+        invalidatePreviewToken: (id, p) => provider.invalidatePreviewToken(id, p),
+      },
+      externalId: row.externalId,
+      port,
+      perform,
+      isUnauthorized,
+      ...(discard ? { discard } : {}),
+    });
+  }
+
+  async function handleHttp(c: Context): Promise<Response> {
+    const url = new URL(c.req.url);
+    const target = parseProxyPath(url.pathname);
+    if (!target) return c.json({ error: "Not a machine proxy path" }, 404);
+    const access = await resolveMachineAccess(options, c.req.raw.headers, target);
+    if (access.status === "unauthorized") return c.json({ error: "Sign in, or send a project access token as Bearer." }, 401);
+    if (access.status === "not_found") return c.json({ error: "Machine not found" }, 404);
+
+    const headers = new Headers();
+    for (const [name, value] of c.req.raw.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.set(name, value);
+    const method = c.req.method;
+    const hasBody = method !== "GET" && method !== "HEAD";
+    const provider = getProvider(options.providers, access.machine.type);
+    // Preview-token providers may need a second attempt, so their bodies must be replayable.
+    const body = hasBody && isPreviewSource(provider) ? await readLimited(c.req.raw, MAX_REPLAYABLE_BODY) : c.req.raw.body;
+    try {
+      const upstream = await withEndpoint(
+        access.machine,
+        target.port,
+        (endpoint) => {
+          const outgoing = new Headers(headers);
+          for (const [name, value] of Object.entries(endpoint.headers)) outgoing.set(name, value);
+          return fetch(`${endpoint.url}${target.rest}${url.search}`, {
+            method,
+            headers: outgoing,
+            body: hasBody ? body : undefined,
+            redirect: "manual",
+            ...(hasBody && body instanceof ReadableStream ? { duplex: "half" } : {}),
+          } as RequestInit);
+        },
+        (response) => response.status === 401 && isPreviewSource(provider),
+        async (response) => {
+          await response.body?.cancel().catch(() => undefined);
+        },
+      );
+      const responseHeaders = new Headers();
+      for (const [name, value] of upstream.headers) {
+        if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) responseHeaders.set(name, value);
+      }
+      return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+    } catch (error) {
+      return c.json({ error: `The machine did not answer on port ${target.port}: ${errorMessage(error)}` }, 502);
+    }
+  }
+
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const target = parseProxyPath(url.pathname);
+    if (!target) return false;
+    const reject = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    void (async () => {
+      const access = await resolveMachineAccess(options, headersOf(request), target);
+      if (access.status === "unauthorized") return reject(401, "Unauthorized");
+      if (access.status === "not_found") return reject(404, "Not Found");
+      const upstream = await withEndpoint(
+        access.machine,
+        target.port,
+        (endpoint) => openUpstream(endpoint, `${target.rest}${url.search}`, request),
+        (result) => result.status === 401,
+        (result) => result.socket?.terminate(),
+      );
+      if (!upstream.socket) return reject(502, "Bad Gateway");
+      const upstreamSocket = upstream.socket;
+      wss.handleUpgrade(request, socket, head, (client) => pipeSockets(client, upstreamSocket));
+    })().catch((error: unknown) => {
+      options.log.warn("machine WebSocket proxy failed", { error: errorMessage(error) });
+      reject(502, "Bad Gateway");
+    });
+    return true;
+  }
+
+  return { handleHttp, handleUpgrade, close: () => wss.close() };
+}
+
+type UpstreamResult = { status: number; socket: WebSocket | null };
+
+function openUpstream(endpoint: DaemonEndpoint, pathAndQuery: string, request: IncomingMessage): Promise<UpstreamResult> {
+  const wsUrl = `${endpoint.url.replace(/^http/, "ws")}${pathAndQuery}`;
+  const protocols = request.headers["sec-websocket-protocol"]?.split(",").map((p) => p.trim()).filter(Boolean);
+  return new Promise((resolve) => {
+    const upstream = new WebSocket(wsUrl, protocols, { headers: endpoint.headers, handshakeTimeout: 10_000 });
+    upstream.once("open", () => resolve({ status: 101, socket: upstream }));
+    upstream.once("unexpected-response", (_req, response) => {
+      resolve({ status: response.statusCode ?? 502, socket: null });
+      upstream.terminate();
+    });
+    upstream.once("error", () => resolve({ status: 502, socket: null }));
+  });
+}
+
+/** Relays frames both ways, keeping text as text and binary as binary, and closes each side with the other. */
+function pipeSockets(client: WebSocket, upstream: WebSocket) {
+  client.on("message", (data, isBinary) => {
+    if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: isBinary });
+  });
+  upstream.on("message", (data, isBinary) => {
+    if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+  });
+  const closeBoth = (code?: number, reason?: Buffer) => {
+    const safeCode = code && code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000;
+    if (client.readyState === WebSocket.OPEN) client.close(safeCode, reason);
+    if (upstream.readyState === WebSocket.OPEN) upstream.close(safeCode, reason);
+  };
+  client.on("close", (code, reason) => closeBoth(code, reason));
+  upstream.on("close", (code, reason) => closeBoth(code, reason));
+  client.on("error", () => upstream.terminate());
+  upstream.on("error", () => client.terminate());
+}
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+  const buffer = new Uint8Array(await request.arrayBuffer());
+  if (buffer.byteLength > limit) throw new Error(`Request body over ${limit} bytes`);
+  return buffer;
+}
