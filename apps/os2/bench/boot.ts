@@ -1,0 +1,100 @@
+/**
+ * `pnpm bench:boot`: how long a machine of the sandbox image takes from `docker run` to its first 200 from
+ * /api/health, against the floor: a bare Node HTTP server started from the same image. Both are measured the
+ * same way (`docker run -d -p 127.0.0.1:0:3000`, `docker port`, then polling every 10 ms), interleaved so
+ * that background noise hits both alike. Prints p50/p95 of each and their ratio (goal: ≤ 1.5 at p50).
+ *
+ * Env: LOCAL_DOCKER_IMAGE_NAME (default iterate-sandbox:local), BENCH_BOOT_RUNS (default 12, at least 10).
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { get } from "node:http";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+const image = process.env.LOCAL_DOCKER_IMAGE_NAME || "iterate-sandbox:local";
+const runs = Math.max(10, Number(process.env.BENCH_BOOT_RUNS ?? 12));
+const label = `os2-bench.boot=${randomBytes(6).toString("hex")}`;
+const BARE_SERVER = `require("http").createServer((q, s) => s.end("ok")).listen(3000)`;
+
+const docker = async (...args: string[]) => (await execFileAsync("docker", args)).stdout.trim();
+
+type Variant = { name: string; runArgs: string[] };
+const variants: Variant[] = [
+  { name: "sandbox (entry.ts → s6 → daemon)", runArgs: ["-e", "MACHINE_AUTH_TOKEN=bench", image] },
+  { name: "floor (bare node http server)", runArgs: ["--entrypoint", "node", image, "-e", BARE_SERVER] },
+];
+
+/**
+ * One GET with a hard deadline, resolving to the status (0 on any error). Not fetch: a connection that
+ * docker-proxy accepts before anything listens behind it can stall, and undici's timers do not keep the
+ * process alive, so a stalled fetch can silently end the run.
+ */
+function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolveStatus) => {
+    const req = get(url, (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    const timer = setTimeout(() => req.destroy(), timeoutMs);
+    req.on("error", () => resolveStatus(0));
+    req.on("close", () => clearTimeout(timer));
+  });
+}
+
+/** One boot: milliseconds from invoking `docker run` to the first HTTP 200 on the published port. */
+async function measureBoot(variant: Variant): Promise<number> {
+  const started = performance.now();
+  const id = await docker("run", "-d", "--label", label, "-p", "127.0.0.1:0:3000", ...variant.runArgs);
+  const port = (await docker("port", id, "3000/tcp")).split("\n")[0]?.split(":").pop();
+  const url = variant.name.startsWith("floor") ? `http://127.0.0.1:${port}/` : `http://127.0.0.1:${port}/api/health`;
+  const deadline = started + 15_000;
+  while (performance.now() < deadline) {
+    if ((await httpStatus(url, 500)) === 200) return performance.now() - started;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${variant.name}: no 200 from ${url} within 15 s (container ${id}: docker logs ${id})`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? NaN;
+}
+
+async function removeContainers(): Promise<void> {
+  const ids = (await docker("ps", "-aq", "--filter", `label=${label}`)).split("\n").filter(Boolean);
+  if (ids.length) await docker("rm", "-f", ...ids);
+}
+
+async function main(): Promise<void> {
+  await docker("image", "inspect", image).catch(() => {
+    throw new Error(`image ${image} not found; build it with: pnpm snapshot:local-docker`);
+  });
+  console.log(`bench:boot — ${image}, ${runs} runs each (+1 warm-up), interleaved`);
+  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  try {
+    for (const variant of variants) await measureBoot(variant); // warm-up: page cache, image layers
+    await removeContainers();
+    for (let i = 0; i < runs; i++) {
+      for (const variant of variants) samples.get(variant.name)?.push(await measureBoot(variant));
+      await removeContainers(); // keep the engine's load the same for every run
+    }
+  } finally {
+    await removeContainers();
+  }
+  const stats = variants.map((v) => {
+    const sorted = [...(samples.get(v.name) ?? [])].sort((a, b) => a - b);
+    return { name: v.name, p50: percentile(sorted, 50), p95: percentile(sorted, 95), min: sorted[0] ?? NaN };
+  });
+  for (const s of stats) console.log(`${s.name.padEnd(36)} p50 ${s.p50.toFixed(0).padStart(5)} ms   p95 ${s.p95.toFixed(0).padStart(5)} ms   min ${s.min.toFixed(0).padStart(5)} ms`);
+  const [sandbox, floor] = stats;
+  if (sandbox && floor) {
+    const ratio = sandbox.p50 / floor.p50;
+    console.log(`ratio sandbox/floor: p50 ${ratio.toFixed(2)} (goal ≤ 1.5), p95 ${(sandbox.p95 / floor.p95).toFixed(2)}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`[bench:boot] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
