@@ -351,7 +351,8 @@ export function createUnconfiguredDaytonaProvider(): MachineProvider {
     archive: refuse,
     delete: refuse,
     inspect: refuse,
-    list: async () => [],
+    // Not an empty list: that would tell the reconciler every daytona machine had disappeared.
+    list: refuse,
     daemonEndpoint: refuse,
   };
 }

@@ -59,3 +59,13 @@ describe("toMachineState", () => {
     expect(toMachineState(daytona)).toBe(os2);
   });
 });
+
+describe("createUnconfiguredDaytonaProvider", () => {
+  it("says what to set, and refuses to list rather than report every daytona machine gone", async () => {
+    const { createUnconfiguredDaytonaProvider } = await import("./daytona-provider");
+    const provider = createUnconfiguredDaytonaProvider();
+    expect(await provider.availability()).toEqual({ available: false, reason: "Daytona not configured: set DAYTONA_API_KEY" });
+    const error = await provider.list({ "os2.managed": "true" }).catch((e: unknown) => e);
+    expect(kindOf(error)).toBe("unavailable");
+  });
+});
