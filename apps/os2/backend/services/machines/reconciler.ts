@@ -81,8 +81,8 @@ export class Reconciler {
   }
 
   private async listManaged(type: MachineType) {
+    // An unconfigured or unreachable provider throws here; its machines are then marked, never treated as gone.
     const provider = getProvider(this.options.providers, type);
-    if (!(await provider.availability(AbortSignal.timeout(3_000))).available && type === "daytona") return [];
     return provider.list({ "os2.managed": "true", "os2.stage": this.options.service.stage }, AbortSignal.timeout(10_000));
   }
 
