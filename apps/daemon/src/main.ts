@@ -12,6 +12,8 @@ const READY_POLL_MS = 20;
 
 // The version is spelled out so the bundler can replace it with the built version.
 const config = parseDaemonConfig({ ...process.env, OS2_DAEMON_VERSION: process.env.OS2_DAEMON_VERSION });
+// Children (exec, tmux and so every agent) must not inherit the readiness fd number: it is ours alone.
+delete process.env.OS2_READY_FD;
 const { app, injectWebSocket } = createDaemonApp(config);
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => {
   console.log(`[daemon] ${config.version} listening on ${config.host}:${config.port}`);
