@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import { createTestDaemon, TEST_TOKEN, type TestDaemon } from "../test-support";
 
 /** Collects everything a terminal socket prints, and resolves when `needle` shows up. */
-function readUntil(ws: WebSocket, needle: RegExp, timeoutMs = 5000): Promise<string> {
+function readUntil(ws: WebSocket, needle: RegExp, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${needle}; saw: ${JSON.stringify(seen.slice(-500))}`)), timeoutMs);
