@@ -131,9 +131,9 @@ function ProjectCrumb({ organizationSlug, projectSlug }: { organizationSlug: str
 }
 
 function initials(name: string, email: string): string {
-  const source = name.trim() || email;
-  const parts = source.split(/[\s@._-]+/).filter(Boolean);
-  return ((parts[0]?.[0] ?? "?") + (parts[1]?.[0] ?? "")).toUpperCase();
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return (email[0] ?? "?").toUpperCase();
+  return ((words[0]?.[0] ?? "") + (words.length > 1 ? (words[words.length - 1]?.[0] ?? "") : "")).toUpperCase();
 }
 
 function UserMenu({ me }: { me: ShellUser }) {

@@ -77,8 +77,8 @@ function UsersCard({ currentUserId }: { currentUserId: string }) {
             {users.data.map((user) => (
               <tr key={user.id}>
                 <td className={td}>
-                  <div className="font-medium text-zinc-900">{user.name}</div>
-                  <div className="text-zinc-500">{user.email}</div>
+                  <div className="font-medium text-zinc-900">{user.name || user.email}</div>
+                  {user.name ? <div className="text-zinc-500">{user.email}</div> : null}
                 </td>
                 <td className={td}>{user.role === "admin" ? <Badge tone="accent">admin</Badge> : <Badge>user</Badge>}</td>
                 <td className={td} title={formatFull(user.createdAt)}>

@@ -3,7 +3,7 @@
  * `redirect` back; signed-in users get the app shell, the realtime socket and analytics identification.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { Navigate, Outlet, createRoute, redirect, useLocation } from "@tanstack/react-router";
+import { Outlet, createRoute, redirect, useRouter } from "@tanstack/react-router";
 import { useEffect } from "react";
 import { identifyUser } from "../analytics.ts";
 import { AppShell } from "../components/app-shell.tsx";
@@ -25,7 +25,7 @@ export const authedRoute = createRoute({
 function AuthedLayout() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const location = useLocation();
+  const router = useRouter();
   const me = useQuery(trpc.user.me.queryOptions());
   const user = me.data;
   useRealtimeInvalidation(queryClient);
@@ -34,8 +34,13 @@ function AuthedLayout() {
     if (user) identifyUser({ id: user.id, email: user.email, name: user.name });
   }, [user]); // structural sharing keeps `user` stable across refetches that change nothing
 
-  // The session ended while the page was open (signed out elsewhere, expired).
-  if (me.data === null) return <Navigate to="/login" search={{ redirect: location.href }} replace />;
+  // The session ended while the page was open (signed out elsewhere, expired): re-run the guard above, which
+  // redirects with the current path. (A <Navigate> here re-rendered during the transition with /login as
+  // the "current" path and nested redirects until the tab ran out of memory.)
+  useEffect(() => {
+    if (me.data === null) void router.invalidate();
+  }, [me.data, router]);
+
   if (!user) return null;
   return (
     <AppShell me={user}>

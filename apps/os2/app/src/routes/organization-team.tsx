@@ -9,7 +9,7 @@ import { useState, type FormEvent } from "react";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
 import { ErrorText, SelectField, TextField, inputClasses } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, PendingBlock, Table, td, th } from "../components/ui/misc.tsx";
+import { Badge, Card, CardBody, CardHeader, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -107,12 +107,12 @@ function MembersCard() {
       {members.error ? <ErrorText className="px-5 py-4">{errorMessage(members.error)}</ErrorText> : null}
       {error ? <ErrorText className="px-5 pt-3">{error}</ErrorText> : null}
       {members.data ? (
-        <Table label="Members">
+        <Table label="Members" fitsPhone>
           <thead className="border-b border-zinc-200 bg-zinc-50/60">
             <tr>
               <th className={th}>Member</th>
               <th className={th}>Role</th>
-              <th className={th}>Joined</th>
+              <th className={`${th} ${phoneHidden}`}>Joined</th>
               <th className={th}>
                 <span className="sr-only">Actions</span>
               </th>
@@ -177,17 +177,17 @@ function MemberRow({
   return (
     <tr>
       <td className={td}>
-        <div className="font-medium text-zinc-900">
-          {member.name}
+        <div className="font-medium break-all text-zinc-900">
+          {member.name || member.email}
           {isSelf ? <span className="ml-2 text-xs font-normal text-zinc-500">(you)</span> : null}
         </div>
-        <div className="text-zinc-500">{member.email}</div>
+        {member.name ? <div className="break-all text-zinc-500">{member.email}</div> : null}
       </td>
       <td className={td}>
         {canManageThis ? (
           <select
             aria-label={`Role of ${member.email}`}
-            className={inputClasses("w-32 py-1.5")}
+            className={inputClasses("w-28 py-1.5 sm:w-32")}
             value={member.role}
             disabled={updateRole.isPending}
             onChange={(event) =>
@@ -208,7 +208,7 @@ function MemberRow({
           <Badge tone={member.role === "owner" ? "accent" : "neutral"}>{member.role}</Badge>
         )}
       </td>
-      <td className={td} title={formatFull(member.joinedAt)}>
+      <td className={`${td} ${phoneHidden}`} title={formatFull(member.joinedAt)}>
         {formatRelative(member.joinedAt)}
       </td>
       <td className={`${td} text-right`}>

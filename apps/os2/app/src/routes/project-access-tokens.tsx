@@ -8,7 +8,7 @@ import { useState, type FormEvent } from "react";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog, Dialog, DialogClose, DialogContent, DialogFooter } from "../components/ui/dialog.tsx";
 import { ErrorText, TextField } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, CopyButton, EmptyState, PendingBlock, Table, td, th } from "../components/ui/misc.tsx";
+import { Badge, Card, CardBody, CardHeader, CopyButton, EmptyState, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -137,12 +137,12 @@ function TokenList() {
       {tokens.error ? <ErrorText className="px-5 py-4">{errorMessage(tokens.error)}</ErrorText> : null}
       {tokens.data?.length === 0 ? <EmptyState title="No access tokens yet" /> : null}
       {tokens.data && tokens.data.length > 0 ? (
-        <Table label="Access tokens">
+        <Table label="Access tokens" fitsPhone>
           <thead className="border-b border-zinc-200 bg-zinc-50/60">
             <tr>
               <th className={th}>Name</th>
-              <th className={th}>Created</th>
-              <th className={th}>Last used</th>
+              <th className={`${th} ${phoneHidden}`}>Created</th>
+              <th className={`${th} ${phoneHidden}`}>Last used</th>
               <th className={th}>Status</th>
               <th className={th}>
                 <span className="sr-only">Actions</span>
@@ -153,10 +153,10 @@ function TokenList() {
             {tokens.data.map((token) => (
               <tr key={token.id} className={token.revokedAt ? "text-zinc-400" : undefined}>
                 <td className={`${td} font-medium ${token.revokedAt ? "" : "text-zinc-900"}`}>{token.name}</td>
-                <td className={`${td} whitespace-nowrap`} title={formatFull(token.createdAt)}>
+                <td className={`${td} ${phoneHidden} whitespace-nowrap`} title={formatFull(token.createdAt)}>
                   {formatRelative(token.createdAt)}
                 </td>
-                <td className={`${td} whitespace-nowrap`} title={formatFull(token.lastUsedAt)}>
+                <td className={`${td} ${phoneHidden} whitespace-nowrap`} title={formatFull(token.lastUsedAt)}>
                   {formatRelative(token.lastUsedAt)}
                 </td>
                 <td className={td}>

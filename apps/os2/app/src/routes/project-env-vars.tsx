@@ -8,7 +8,7 @@ import { useId, useRef, useState, type FormEvent, type RefObject } from "react";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
 import { ErrorText, TextField, inputClasses } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, td, th } from "../components/ui/misc.tsx";
+import { Badge, Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -117,7 +117,7 @@ function SetEnvVarCard({
               placeholder="Stored encrypted; never shown again"
             />
           </div>
-          <Button type="submit" variant="primary" pending={set.isPending} disabled={Boolean(keyProblem)} className="md:mt-6">
+          <Button type="submit" variant="primary" pending={set.isPending} disabled={Boolean(keyProblem)} className="md:mt-[26px] md:h-[38px]">
             Save variable
           </Button>
         </form>
@@ -156,13 +156,13 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
         <EmptyState title="No variables yet">Machines of this project will start with the variables you set above.</EmptyState>
       ) : null}
       {envVars.data && envVars.data.length > 0 ? (
-        <Table label="Environment variables">
+        <Table label="Environment variables" fitsPhone>
           <thead className="border-b border-zinc-200 bg-zinc-50/60">
             <tr>
               <th className={th}>Key</th>
               <th className={th}>Value</th>
-              <th className={th}>Scope</th>
-              <th className={th}>Updated</th>
+              <th className={`${th} ${phoneHidden}`}>Scope</th>
+              <th className={`${th} ${phoneHidden}`}>Updated</th>
               <th className={th}>
                 <span className="sr-only">Actions</span>
               </th>
@@ -175,7 +175,7 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
                 <td className={`${td} font-mono text-zinc-500`}>
                   <span aria-label="hidden value">{envVar.maskedValue}</span>
                 </td>
-                <td className={td}>
+                <td className={`${td} ${phoneHidden}`}>
                   {envVar.machineId ? (
                     <Badge tone="warning">machine {envVar.machineId.slice(0, 12)}…</Badge>
                   ) : (
@@ -183,7 +183,7 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
                   )}
                   {envVar.type === "system" ? <span className="ml-1.5"><Badge tone="accent">system</Badge></span> : null}
                 </td>
-                <td className={`${td} whitespace-nowrap text-zinc-600`} title={formatFull(envVar.updatedAt)}>
+                <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={formatFull(envVar.updatedAt)}>
                   {formatRelative(envVar.updatedAt)}
                 </td>
                 <td className={`${td} text-right whitespace-nowrap`}>

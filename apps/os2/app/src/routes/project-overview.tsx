@@ -26,7 +26,7 @@ function ProjectOverviewPage() {
 
   return (
     <div className="space-y-6">
-      <div className="grid gap-3 sm:grid-cols-3">
+      <div className="grid grid-cols-3 gap-2 sm:gap-3">
         <StatCard label="Machines" value="—" note="Coming soon">
           <Link to="/orgs/$org/projects/$project/machines" params={params} className="absolute inset-0 rounded-xl">
             <span className="sr-only">Open machines</span>
@@ -43,7 +43,7 @@ function ProjectOverviewPage() {
           </Link>
         </StatCard>
       </div>
-      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,1.4fr)]">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,1.4fr)]">
         <Card>
           <CardHeader title="Details" />
           <CardBody>
@@ -80,10 +80,10 @@ function ProjectOverviewPage() {
 
 function StatCard({ label, value, note, children }: { label: string; value: ReactNode; note: string; children?: ReactNode }) {
   return (
-    <div className="relative rounded-xl border border-zinc-200 bg-white p-4 shadow-xs transition hover:border-accent-200 hover:shadow-sm">
-      <p className="text-sm text-zinc-600">{label}</p>
-      <p className="mt-1 text-2xl font-semibold tracking-tight text-zinc-900">{value}</p>
-      <p className="mt-1 text-xs text-zinc-500">{note}</p>
+    <div className="relative min-w-0 rounded-xl border border-zinc-200 bg-white p-3 shadow-xs transition hover:border-accent-200 hover:shadow-sm sm:p-4">
+      <p className="text-xs leading-snug text-zinc-600 sm:text-sm">{label}</p>
+      <p className="mt-1 text-xl font-semibold tracking-tight text-zinc-900 sm:text-2xl">{value}</p>
+      <p className="mt-1 hidden text-xs text-zinc-500 sm:block">{note}</p>
       {children}
     </div>
   );

@@ -35,7 +35,7 @@ export function TextField({
       </label>
       <input
         id={id}
-        className={CONTROL}
+        className={clsx(CONTROL, "h-[38px]")}
         aria-invalid={error ? true : undefined}
         aria-describedby={clsx(hintId, errorId) || undefined}
         {...input}
@@ -64,7 +64,7 @@ export function SelectField({
       <label htmlFor={id} className="block text-sm font-medium text-zinc-800">
         {label}
       </label>
-      <select id={id} className={CONTROL} aria-invalid={error ? true : undefined} {...select}>
+      <select id={id} className={clsx(CONTROL, "h-[38px]")} aria-invalid={error ? true : undefined} {...select}>
         {children}
       </select>
       {hint ? <p className="text-xs text-zinc-500">{hint}</p> : null}

@@ -91,11 +91,14 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
   );
 }
 
-/** Table shell: scrolls sideways on narrow screens instead of squashing columns. */
-export function Table({ children, label }: { children: ReactNode; label: string }) {
+/**
+ * Table shell. Wide tables scroll sideways on narrow screens instead of squashing columns; tables marked
+ * `fitsPhone` hide their secondary columns (`phoneHidden`) and wrap instead.
+ */
+export function Table({ children, label, fitsPhone = false }: { children: ReactNode; label: string; fitsPhone?: boolean }) {
   return (
     <div className="overflow-x-auto">
-      <table className="w-full min-w-[36rem] text-left text-sm" aria-label={label}>
+      <table className={clsx("w-full text-left text-sm", fitsPhone ? "sm:min-w-[36rem]" : "min-w-[36rem]")} aria-label={label}>
         {children}
       </table>
     </div>
@@ -104,3 +107,5 @@ export function Table({ children, label }: { children: ReactNode; label: string 
 
 export const th = "px-4 py-2.5 text-xs font-medium tracking-wide text-zinc-500 uppercase sm:px-5";
 export const td = "px-4 py-3 align-middle sm:px-5";
+/** Secondary columns that a `fitsPhone` table drops below the `sm` breakpoint. */
+export const phoneHidden = "hidden sm:table-cell";

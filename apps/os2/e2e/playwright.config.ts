@@ -1,0 +1,71 @@
+/**
+ * Browser tests in Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium; `playwright install` cannot
+ * download here). The web server is the real production build: `vite build`, then `backend/entry.ts` on
+ * embedded PGlite in a data directory wiped at every run, stage `e2e`, so `+test@` addresses sign in with
+ * the fixed code.
+ */
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "@playwright/test";
+import { E2E_API_URL, E2E_BASE_URL, E2E_PORT } from "./e2e-server.ts";
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+const dataDir = ".tmp/e2e-data";
+
+export default defineConfig({
+  testDir: ".",
+  testMatch: "**/*.spec.ts",
+  timeout: 120_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: Boolean(process.env.CI),
+  // test-all.sh sets PLAYWRIGHT_JSON_OUTPUT_NAME to collect a JSON report alongside the console output.
+  reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [["list"], ["json"]] : [["list"]],
+  use: {
+    baseURL: E2E_BASE_URL,
+    viewport: { width: 1280, height: 800 },
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    cwd: packageDir,
+    command: `rm -rf ${dataDir} && node_modules/.bin/vite build --config app/vite.config.ts && node_modules/.bin/tsx backend/entry.ts`,
+    url: `${E2E_API_URL}/api/health`,
+    reuseExistingServer: false,
+    timeout: 180_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
+    env: {
+      PORT: String(E2E_PORT),
+      HOST: "127.0.0.1",
+      OS2_PUBLIC_URL: E2E_BASE_URL,
+      OS2_DATA_DIR: dataDir,
+      APP_STAGE: "e2e",
+      // Empty values override anything a local .env might set (dotenv never overrides the environment).
+      ITERATE_USER: "",
+      DATABASE_URL: "",
+      SMTP_URL: "",
+      GOOGLE_CLIENT_ID: "",
+      GOOGLE_CLIENT_SECRET: "",
+      POSTHOG_KEY: "",
+      VITE_POSTHOG_PUBLIC_KEY: "",
+      ALLOW_SIGNUP_FROM_EMAILS: "*@example.com",
+      OS2_ADMIN_EMAILS: "root+test@example.com",
+    },
+  },
+});
