@@ -55,7 +55,8 @@ export type LocalDockerProviderConfig = {
 
 // Deadlines per kind of call. Fast calls get short ones so an unresponsive engine fails at once rather
 // than after a long hang; container create/start/remove can take seconds on a busy engine.
-const PING_TIMEOUT_MS = 1_500;
+// Generous enough for an engine busy building images on a 2-core machine, short enough to fail "at once".
+const PING_TIMEOUT_MS = 4_000;
 const QUICK_TIMEOUT_MS = 5_000;
 const SLOW_TIMEOUT_MS = 30_000;
 const AVAILABILITY_CACHE_MS = 5_000;

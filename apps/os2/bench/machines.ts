@@ -1,0 +1,153 @@
+/**
+ * `pnpm bench:machines`: os2's machine path against baselines measured in the same run.
+ *  1. create → `running` (daemon healthy, as the dashboard shows it) for N machines, one at a time, against
+ *     the floor: `docker run -d -p 127.0.0.1:0:3000 <image> node -e <http server>` → first 200. Goal ≤ 2× at p50.
+ *  2. The daemon's HTTP latency and throughput through the os2 proxy against its published port directly.
+ *     Goals: ≤ 1.3× latency at p50, ≥ 70% of direct throughput.
+ *  3. 20 concurrent creates: all must reach `running`; prints p50/p95.
+ * Timings are printed, never asserted: these machines are noisy, so read the ratios.
+ *
+ * Env: LOCAL_DOCKER_IMAGE_NAME (default iterate-sandbox:local), BENCH_MACHINES_RUNS (default 10).
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { get } from "node:http";
+import { getRequestListener } from "@hono/node-server";
+import { createTestOs2 } from "../backend/testing/harness.ts";
+import { docker, removeContainersOfStage, setUpProject } from "../backend/testing/machine-fixtures.ts";
+
+const image = process.env.LOCAL_DOCKER_IMAGE_NAME || "iterate-sandbox:local";
+const runs = Math.max(10, Number(process.env.BENCH_MACHINES_RUNS ?? 10));
+const BARE_SERVER = `require("http").createServer((q, s) => s.end("ok")).listen(3000)`;
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
+const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+
+/** GET with a hard deadline resolving to the status, 0 on error (see bench/boot.ts for why not fetch). */
+function httpGet(url: string, headers: Record<string, string> = {}, timeoutMs = 2_000): Promise<number> {
+  return new Promise((resolve) => {
+    const request = get(url, { headers }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    const timer = setTimeout(() => request.destroy(), timeoutMs);
+    request.on("error", () => resolve(0));
+    request.on("close", () => clearTimeout(timer));
+  });
+}
+
+async function floorBoot(): Promise<number> {
+  const started = performance.now();
+  const container = await docker.createContainer({
+    Image: image,
+    Entrypoint: ["node", "-e", BARE_SERVER],
+    Labels: { "os2-bench": "floor" },
+    HostConfig: { PortBindings: { "3000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] } },
+    ExposedPorts: { "3000/tcp": {} },
+  });
+  await container.start();
+  const info = await container.inspect();
+  const port = info.NetworkSettings.Ports["3000/tcp"]?.[0]?.HostPort;
+  while (performance.now() - started < 15_000) {
+    if ((await httpGet(`http://127.0.0.1:${port}/`, {}, 500)) === 200) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const elapsed = performance.now() - started;
+  await container.remove({ force: true });
+  return elapsed;
+}
+
+async function main() {
+  const t = await createTestOs2({ env: { LOCAL_DOCKER_IMAGE_NAME: image } });
+  const stage = t.os2.deps.stage;
+  const fx = await setUpProject(t, "bench+test@example.com");
+  const server = createServer(getRequestListener(t.os2.app.fetch));
+  t.os2.attach(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const waitRunning = async (machineId: string, started: number) => {
+    for (;;) {
+      const machine = await fx.api.machine.byId.query({ ...fx.scope, machineId });
+      if (machine.observedState === "running") return performance.now() - started;
+      if (machine.observedState === "error") throw new Error(`machine ${machineId} failed: ${machine.lastError}`);
+      if (performance.now() - started > 60_000) throw new Error(`machine ${machineId} not running after 60 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  try {
+    // 1. create → running vs the docker run floor, interleaved so noise hits both alike.
+    const floor: number[] = [];
+    const create: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      floor.push(await floorBoot());
+      const started = performance.now();
+      const machine = await fx.api.machine.create.mutate({ ...fx.scope, name: `bench-${i}`, type: "local-docker" });
+      create.push(await waitRunning(machine.id, started));
+      if (i < runs - 1) await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });
+    }
+    console.log(`\ncreate → running over ${runs} machines (one at a time)`);
+    console.log(`  floor (docker run → first 200): p50 ${fmt(percentile(floor, 50))}  p95 ${fmt(percentile(floor, 95))}`);
+    console.log(`  os2 create → running:           p50 ${fmt(percentile(create, 50))}  p95 ${fmt(percentile(create, 95))}`);
+    console.log(`  ratio at p50: ${(percentile(create, 50) / percentile(floor, 50)).toFixed(2)}×  (goal ≤ 2×)`);
+
+    // 2. Proxy vs direct, on the last machine.
+    const [machine] = await fx.api.machine.list.query(fx.scope);
+    if (!machine) throw new Error("no machine left for the proxy benchmark");
+    const info = await fx.api.machine.getPreviewInfo.query({ ...fx.scope, machineId: machine.id });
+    const directUrl = `${info.directUrl?.replace("localhost", "127.0.0.1")}/api/health`;
+    const proxyUrl = `${base}${info.proxyPath}api/health`;
+    const latency = async (url: string, headers: Record<string, string>) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const started = performance.now();
+        if ((await httpGet(url, headers)) !== 200) throw new Error(`GET ${url} failed`);
+        samples.push(performance.now() - started);
+      }
+      return samples;
+    };
+    const throughput = async (url: string, headers: Record<string, string>) => {
+      let done = 0;
+      const until = performance.now() + 3_000;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (performance.now() < until) if ((await httpGet(url, headers)) === 200) done += 1;
+        }),
+      );
+      return done / 3;
+    };
+    const auth = { cookie: fx.cookie };
+    await latency(directUrl, {});
+    await latency(proxyUrl, auth); // warm both paths
+    const direct = await latency(directUrl, {});
+    const proxied = await latency(proxyUrl, auth);
+    const directRps = await throughput(directUrl, {});
+    const proxiedRps = await throughput(proxyUrl, auth);
+    console.log(`\ndaemon GET /api/health, direct vs through the os2 proxy (session auth)`);
+    console.log(`  latency p50: direct ${percentile(direct, 50).toFixed(2)} ms, proxy ${percentile(proxied, 50).toFixed(2)} ms → ${(percentile(proxied, 50) / percentile(direct, 50)).toFixed(2)}× (goal ≤ 1.3×)`);
+    console.log(`  throughput (16 concurrent, 3 s): direct ${directRps.toFixed(0)} req/s, proxy ${proxiedRps.toFixed(0)} req/s → ${((proxiedRps / directRps) * 100).toFixed(0)}% (goal ≥ 70%)`);
+    await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });
+
+    // 3. 20 concurrent creates.
+    const started = performance.now();
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const m = await fx.api.machine.create.mutate({ ...fx.scope, name: `burst-${i}`, type: "local-docker" });
+        return { id: m.id, ms: await waitRunning(m.id, started) };
+      }),
+    );
+    const times = burst.map((b) => b.ms);
+    console.log(`\n20 concurrent creates: ${burst.length}/20 reached running; p50 ${fmt(percentile(times, 50))}, p95 ${fmt(percentile(times, 95))}, last ${fmt(Math.max(...times))}`);
+    for (const b of burst) await fx.api.machine.delete.mutate({ ...fx.scope, machineId: b.id });
+  } finally {
+    server.close();
+    await t.close();
+    await removeContainersOfStage(stage);
+  }
+}
+
+await main();
