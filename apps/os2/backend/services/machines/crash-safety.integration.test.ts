@@ -17,13 +17,15 @@ import { containersOfStage, removeContainersOfStage } from "../../testing/machin
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serverScript = path.resolve(here, "../../testing/chaos-server.ts");
-const tsxBin = path.resolve(here, "../../../node_modules/.bin/tsx");
+const packageDir = path.resolve(here, "../../..");
 const stage = `chaos-${Math.random().toString(36).slice(2, 8)}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "os2-chaos-"));
 const ROUNDS = 20;
 
 function startServer(extraEnv: Record<string, string> = {}) {
-  const child = spawn(tsxBin, [serverScript], {
+  // node itself with tsx's loader (not the tsx CLI, which forks a child that SIGKILL would leave running).
+  const child = spawn(process.execPath, ["--import", "tsx", serverScript], {
+    cwd: packageDir,
     env: {
       ...process.env,
       APP_STAGE: stage,
