@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execResultSchema, execStreamEventSchema } from "@os2/protocol";
 import { createTestDaemon, type TestDaemon } from "../test-support";
@@ -49,6 +50,17 @@ describe("POST /api/exec", () => {
     expect(events.filter((e) => e.type === "stdout").map((e) => ("data" in e ? e.data : "")).join("")).toBe("a\n");
     expect(events.filter((e) => e.type === "stderr").map((e) => ("data" in e ? e.data : "")).join("")).toBe("b\n");
     expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 2 });
+  });
+
+  it("kills a streamed command when the client goes away", async () => {
+    const marker = `31.${Date.now() % 100000}`; // a unique sleep argument to find the process by
+    const res = await daemon.call("/api/exec", { method: "POST", json: { command: "sh", args: ["-c", `echo started; exec sleep ${marker}`], stream: true } });
+    const reader = res.body?.getReader();
+    await reader?.read();
+    await reader?.cancel();
+    const running = () => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(`sleep ${marker}`);
+    for (let i = 0; i < 50 && running(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(running()).toBe(false);
   });
 
   it("answers 400 naming the field for a missing command", async () => {
