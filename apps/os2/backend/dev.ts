@@ -9,12 +9,17 @@ import { fileURLToPath } from "node:url";
 import { getRequestListener } from "@hono/node-server";
 import { createServer as createViteServer } from "vite";
 import { createOs2 } from "./app.ts";
+import { checkSandboxImage } from "./dev-sandbox-image.ts";
+import { createLogger } from "./logger.ts";
+import { resolveDockerHost } from "./providers/local-docker/index.ts";
 import { parseEnv } from "./env.ts";
 
 const env = parseEnv(process.env);
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../app");
 
-const os2 = await createOs2({ env });
+const log = createLogger();
+await checkSandboxImage({ dockerHost: await resolveDockerHost(env.DOCKER_HOST), imageName: env.LOCAL_DOCKER_IMAGE_NAME, log });
+const os2 = await createOs2({ env, log });
 const server = createServer();
 const vite = await createViteServer({
   configFile: path.join(appDir, "vite.config.ts"),
