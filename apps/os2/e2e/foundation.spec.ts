@@ -118,6 +118,8 @@ test("a new user signs in, creates an organization and a project, keeps env valu
     await page.goto(`/orgs/${ORGANIZATION.slug}/projects/${PROJECT.slug}`);
     await expect(page.getByRole("heading", { name: PROJECT.name })).toBeVisible();
     await expect(page.getByRole("navigation", { name: "Project" })).toBeVisible();
+    await expect(page.getByRole("button", { name: `Organization: ${ORGANIZATION.name}. Switch organization` })).toBeVisible();
+    await expect(page.getByText("Environment variables", { exact: true }).locator("..")).toContainText("1");
     await screenshot(page, "project-phone");
     await page.setViewportSize({ width: 1280, height: 800 });
   });
@@ -130,4 +132,34 @@ test("a new user signs in, creates an organization and a project, keeps env valu
     await expect(page).toHaveURL(/\/login\?redirect=/);
     await expect(page.getByRole("heading", { name: "Sign in to os2" })).toBeVisible();
   });
+});
+
+test("a change made in one tab appears in another open tab without a reload (realtime invalidation)", async ({ context }) => {
+  const editor = await context.newPage();
+  await editor.goto("/login");
+  await editor.getByLabel("Email", { exact: true }).fill("grace+test@example.com");
+  await editor.getByRole("button", { name: "Send code" }).click();
+  await editor.getByLabel("Code", { exact: true }).fill(TEST_CODE);
+  await editor.getByRole("button", { name: "Sign in" }).click();
+  await expect(editor).toHaveURL(/\/new-organization$/);
+  await editor.getByLabel("Name", { exact: true }).fill("Grace Labs");
+  await editor.getByRole("button", { name: "Create organization" }).click();
+  await editor.getByRole("link", { name: "New project" }).click();
+  await editor.getByLabel("Project name").fill("Compiler");
+  await editor.getByRole("button", { name: "Create project" }).click();
+  await expect(editor).toHaveURL(/\/orgs\/grace-labs\/projects\/compiler$/);
+
+  // The watcher's list is loaded and fresh for 30 s, so only a pushed invalidation can make it refetch.
+  const watcher = await context.newPage();
+  const socket = watcher.waitForEvent("websocket", (ws) => ws.url().endsWith("/api/ws/realtime"));
+  await watcher.goto("/orgs/grace-labs/projects/compiler/env-vars");
+  await socket;
+  await expect(watcher.getByText("No variables yet")).toBeVisible();
+
+  await editor.getByRole("link", { name: "Env vars" }).click();
+  await editor.getByLabel("Key", { exact: true }).fill("LIVE_UPDATE");
+  await editor.getByLabel("Value", { exact: true }).fill("on");
+  await editor.getByRole("button", { name: "Save variable" }).click();
+
+  await expect(watcher.getByRole("row", { name: /LIVE_UPDATE/ })).toBeVisible({ timeout: 5_000 });
 });

@@ -17,6 +17,8 @@ export const authedRoute = createRoute({
   beforeLoad: async ({ context, location }) => {
     const me = await context.queryClient.ensureQueryData(context.trpc.user.me.queryOptions());
     if (!me) throw redirect({ to: "/login", search: { redirect: location.href } });
+    // The top bar's organization switcher needs this on every page; start it with the page's own data.
+    void context.queryClient.prefetchQuery(context.trpc.user.organizations.queryOptions());
     return { me };
   },
   component: AuthedLayout,

@@ -21,8 +21,11 @@ function ProjectOverviewPage() {
   const tokens = useQuery(trpc.accessToken.list.queryOptions(input));
   const params = { org: input.organizationSlug, project: input.projectSlug };
   const activeTokens = tokens.data?.filter((token) => !token.revokedAt).length;
-  const query = encodeURIComponent(JSON.stringify({ json: input }));
-  const example = `curl -H "Authorization: Bearer $OS2_TOKEN" \\\n  "${window.location.origin}/api/trpc/envVar.list?input=${query}"`;
+  const example = [
+    `curl -G "${window.location.origin}/api/trpc/envVar.list" \\`,
+    `  -H "Authorization: Bearer $OS2_TOKEN" \\`,
+    `  --data-urlencode 'input=${JSON.stringify({ json: input })}'`,
+  ].join("\n");
 
   return (
     <div className="space-y-6">
