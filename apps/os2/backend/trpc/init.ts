@@ -43,11 +43,14 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer: superjson,
+    // Self-hosters rarely set NODE_ENV=production; never send stack traces to clients either way.
+    isDev: false,
     errorFormatter({ shape, error }) {
+      const { stack: _stack, ...data } = shape.data;
       const issues = error.code === "BAD_REQUEST" ? validationIssues(error.cause) : null;
       return issues
-        ? { ...shape, message: `Invalid input: ${formatIssues(issues)}`, data: { ...shape.data, issues } }
-        : shape;
+        ? { ...shape, message: `Invalid input: ${formatIssues(issues)}`, data: { ...data, issues } }
+        : { ...shape, data };
     },
   });
 
