@@ -64,11 +64,15 @@ export class Tmux {
   }
 
   async paneState(name: string): Promise<PaneState> {
-    const result = await this.run(["list-panes", "-t", `=${name}:`, "-F", "#{pane_dead}\t#{pane_dead_status}"]);
-    if (result.code !== 0) return { state: "missing" };
-    const [dead, status] = (result.stdout.split("\n")[0] ?? "").split("\t");
-    if (dead !== "1") return { state: "alive" };
-    return { state: "dead", exitCode: status ? Number(status) : null };
+    // tmux marks a pane dead a moment before it records the exit status; ask again briefly for the code.
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.run(["list-panes", "-t", `=${name}:`, "-F", "#{pane_dead}\t#{pane_dead_status}"]);
+      if (result.code !== 0) return { state: "missing" };
+      const [dead, status] = (result.stdout.split("\n")[0] ?? "").split("\t");
+      if (dead !== "1") return { state: "alive" };
+      if (status || attempt >= 5) return { state: "dead", exitCode: status ? Number(status) : null };
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** Types literal text into the session's active pane, then presses Enter. */
