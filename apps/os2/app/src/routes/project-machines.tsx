@@ -1,29 +1,158 @@
 /**
- * `/orgs/$org/projects/$project/machines`: placeholder until the machines issue lands.
+ * `/orgs/$org/projects/$project/machines`: the project's machines with live status, type, age and actions,
+ * a "Show archived" toggle and the create dialog. `/machines/$machineId` (machine-page.tsx) is a child.
  *
- * Replace this file freely: router.tsx mounts whatever `projectMachinesRouteTree` is, so a machine detail
- * page can be added here as a child route (`projectMachinesRoute.addChildren([...])`) without touching the
- * router. Use `useProject()` / `useProjectInput()` from ./project.tsx for the current project.
+ * Live: the realtime socket invalidates `machine.*` queries on every state change; while a machine is in a
+ * transitional state the list also polls every 2 s, in case a push is lost.
  */
-import { createRoute } from "@tanstack/react-router";
-import { Card, EmptyState } from "../components/ui/misc.tsx";
-import { projectRoute } from "./project.tsx";
+import { useQuery } from "@tanstack/react-query";
+import { Link, createRoute } from "@tanstack/react-router";
+import { useState } from "react";
+import { MachineActionsMenu } from "../components/machines/machine-actions.tsx";
+import { CreateMachineDialog } from "../components/machines/create-machine-dialog.tsx";
+import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
+import { TYPE_LABELS, isTransitional, type MachineRow } from "../components/machines/machine-types.ts";
+import { useNow } from "../components/machines/use-now.ts";
+import { ErrorText } from "../components/ui/field.tsx";
+import { Card, CardHeader, EmptyState, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
+import { errorMessage } from "../lib/errors.ts";
+import { formatFull, formatRelative } from "../lib/format.ts";
+import { useTRPC } from "../lib/trpc.ts";
+import { machinePageRoute } from "./machine-page.tsx";
+import { projectRoute, useProjectInput } from "./project.tsx";
 
 export const projectMachinesRoute = createRoute({
   getParentRoute: () => projectRoute,
   path: "machines",
+});
+
+const projectMachinesIndexRoute = createRoute({
+  getParentRoute: () => projectMachinesRoute,
+  path: "/",
+  loader: ({ context, params }) => {
+    // Start the fetch early; the page renders its own pending state.
+    void context.queryClient.prefetchQuery(
+      context.trpc.machine.list.queryOptions({ organizationSlug: params.org, projectSlug: params.project, includeArchived: false }),
+    );
+  },
   component: ProjectMachinesPage,
 });
 
-export const projectMachinesRouteTree = projectMachinesRoute;
+export const projectMachinesRouteTree = projectMachinesRoute.addChildren([projectMachinesIndexRoute, machinePageRoute]);
 
 function ProjectMachinesPage() {
+  const trpc = useTRPC();
+  const input = useProjectInput();
+  const [showArchived, setShowArchived] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const machines = useQuery({
+    ...trpc.machine.list.queryOptions({ ...input, includeArchived: showArchived }),
+    placeholderData: (previous) => previous,
+    refetchInterval: (query) => (query.state.data?.some((machine) => isTransitional(machine.observedState)) ? 2_000 : false),
+  });
+
   return (
     <Card>
-      <EmptyState title="Machines are coming soon">
-        Machines are sandboxes where coding agents work on this project's code, on a local Docker Engine or on
-        Daytona. They will start with this project's environment variables.
-      </EmptyState>
+      <CardHeader
+        title="Machines"
+        description="Sandboxes where agents work on this project's code. They start with the project's env vars."
+        actions={
+          <>
+            <label className="flex h-9 cursor-pointer items-center gap-2 rounded-md px-2 text-sm text-zinc-700 select-none hover:bg-zinc-50">
+              <input
+                type="checkbox"
+                checked={showArchived}
+                onChange={(event) => setShowArchived(event.target.checked)}
+                className="size-4 rounded accent-accent-600"
+              />
+              Show archived
+            </label>
+            <CreateMachineDialog />
+          </>
+        }
+      />
+      {actionError ? (
+        <div className="flex items-start justify-between gap-3 border-b border-red-100 bg-red-50/60 px-4 py-2.5 sm:px-5">
+          <ErrorText>{actionError}</ErrorText>
+          <button type="button" className="shrink-0 rounded text-sm text-red-700 hover:underline" onClick={() => setActionError(null)}>
+            Dismiss
+          </button>
+        </div>
+      ) : null}
+      {machines.isPending ? <PendingBlock /> : null}
+      {machines.error ? <ErrorText className="px-5 py-4">{errorMessage(machines.error)}</ErrorText> : null}
+      {machines.data?.length === 0 ? (
+        <EmptyState title={showArchived ? "No machines, archived or not" : "No machines yet"}>
+          Create one to get a terminal, agents and logs in a sandbox, at <span className="font-mono">http://localhost:&lt;port&gt;</span>{" "}
+          on local Docker or in a Daytona sandbox.
+        </EmptyState>
+      ) : null}
+      {machines.data && machines.data.length > 0 ? (
+        <MachineTable machines={machines.data} onActionError={setActionError} />
+      ) : null}
     </Card>
+  );
+}
+
+function MachineTable({
+  machines,
+  onActionError,
+}: {
+  machines: MachineRow[];
+  onActionError: (message: string | null) => void;
+}) {
+  const input = useProjectInput();
+  const now = useNow();
+  return (
+    <Table label="Machines" fitsPhone>
+      <thead className="border-b border-zinc-200 bg-zinc-50/60">
+        <tr>
+          <th className={th}>Name</th>
+          <th className={th}>Status</th>
+          <th className={`${th} ${phoneHidden}`}>Type</th>
+          <th className={`${th} ${phoneHidden}`}>Age</th>
+          <th className={th}>
+            <span className="sr-only">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody className="divide-y divide-zinc-100">
+        {machines.map((machine) => (
+          <tr
+            key={machine.id}
+            data-machine-id={machine.id}
+            className={machine.desiredState === "archived" ? "bg-zinc-50/50 text-zinc-500" : undefined}
+          >
+            <td className={`${td} min-w-0`}>
+              <Link
+                to="/orgs/$org/projects/$project/machines/$machineId"
+                params={{ org: input.organizationSlug, project: input.projectSlug, machineId: machine.id }}
+                className="rounded font-mono text-[13px] font-medium break-all text-zinc-900 hover:text-accent-700 hover:underline"
+              >
+                {machine.name}
+              </Link>
+              {machine.observedState === "error" && machine.lastError ? (
+                <p className="mt-0.5 line-clamp-2 max-w-md text-xs text-red-700" title={machine.lastError}>
+                  {machine.lastError}
+                </p>
+              ) : null}
+            </td>
+            <td className={td}>
+              <MachineStatusBadge state={machine.observedState} />
+            </td>
+            <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`}>
+              {TYPE_LABELS[machine.type]}
+              <span className="ml-1.5 font-mono text-xs text-zinc-400">{machine.type}</span>
+            </td>
+            <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={formatFull(machine.createdAt)}>
+              {formatRelative(machine.createdAt, now)}
+            </td>
+            <td className={`${td} w-12 text-right`}>
+              <MachineActionsMenu machine={machine} onError={onActionError} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </Table>
   );
 }

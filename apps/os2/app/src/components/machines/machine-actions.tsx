@@ -1,0 +1,198 @@
+/**
+ * Lifecycle actions (start, stop, restart, archive, restore, recreate, delete) as a row menu for the table and
+ * as buttons for the machine page. Delete always asks first. Errors are the server's sentence, shown inline.
+ */
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { errorMessage } from "../../lib/errors.ts";
+import { trpcClient, useTRPC } from "../../lib/trpc.ts";
+import { useProjectInput } from "../../routes/project.tsx";
+import { Button } from "../ui/button.tsx";
+import { Dialog, DialogClose, DialogContent, DialogFooter } from "../ui/dialog.tsx";
+import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuSeparator, DropdownMenuTrigger } from "../ui/dropdown-menu.tsx";
+import { ErrorText } from "../ui/field.tsx";
+import { ACTION_LABELS, availableActions, type MachineAction, type MachineLike } from "./machine-types.ts";
+
+type ProjectInput = ReturnType<typeof useProjectInput>;
+type ActionInput = ProjectInput & { machineId: string };
+
+function callAction(action: MachineAction, input: ActionInput): Promise<unknown> {
+  switch (action) {
+    case "start":
+      return trpcClient.machine.start.mutate(input);
+    case "stop":
+      return trpcClient.machine.stop.mutate(input);
+    case "restart":
+      return trpcClient.machine.restart.mutate(input);
+    case "archive":
+      return trpcClient.machine.archive.mutate(input);
+    case "unarchive":
+      return trpcClient.machine.unarchive.mutate(input);
+    case "recreate":
+      return trpcClient.machine.recreate.mutate(input);
+    case "delete":
+      return trpcClient.machine.delete.mutate(input);
+  }
+}
+
+/** One mutation for every action of one machine; `pendingAction` says which one is running. */
+export function useMachineAction(machineId: string) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const input = useProjectInput();
+  const mutation = useMutation({
+    mutationFn: (action: MachineAction) => callAction(action, { ...input, machineId }),
+    // Not awaited: after a delete the page navigates away at once instead of refetching a machine that is gone.
+    onSettled: () => {
+      void queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() });
+    },
+  });
+  return {
+    run: mutation.mutateAsync,
+    pendingAction: mutation.isPending ? mutation.variables : undefined,
+    error: mutation.error ? errorMessage(mutation.error) : null,
+    reset: mutation.reset,
+  };
+}
+
+/** "Delete brave-otter-42?" with the server's error inline; controlled, so a menu item can open it. */
+export function DeleteMachineDialog({
+  machine,
+  open,
+  onOpenChange,
+  onDeleted,
+}: {
+  machine: Pick<MachineLike, "id" | "name">;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  onDeleted?: () => void;
+}) {
+  const { run, pendingAction, error, reset } = useMachineAction(machine.id);
+  const confirm = async () => {
+    try {
+      await run("delete");
+      onOpenChange(false);
+      onDeleted?.();
+    } catch {
+      // Shown below through `error`.
+    }
+  };
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        onOpenChange(next);
+        if (!next) reset();
+      }}
+    >
+      <DialogContent
+        title={`Delete ${machine.name}?`}
+        description="Its container and everything in its workspace are removed. This cannot be undone."
+      >
+        {error ? <ErrorText>{error}</ErrorText> : null}
+        <DialogFooter>
+          <DialogClose asChild>
+            <Button variant="secondary">Cancel</Button>
+          </DialogClose>
+          <Button variant="danger" pending={pendingAction === "delete"} onClick={() => void confirm()}>
+            Delete machine
+          </Button>
+        </DialogFooter>
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+/** The table row's "⋯" menu. Reports failures to the table, which shows them above the rows. */
+export function MachineActionsMenu({ machine, onError }: { machine: MachineLike; onError: (message: string | null) => void }) {
+  const { run, pendingAction } = useMachineAction(machine.id);
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const actions = availableActions(machine);
+  const lifecycle = actions.filter((action) => action !== "delete");
+  const select = async (action: MachineAction) => {
+    onError(null);
+    try {
+      await run(action);
+    } catch (caught) {
+      onError(`Could not ${ACTION_LABELS[action].toLowerCase()} ${machine.name}: ${errorMessage(caught)}`);
+    }
+  };
+  if (actions.length === 0) return null;
+  return (
+    <>
+      <DropdownMenu>
+        <DropdownMenuTrigger asChild>
+          <Button size="sm" variant="ghost" aria-label={`Actions for ${machine.name}`} pending={pendingAction !== undefined}>
+            {pendingAction === undefined ? <DotsIcon /> : null}
+          </Button>
+        </DropdownMenuTrigger>
+        <DropdownMenuContent>
+          {lifecycle.map((action) => (
+            <DropdownMenuItem key={action} onSelect={() => void select(action)}>
+              {ACTION_LABELS[action]}
+            </DropdownMenuItem>
+          ))}
+          {actions.includes("delete") ? (
+            <>
+              {lifecycle.length > 0 ? <DropdownMenuSeparator /> : null}
+              <DropdownMenuItem className="text-red-700 data-[highlighted]:bg-red-50" onSelect={() => setConfirmingDelete(true)}>
+                Delete…
+              </DropdownMenuItem>
+            </>
+          ) : null}
+        </DropdownMenuContent>
+      </DropdownMenu>
+      <DeleteMachineDialog machine={machine} open={confirmingDelete} onOpenChange={setConfirmingDelete} />
+    </>
+  );
+}
+
+/** The machine page's header buttons: the most likely action first, destructive ones last. */
+export function MachineActionButtons({ machine, onDeleted }: { machine: MachineLike; onDeleted: () => void }) {
+  const { run, pendingAction, error } = useMachineAction(machine.id);
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const actions = availableActions(machine);
+  return (
+    <div className="flex flex-col items-stretch gap-2 sm:items-end">
+      <div className="flex flex-wrap gap-2">
+        {actions
+          .filter((action) => action !== "delete")
+          .map((action) => (
+            <Button
+              key={action}
+              size="sm"
+              variant={action === "recreate" || action === "start" || action === "unarchive" ? "primary" : "secondary"}
+              pending={pendingAction === action}
+              disabled={pendingAction !== undefined && pendingAction !== action}
+              onClick={() => void run(action).catch(() => undefined)}
+            >
+              {ACTION_LABELS[action]}
+            </Button>
+          ))}
+        {actions.includes("delete") ? (
+          <Button
+            size="sm"
+            variant="ghost"
+            className="text-red-700 hover:bg-red-50"
+            disabled={pendingAction !== undefined}
+            onClick={() => setConfirmingDelete(true)}
+          >
+            Delete
+          </Button>
+        ) : null}
+      </div>
+      {error ? <ErrorText className="max-w-md sm:text-right">{error}</ErrorText> : null}
+      <DeleteMachineDialog machine={machine} open={confirmingDelete} onOpenChange={setConfirmingDelete} onDeleted={onDeleted} />
+    </div>
+  );
+}
+
+function DotsIcon() {
+  return (
+    <svg viewBox="0 0 20 20" className="size-4" fill="currentColor" aria-hidden="true">
+      <circle cx="4" cy="10" r="1.6" />
+      <circle cx="10" cy="10" r="1.6" />
+      <circle cx="16" cy="10" r="1.6" />
+    </svg>
+  );
+}

@@ -1,0 +1,262 @@
+/**
+ * Agents on the machine's daemon: list with status, a form to start one (harness, prompt, working directory),
+ * start / stop / delete, and each agent's output (its tmux pane), refreshed while it runs.
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { clsx } from "clsx";
+import { useId, useState, type FormEvent } from "react";
+import { errorMessage } from "../../lib/errors.ts";
+import { formatFull, formatRelative } from "../../lib/format.ts";
+import { Button } from "../ui/button.tsx";
+import { ConfirmDialog } from "../ui/dialog.tsx";
+import { ErrorText, SelectField, TextField, inputClasses } from "../ui/field.tsx";
+import { Card, CardBody, CardHeader, EmptyState, PendingBlock } from "../ui/misc.tsx";
+import { DaemonRequestError, HARNESSES, daemon, daemonKeys, type Agent, type Harness } from "./daemon-client.ts";
+import { LogView } from "./log-view.tsx";
+
+const HARNESS_LABELS: Record<Harness, string> = {
+  shell: "Shell",
+  "claude-code": "Claude Code",
+  opencode: "OpenCode",
+  pi: "Pi",
+};
+
+const PROMPT_HINTS: Record<Harness, string> = {
+  shell: "A command typed into a login shell, e.g. pnpm test",
+  "claude-code": "The first message to Claude Code",
+  opencode: "The first message to OpenCode",
+  pi: "The first message to Pi",
+};
+
+/** Client errors will not change on a retry; a machine that is still booting (502) might. */
+export function retryDaemon(failureCount: number, error: unknown): boolean {
+  if (error instanceof DaemonRequestError && error.status < 500) return false;
+  return failureCount < 2;
+}
+
+export function MachineAgents({ machineId, proxyPath }: { machineId: string; proxyPath: string }) {
+  return (
+    <div className="space-y-6">
+      <CreateAgentCard machineId={machineId} proxyPath={proxyPath} />
+      <AgentList machineId={machineId} proxyPath={proxyPath} />
+    </div>
+  );
+}
+
+function CreateAgentCard({ machineId, proxyPath }: { machineId: string; proxyPath: string }) {
+  const queryClient = useQueryClient();
+  const promptId = useId();
+  const [harness, setHarness] = useState<Harness>("claude-code");
+  const [name, setName] = useState("");
+  const [cwd, setCwd] = useState("");
+  const [prompt, setPrompt] = useState("");
+  const create = useMutation({
+    mutationFn: () =>
+      daemon.createAgent(proxyPath, {
+        harness,
+        prompt,
+        ...(name.trim() ? { name: name.trim() } : {}),
+        ...(cwd.trim() ? { cwd: cwd.trim() } : {}),
+      }),
+    onSuccess: async () => {
+      setPrompt("");
+      setName("");
+      await queryClient.invalidateQueries({ queryKey: daemonKeys.agents(machineId) });
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Card>
+      <CardHeader title="Start an agent" description="Each agent runs in its own tmux session on the machine and survives daemon restarts." />
+      <CardBody>
+        <form onSubmit={submit} className="space-y-3">
+          <div className="grid gap-3 sm:grid-cols-3">
+            <SelectField label="Harness" name="harness" value={harness} onChange={(event) => setHarness(parseHarness(event.target.value))}>
+              {HARNESSES.map((option) => (
+                <option key={option} value={option}>
+                  {HARNESS_LABELS[option]}
+                </option>
+              ))}
+            </SelectField>
+            <TextField label="Name" name="agent-name" value={name} onChange={(event) => setName(event.target.value)} placeholder="optional" autoComplete="off" />
+            <TextField
+              label="Working directory"
+              name="cwd"
+              value={cwd}
+              onChange={(event) => setCwd(event.target.value)}
+              placeholder="/workspace"
+              autoComplete="off"
+              spellCheck={false}
+              className="[&_input]:font-mono"
+            />
+          </div>
+          <div className="space-y-1.5">
+            <label htmlFor={promptId} className="block text-sm font-medium text-zinc-800">
+              Prompt
+            </label>
+            <textarea
+              id={promptId}
+              name="prompt"
+              rows={3}
+              value={prompt}
+              onChange={(event) => setPrompt(event.target.value)}
+              onKeyDown={(event) => {
+                if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) event.currentTarget.form?.requestSubmit();
+              }}
+              placeholder={PROMPT_HINTS[harness]}
+              className={inputClasses("resize-y")}
+            />
+            <p className="text-xs text-zinc-500">Ctrl+Enter starts the agent.</p>
+          </div>
+          {create.error ? <ErrorText>{errorMessage(create.error)}</ErrorText> : null}
+          <div className="flex justify-end">
+            <Button type="submit" variant="primary" pending={create.isPending}>
+              Start agent
+            </Button>
+          </div>
+        </form>
+      </CardBody>
+    </Card>
+  );
+}
+
+function parseHarness(value: string): Harness {
+  return HARNESSES.find((harness) => harness === value) ?? "shell";
+}
+
+function AgentList({ machineId, proxyPath }: { machineId: string; proxyPath: string }) {
+  const agents = useQuery({
+    queryKey: daemonKeys.agents(machineId),
+    queryFn: () => daemon.listAgents(proxyPath),
+    refetchInterval: 5_000,
+    retry: retryDaemon,
+  });
+  const [openOutput, setOpenOutput] = useState<string | null>(null);
+  return (
+    <Card>
+      <CardHeader
+        title="Agents"
+        description={agents.data ? `${agents.data.filter((agent) => agent.status === "running").length} running of ${agents.data.length}` : undefined}
+        actions={
+          <Button size="sm" variant="secondary" pending={agents.isFetching && !agents.isPending} onClick={() => void agents.refetch()}>
+            Refresh
+          </Button>
+        }
+      />
+      {agents.isPending ? <PendingBlock label="Asking the daemon…" /> : null}
+      {agents.error ? <ErrorText className="px-5 py-4">{errorMessage(agents.error)}</ErrorText> : null}
+      {agents.data?.length === 0 ? <EmptyState title="No agents yet">Start one above: Claude Code, OpenCode, Pi or a plain shell.</EmptyState> : null}
+      {agents.data && agents.data.length > 0 ? (
+        <ul className="divide-y divide-zinc-100" aria-label="Agents">
+          {agents.data.map((agent) => (
+            <AgentItem
+              key={agent.id}
+              agent={agent}
+              machineId={machineId}
+              proxyPath={proxyPath}
+              outputOpen={openOutput === agent.id}
+              onToggleOutput={() => setOpenOutput((current) => (current === agent.id ? null : agent.id))}
+            />
+          ))}
+        </ul>
+      ) : null}
+    </Card>
+  );
+}
+
+const AGENT_STATUS_TONES: Record<Agent["status"], string> = {
+  running: "bg-emerald-50 text-emerald-800 ring-emerald-200",
+  exited: "bg-zinc-100 text-zinc-700 ring-zinc-200",
+  stopped: "bg-zinc-50 text-zinc-500 ring-zinc-200",
+};
+
+function AgentItem({
+  agent,
+  machineId,
+  proxyPath,
+  outputOpen,
+  onToggleOutput,
+}: {
+  agent: Agent;
+  machineId: string;
+  proxyPath: string;
+  outputOpen: boolean;
+  onToggleOutput: () => void;
+}) {
+  const queryClient = useQueryClient();
+  const refresh = () => queryClient.invalidateQueries({ queryKey: daemonKeys.agents(machineId) });
+  const action = useMutation({
+    mutationFn: (kind: "start" | "stop") => (kind === "start" ? daemon.startAgent(proxyPath, agent.id) : daemon.stopAgent(proxyPath, agent.id)),
+    onSettled: refresh,
+  });
+  const outputId = `agent-output-${agent.id}`;
+  return (
+    <li className="px-4 py-3 sm:px-5">
+      <div className="flex flex-col gap-2 sm:flex-row sm:items-center sm:justify-between">
+        <div className="min-w-0">
+          <div className="flex flex-wrap items-center gap-2">
+            <span className="font-medium text-zinc-900">{agent.name}</span>
+            <span className={clsx("rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset", AGENT_STATUS_TONES[agent.status])}>
+              {agent.status === "exited" && agent.exitCode !== null ? `exited ${agent.exitCode}` : agent.status}
+            </span>
+            <span className="text-xs text-zinc-500">{HARNESS_LABELS[agent.harness]}</span>
+          </div>
+          <p className="mt-0.5 truncate text-xs text-zinc-500">
+            <span className="font-mono">{agent.cwd}</span>
+            {" · "}
+            <span title={formatFull(agent.createdAt)}>started {formatRelative(agent.createdAt)}</span>
+            {agent.prompt ? <span className="text-zinc-400"> · {agent.prompt}</span> : null}
+          </p>
+        </div>
+        <div className="flex shrink-0 flex-wrap gap-1.5">
+          <Button size="sm" variant="ghost" onClick={onToggleOutput} aria-expanded={outputOpen} aria-controls={outputId}>
+            {outputOpen ? "Hide output" : "Output"}
+          </Button>
+          {agent.status === "running" ? (
+            <Button size="sm" variant="secondary" pending={action.isPending} onClick={() => action.mutate("stop")}>
+              Stop
+            </Button>
+          ) : (
+            <Button size="sm" variant="secondary" pending={action.isPending} onClick={() => action.mutate("start")}>
+              Start
+            </Button>
+          )}
+          <ConfirmDialog
+            trigger={
+              <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" aria-label={`Delete agent ${agent.name}`}>
+                Delete
+              </Button>
+            }
+            title={`Delete agent ${agent.name}?`}
+            description="Its tmux session is killed and its definition removed. Files it wrote stay on the machine."
+            confirmLabel="Delete agent"
+            onConfirm={async () => {
+              await daemon.deleteAgent(proxyPath, agent.id);
+              await refresh();
+            }}
+          />
+        </div>
+      </div>
+      {action.error ? <ErrorText className="mt-2">{errorMessage(action.error)}</ErrorText> : null}
+      {outputOpen ? <AgentOutput id={outputId} agent={agent} machineId={machineId} proxyPath={proxyPath} /> : null}
+    </li>
+  );
+}
+
+function AgentOutput({ id, agent, machineId, proxyPath }: { id: string; agent: Agent; machineId: string; proxyPath: string }) {
+  const output = useQuery({
+    queryKey: daemonKeys.agentOutput(machineId, agent.id),
+    queryFn: () => daemon.agentOutput(proxyPath, agent.id, 300),
+    refetchInterval: agent.status === "running" ? 2_000 : false,
+    retry: retryDaemon,
+  });
+  return (
+    <div id={id} className="mt-3">
+      {output.error ? <ErrorText>{errorMessage(output.error)}</ErrorText> : null}
+      <LogView text={output.data ?? (output.isPending ? "Loading…" : "")} label={`Output of ${agent.name}`} />
+    </div>
+  );
+}

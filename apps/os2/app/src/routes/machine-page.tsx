@@ -1,0 +1,320 @@
+/**
+ * `/orgs/$org/projects/$project/machines/$machineId`: one machine. The header has its name, live status, type
+ * and lifecycle actions; below it, where to reach it (http://localhost:<port>, the daemon through the proxy,
+ * the Daytona snapshot), then tabs: terminal, agents, logs, timeline and environment. The tab is in the URL
+ * (`?tab=agents`), so it survives reloads and can be linked. The terminal stays mounted once opened, so
+ * switching tabs does not drop its connection.
+ */
+import { useQuery } from "@tanstack/react-query";
+import { Link, createRoute, useNavigate } from "@tanstack/react-router";
+import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
+import { MachineActionButtons } from "../components/machines/machine-actions.tsx";
+import { MachineAgents } from "../components/machines/machine-agents.tsx";
+import { MachineEnv } from "../components/machines/machine-env.tsx";
+import { MachineLogs } from "../components/machines/machine-logs.tsx";
+import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
+import { MachineTimeline, formatDuration } from "../components/machines/machine-timeline.tsx";
+import { TYPE_LABELS, isTransitional, needsRecreate, type MachineDetail } from "../components/machines/machine-types.ts";
+import { useNow } from "../components/machines/use-now.ts";
+import { TabNav, tabLinkClass } from "../components/tab-nav.tsx";
+import { buttonClasses } from "../components/ui/button.tsx";
+import { ErrorText } from "../components/ui/field.tsx";
+import { Card, CardHeader, CopyButton, EmptyState, PendingBlock } from "../components/ui/misc.tsx";
+import { errorMessage, trpcErrorCode } from "../lib/errors.ts";
+import { formatFull, formatRelative } from "../lib/format.ts";
+import { orNotFound } from "../lib/not-found.ts";
+import { useTRPC } from "../lib/trpc.ts";
+import { projectMachinesRoute } from "./project-machines.tsx";
+import { useProjectInput } from "./project.tsx";
+import { NotFoundPage } from "./root.tsx";
+
+// xterm.js is the heaviest dependency of the SPA: load it only when a terminal is shown.
+const MachineTerminal = lazy(() => import("../components/machines/machine-terminal.tsx"));
+
+const MACHINE_TABS = ["terminal", "agents", "logs", "timeline", "env"] as const;
+type MachineTab = (typeof MACHINE_TABS)[number];
+const TAB_LABELS: Record<MachineTab, string> = {
+  terminal: "Terminal",
+  agents: "Agents",
+  logs: "Logs",
+  timeline: "Timeline",
+  env: "Environment",
+};
+
+export const machinePageRoute = createRoute({
+  getParentRoute: () => projectMachinesRoute,
+  path: "$machineId",
+  // The terminal is the default tab and has no search param, so plain links to the page stay clean.
+  validateSearch: (search: Record<string, unknown>): { tab?: Exclude<MachineTab, "terminal"> } => {
+    const tab = MACHINE_TABS.find((known) => known === search.tab);
+    return tab && tab !== "terminal" ? { tab } : {};
+  },
+  loader: ({ context, params }) =>
+    orNotFound(
+      context.queryClient.ensureQueryData(
+        context.trpc.machine.byId.queryOptions({ organizationSlug: params.org, projectSlug: params.project, machineId: params.machineId }),
+      ),
+    ),
+  component: MachinePage,
+  notFoundComponent: () => <NotFoundPage what="machine" />,
+});
+
+function MachinePage() {
+  const trpc = useTRPC();
+  const input = useProjectInput();
+  const navigate = useNavigate();
+  const { machineId } = machinePageRoute.useParams();
+  const tab: MachineTab = machinePageRoute.useSearch().tab ?? "terminal";
+  const machine = useQuery({
+    ...trpc.machine.byId.queryOptions({ ...input, machineId }),
+    // The realtime socket pushes every transition; polling is the fallback while the machine is in motion.
+    refetchInterval: (query) => (isTransitional(query.state.data?.observedState) ? 2_000 : false),
+  });
+  const backToTable = () =>
+    void navigate({ to: "/orgs/$org/projects/$project/machines", params: { org: input.organizationSlug, project: input.projectSlug } });
+
+  if (machine.data) return <MachineView machine={machine.data} tab={tab} onDeleted={backToTable} />;
+  if (machine.isPending) return <PendingBlock />;
+  return (
+    <Card>
+      <EmptyState
+        title={trpcErrorCode(machine.error) === "NOT_FOUND" ? "This machine no longer exists" : "Could not load this machine"}
+        action={
+          <Link to="/orgs/$org/projects/$project/machines" params={{ org: input.organizationSlug, project: input.projectSlug }} className={buttonClasses("secondary")}>
+            Back to machines
+          </Link>
+        }
+      >
+        {trpcErrorCode(machine.error) === "NOT_FOUND" ? "It was deleted, perhaps in another tab." : errorMessage(machine.error)}
+      </EmptyState>
+    </Card>
+  );
+}
+
+function MachineView({ machine, tab, onDeleted }: { machine: MachineDetail; tab: MachineTab; onDeleted: () => void }) {
+  const trpc = useTRPC();
+  const input = useProjectInput();
+  const preview = useQuery(trpc.machine.getPreviewInfo.queryOptions({ ...input, machineId: machine.id }));
+  const running = machine.observedState === "running";
+  const proxyPath = preview.data?.proxyPath ?? null;
+  // Keep the terminal (and its socket) alive once it has been shown.
+  const [terminalOpened, setTerminalOpened] = useState(tab === "terminal");
+  useEffect(() => {
+    if (tab === "terminal") setTerminalOpened(true);
+  }, [tab]);
+  const linkParams = { org: input.organizationSlug, project: input.projectSlug, machineId: machine.id };
+
+  return (
+    <div className="space-y-5">
+      <MachineHeader machine={machine} onDeleted={onDeleted} />
+      {machine.observedState === "error" ? <ErrorCallout machine={machine} /> : null}
+      <ConnectionCard machine={machine} directUrl={preview.data?.directUrl ?? null} proxyPath={proxyPath} snapshotName={preview.data?.snapshotName ?? null} />
+      {preview.error ? <ErrorText>{errorMessage(preview.error)}</ErrorText> : null}
+
+      <div className="space-y-4">
+        <TabNav label="Machine">
+          {MACHINE_TABS.map((name) => (
+            <Link
+              key={name}
+              to="/orgs/$org/projects/$project/machines/$machineId"
+              params={linkParams}
+              search={name === "terminal" ? {} : { tab: name }}
+              activeOptions={{ exact: true, includeSearch: true }}
+              className={tabLinkClass}
+              // The URL changes but the page is the same: keep the reader's scroll position.
+              resetScroll={false}
+            >
+              {TAB_LABELS[name]}
+            </Link>
+          ))}
+        </TabNav>
+
+        {terminalOpened && proxyPath ? (
+          <div hidden={tab !== "terminal"}>
+            <Suspense fallback={<div className="h-[min(60vh,32rem)] min-h-64 rounded-xl bg-zinc-950" />}>
+              <MachineTerminal proxyPath={proxyPath} enabled={running} idleMessage={idleMessage(machine)} />
+            </Suspense>
+            <p className="mt-2 text-xs text-zinc-500">
+              A shell in the tmux session <span className="font-mono">main</span>. It keeps running when you leave; reconnecting re-attaches to it.
+            </p>
+          </div>
+        ) : null}
+        {tab === "agents" ? (
+          running && proxyPath ? <MachineAgents machineId={machine.id} proxyPath={proxyPath} /> : <NeedsRunning machine={machine} what="manage its agents" />
+        ) : null}
+        {tab === "logs" && proxyPath ? <MachineLogs machineId={machine.id} proxyPath={proxyPath} daemonReachable={running} /> : null}
+        {tab === "timeline" ? <MachineTimeline machineId={machine.id} /> : null}
+        {tab === "env" ? <MachineEnv machineId={machine.id} /> : null}
+      </div>
+    </div>
+  );
+}
+
+function idleMessage(machine: MachineDetail): string {
+  switch (machine.observedState) {
+    case "creating":
+    case "starting":
+      return "Waiting for the machine to be running…";
+    case "stopping":
+    case "stopped":
+      return "The machine is stopped. Start it to open a terminal.";
+    case "archived":
+      return "The machine is archived. Restore it to open a terminal.";
+    case "error":
+      return "The machine is in error. See the message above.";
+    case "deleting":
+      return "The machine is being deleted.";
+    case "running":
+      return "";
+  }
+}
+
+function NeedsRunning({ machine, what }: { machine: MachineDetail; what: string }) {
+  return (
+    <Card>
+      <EmptyState title={`The machine is ${machine.observedState}`}>
+        {isTransitional(machine.observedState) ? `Once it is running you can ${what} here.` : `Start it to ${what}.`}
+      </EmptyState>
+    </Card>
+  );
+}
+
+function MachineHeader({ machine, onDeleted }: { machine: MachineDetail; onDeleted: () => void }) {
+  const input = useProjectInput();
+  const now = useNow();
+  return (
+    <div className="flex flex-col gap-4 sm:flex-row sm:items-start sm:justify-between">
+      <div className="min-w-0">
+        <Link
+          to="/orgs/$org/projects/$project/machines"
+          params={{ org: input.organizationSlug, project: input.projectSlug }}
+          className="rounded text-sm text-zinc-500 hover:text-zinc-800"
+        >
+          ← Machines
+        </Link>
+        <div className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1.5">
+          <h2 className="font-mono text-lg font-semibold break-all text-zinc-900">{machine.name}</h2>
+          <MachineStatusBadge state={machine.observedState} />
+        </div>
+        <p className="mt-1 flex flex-wrap gap-x-2 text-sm text-zinc-500">
+          <span>{TYPE_LABELS[machine.type]}</span>
+          <span aria-hidden="true">·</span>
+          <span title={formatFull(machine.createdAt)}>created {formatRelative(machine.createdAt, now)}</span>
+          <span aria-hidden="true">·</span>
+          <span className="font-mono text-xs leading-5">{machine.id}</span>
+        </p>
+      </div>
+      <MachineActionButtons machine={machine} onDeleted={onDeleted} />
+    </div>
+  );
+}
+
+function ErrorCallout({ machine }: { machine: MachineDetail }) {
+  return (
+    <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
+      <p className="font-medium">{needsRecreate(machine) ? "The machine's container is gone" : "The machine is in error"}</p>
+      <p className="mt-1 break-words">{machine.lastError ?? "No details were recorded."}</p>
+      <p className="mt-2 text-red-700">
+        {needsRecreate(machine)
+          ? "Recreate makes a new container with the same name and env; its workspace starts empty. Or delete the machine."
+          : "Try starting it again, recreate it from the newest image, or delete it."}
+      </p>
+    </div>
+  );
+}
+
+function ConnectionCard({
+  machine,
+  directUrl,
+  proxyPath,
+  snapshotName,
+}: {
+  machine: MachineDetail;
+  directUrl: string | null;
+  proxyPath: string | null;
+  snapshotName: string | null;
+}) {
+  const trpc = useTRPC();
+  const input = useProjectInput();
+  const events = useQuery(trpc.machine.events.queryOptions({ ...input, machineId: machine.id }));
+  const readyEvent = events.data?.findLast((event) => event.toState === "running" && event.durationMs !== null);
+  return (
+    <Card>
+      <CardHeader title="Connection" />
+      <dl className="grid gap-x-6 gap-y-4 px-4 py-4 text-sm sm:grid-cols-2 sm:px-5 lg:grid-cols-4">
+        {machine.type === "local-docker" ? (
+          <Detail label="URL">
+            {directUrl ? (
+              <span className="flex items-center gap-2">
+                <a href={directUrl} target="_blank" rel="noreferrer" className="font-mono break-all text-accent-700 hover:underline" data-testid="machine-url">
+                  {directUrl}
+                </a>
+                <CopyButton text={directUrl} />
+              </span>
+            ) : (
+              <span className="text-zinc-500">{machine.observedState === "running" ? "No port published" : "Assigned when it runs"}</span>
+            )}
+          </Detail>
+        ) : (
+          <Detail label="Snapshot">
+            <span className="font-mono break-all">{snapshotName ?? "—"}</span>
+          </Detail>
+        )}
+        <Detail label="Daemon">
+          {proxyPath ? (
+            <a href={`${proxyPath}api/health`} target="_blank" rel="noreferrer" className="inline-flex items-center gap-1 font-medium text-accent-700 hover:underline">
+              Open daemon
+              <ExternalIcon />
+            </a>
+          ) : (
+            "—"
+          )}
+          <span className="mt-0.5 block truncate font-mono text-xs text-zinc-500" title={proxyPath ?? undefined}>
+            through the os2 proxy
+          </span>
+        </Detail>
+        <Detail label="Ready">
+          {machine.readyAt ? (
+            <span title={formatFull(machine.readyAt)}>{formatRelative(machine.readyAt)}</span>
+          ) : (
+            <span className="text-zinc-500">{machine.observedState === "running" ? "—" : "not running"}</span>
+          )}
+          {readyEvent?.durationMs != null ? (
+            <span className="mt-0.5 block text-xs text-zinc-500">in {formatDuration(readyEvent.durationMs)} from start</span>
+          ) : null}
+        </Detail>
+        <Detail label={machine.type === "local-docker" ? "Container" : "Sandbox"}>
+          <span className="block truncate font-mono text-[13px]" title={machine.externalId ?? undefined}>
+            {metadataString(machine, "containerName") ?? machine.externalId ?? "—"}
+          </span>
+          {metadataString(machine, "imageName") ? (
+            <span className="mt-0.5 block truncate font-mono text-xs text-zinc-500">{metadataString(machine, "imageName")}</span>
+          ) : null}
+        </Detail>
+      </dl>
+    </Card>
+  );
+}
+
+/** Provider metadata is free-form JSON; read a string field without trusting its shape. */
+function metadataString(machine: MachineDetail, key: string): string | null {
+  const value = machine.metadata[key];
+  return typeof value === "string" && value ? value : null;
+}
+
+function Detail({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="min-w-0">
+      <dt className="text-xs font-medium tracking-wide text-zinc-500 uppercase">{label}</dt>
+      <dd className="mt-1 text-zinc-900">{children}</dd>
+    </div>
+  );
+}
+
+function ExternalIcon() {
+  return (
+    <svg viewBox="0 0 20 20" className="size-3.5" fill="none" stroke="currentColor" strokeWidth="1.7" aria-hidden="true">
+      <path d="M11 4h5v5M16 4l-7 7M14 11.5V15a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h3.5" strokeLinecap="round" strokeLinejoin="round" />
+    </svg>
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * Machines in a real browser against the real server and the real Docker Engine (tcp://127.0.0.1:2375, image
+ * `iterate-sandbox:local`): create a local-docker machine from the UI, wait for `running`, type into the
+ * browser terminal (xterm.js over the proxy to the daemon's tmux) and read the echo back from the screen,
+ * then archive, restore and delete it, and check that Docker holds no container for it afterwards.
+ * Writes the README screenshots of the machine page and the machines table.
+ *
+ * The machine is this test's resource: if the test fails midway, `finally` deletes it through the API and,
+ * failing that, removes its container by its `os2.machine-id` label.
+ */
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect, test, type Page } from "@playwright/test";
+
+const SCREENSHOT_DIR = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
+const DOCKER_API = "http://127.0.0.1:2375";
+const TEST_CODE = "424242";
+const RUNNING_TIMEOUT = 60_000;
+
+async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), animations: "disabled" });
+}
+
+async function signIn(page: Page, email: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByRole("button", { name: "Send code" }).click();
+  await page.getByLabel("Code", { exact: true }).fill(TEST_CODE);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/new-organization$/);
+}
+
+/** Containers Docker holds for one machine, found by the label os2 puts on every container. */
+async function containersOf(machineId: string): Promise<Array<{ Id: string }>> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`os2.machine-id=${machineId}`] }));
+  const response = await fetch(`${DOCKER_API}/containers/json?all=1&filters=${filters}`);
+  expect(response.ok, `Docker API at ${DOCKER_API}: ${response.status}`).toBe(true);
+  return (await response.json()) as Array<{ Id: string }>;
+}
+
+/** The text of the terminal's rows as xterm.js renders them in the DOM, one string per row. */
+async function terminalRows(page: Page): Promise<string[]> {
+  const rows = await page.getByTestId("machine-terminal").locator(".xterm-rows > div").allInnerTexts();
+  return rows.map((row) => row.replace(/\u00a0/g, " ").trim());
+}
+
+test("a user creates a local-docker machine, types into its browser terminal, then archives, restores and deletes it, leaving no container", async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  const suffix = randomBytes(3).toString("hex");
+  const organization = { name: `Machine Works ${suffix}`, slug: `machine-works-${suffix}` };
+  const project = { name: "Agents", slug: "agents" };
+  const machineName = `e2e-otter-${suffix}`;
+  let machineId: string | null = null;
+  let deleted = false;
+
+  try {
+    await test.step("sign in and create an organization and a project", async () => {
+      await signIn(page, `mach-${suffix}+test@example.com`);
+      await page.getByLabel("Name", { exact: true }).fill(organization.name);
+      await page.getByRole("button", { name: "Create organization" }).click();
+      await expect(page).toHaveURL(new RegExp(`/orgs/${organization.slug}$`));
+      await page.getByRole("link", { name: "New project" }).click();
+      await page.getByLabel("Project name").fill(project.name);
+      await page.getByRole("button", { name: "Create project" }).click();
+      await expect(page).toHaveURL(new RegExp(`/orgs/${organization.slug}/projects/${project.slug}$`));
+    });
+
+    await test.step("open Machines and create a local-docker machine in the dialog", async () => {
+      await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Machines" }).click();
+      await expect(page.getByText("No machines yet")).toBeVisible();
+      await page.getByRole("button", { name: "New machine" }).click();
+      const dialog = page.getByRole("dialog", { name: "New machine" });
+      const name = dialog.getByLabel("Name", { exact: true });
+      // The name is prefilled with something readable and valid.
+      await expect(name).toHaveValue(/^[a-z]+-[a-z]+-\d{2}$/);
+      const localDocker = dialog.getByRole("radio", { name: /Local Docker/ });
+      await expect(localDocker).toBeEnabled();
+      // Every type is listed, available or not.
+      await expect(dialog.getByRole("radio", { name: /Daytona/ })).toBeVisible();
+      await name.fill(machineName);
+      await localDocker.check();
+      await dialog.getByRole("button", { name: "Create machine" }).click();
+      await expect(dialog).toBeHidden({ timeout: 60_000 });
+    });
+
+    const row = page.getByRole("row", { name: new RegExp(machineName) });
+    await test.step("the new machine reaches `running` in the table", async () => {
+      await expect(row).toBeVisible();
+      machineId = await row.getAttribute("data-machine-id");
+      expect(machineId).toMatch(/^mach_/);
+      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running", { timeout: RUNNING_TIMEOUT });
+      await expect(row).toContainText("local-docker");
+    });
+
+    await test.step("the machine page's terminal echoes what the user types", async () => {
+      await row.getByRole("link", { name: machineName }).click();
+      await expect(page.getByRole("heading", { name: machineName })).toBeVisible();
+      await expect(page.getByTestId("machine-url")).toHaveText(/^http:\/\/localhost:\d+$/);
+      await expect(page.getByRole("link", { name: "Open daemon" })).toHaveAttribute("href", new RegExp(`/${machineId}/proxy/3000/api/health$`));
+      await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", { timeout: 30_000 });
+      // Wait for the shell's prompt before typing, so the keystrokes are not lost to a starting shell.
+      await expect.poll(async () => (await terminalRows(page)).some((text) => text.length > 0), { timeout: 30_000 }).toBe(true);
+      await page.getByTestId("machine-terminal").click();
+      await page.keyboard.type("echo hello-os2");
+      await page.keyboard.press("Enter");
+      // The command line holds `echo hello-os2`; only the shell's output is a row that reads exactly `hello-os2`.
+      await expect.poll(async () => (await terminalRows(page)).includes("hello-os2"), { timeout: 20_000 }).toBe(true);
+      await screenshot(page, "machine-page");
+    });
+
+    await test.step("back to the table", async () => {
+      await page.getByRole("link", { name: "← Machines" }).click();
+      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running");
+      await screenshot(page, "machines-table");
+    });
+
+    await test.step("archive hides it; Show archived lists it as archived", async () => {
+      await row.getByRole("button", { name: `Actions for ${machineName}` }).click();
+      await page.getByRole("menuitem", { name: "Archive" }).click();
+      await expect(row).toBeHidden({ timeout: 60_000 });
+      await page.getByRole("checkbox", { name: "Show archived" }).check();
+      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "archived", { timeout: 30_000 });
+    });
+
+    await test.step("restore brings it back to running", async () => {
+      await row.getByRole("button", { name: `Actions for ${machineName}` }).click();
+      await page.getByRole("menuitem", { name: "Restore" }).click();
+      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running", { timeout: RUNNING_TIMEOUT });
+    });
+
+    await test.step("delete, after confirming, removes the row and the container", async () => {
+      await row.getByRole("button", { name: `Actions for ${machineName}` }).click();
+      await page.getByRole("menuitem", { name: "Delete…" }).click();
+      const confirm = page.getByRole("dialog", { name: `Delete ${machineName}?` });
+      await confirm.getByRole("button", { name: "Delete machine" }).click();
+      await expect(confirm).toBeHidden({ timeout: 60_000 });
+      await expect(row).toBeHidden({ timeout: 30_000 });
+      deleted = true;
+      const id = machineId;
+      if (!id) throw new Error("the machine id was not recorded");
+      await expect.poll(async () => (await containersOf(id)).length, { timeout: 30_000 }).toBe(0);
+      await page.reload();
+      await expect(page.getByText(machineName)).toBeHidden();
+    });
+  } finally {
+    if (machineId && !deleted) await removeMachine(page, organization.slug, project.slug, machineId);
+  }
+});
+
+/** Cleanup after a failure: delete through the API as the signed-in user, then make sure Docker agrees. */
+async function removeMachine(page: Page, organizationSlug: string, projectSlug: string, machineId: string) {
+  console.warn(`cleaning up machine ${machineId} after a failure`);
+  await page.request
+    .post("/api/trpc/machine.delete", { data: { json: { organizationSlug, projectSlug, machineId } }, timeout: 60_000 })
+    .catch((error: unknown) => console.warn(`machine.delete failed: ${String(error)}`));
+  for (const container of await containersOf(machineId).catch(() => [])) {
+    await fetch(`${DOCKER_API}/containers/${container.Id}?force=true&v=true`, { method: "DELETE" }).catch(() => undefined);
+  }
+}
