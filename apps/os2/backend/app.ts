@@ -165,7 +165,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
 
   const app = new Hono();
   app.get("/api/health", (c) => c.json({ status: "ok", stage }));
-  app.on(["GET", "POST"], "/api/auth/*", (c) => auth.handler(c.req.raw));
+  app.on(["GET", "POST"], "/api/auth/*", (c) => auth.handler(withClientAddress(c.req.raw, c.env, env.OS2_TRUST_PROXY)));
   app.route("/ingest", createIngestProxy({ posthogHost: env.POSTHOG_HOST }));
   app.all("/api/trpc/*", (c) =>
     fetchRequestHandler({
@@ -245,4 +245,18 @@ async function createProviders(env: Env, stage: string, previewTokenStore: Datab
         })
       : createUnconfiguredDaytonaProvider(),
   };
+}
+
+/**
+ * Rate limits key on the client's address. Unless os2 sits behind a trusted reverse proxy, a client-sent
+ * X-Forwarded-For must not count (it would let anyone pick their own bucket), so it is replaced with the
+ * socket's address. In-process calls (tests) have no socket and pass through unchanged.
+ */
+function withClientAddress(request: Request, bindings: unknown, trustProxy: boolean): Request {
+  const incoming = (bindings as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const address = incoming?.socket.remoteAddress;
+  if (trustProxy || !address) return request;
+  const headers = new Headers(request.headers);
+  headers.set("x-forwarded-for", address.replace(/^::ffff:/, ""));
+  return new Request(request, { headers });
 }

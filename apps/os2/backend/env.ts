@@ -28,6 +28,11 @@ export const envSchema = z.object({
   ALLOW_SIGNUP_FROM_EMAILS: optionalString,
   OS2_ADMIN_EMAILS: optionalString,
   OTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  /** Set to "true" behind a reverse proxy that sets X-Forwarded-For; otherwise the socket address is used. */
+  OS2_TRUST_PROXY: z
+    .enum(["true", "false", ""])
+    .optional()
+    .transform((value) => value === "true"),
   DOCKER_HOST: optionalString,
   LOCAL_DOCKER_IMAGE_NAME: z.string().default("iterate-sandbox:local"),
   DAYTONA_API_KEY: optionalString,

@@ -47,6 +47,8 @@ export function createAuth(options: CreateAuthOptions) {
     trustedOrigins: options.trustedOrigins,
     database: drizzleAdapter(options.db, { provider: "pg", schema: { user, session, account, verification } }),
     advanced: {
+      // The server puts the client's address in X-Forwarded-For itself unless OS2_TRUST_PROXY is set (app.ts).
+      ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
       database: {
         generateId: ({ model }) => {
           const kind = MODEL_ID_KIND[model];

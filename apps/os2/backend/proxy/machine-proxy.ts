@@ -16,7 +16,7 @@ import { getProvider, type ProviderRegistry } from "../providers/registry.ts";
 import type { DaemonEndpoint } from "../providers/types.ts";
 import { errorMessage, type Machine, type MachineService } from "../services/machines/machine-service.ts";
 import { headersOf } from "../realtime/hub.ts";
-import { parseProxyPath, resolveMachineAccess } from "./machine-access.ts";
+import { parseProxyPath, resolveMachineAccess, type MachineAccess, type MachineAddress } from "./machine-access.ts";
 
 export type MachineProxyOptions = { db: Db; auth: Auth; machines: MachineService; providers: ProviderRegistry; log: Logger };
 
@@ -42,8 +42,25 @@ function isPreviewSource(provider: unknown): provider is PreviewEndpointSource {
   return typeof provider === "object" && provider !== null && "invalidatePreviewToken" in provider;
 }
 
+/** Access decisions are reused this long, so a burst of requests costs one session and membership lookup. */
+const ACCESS_CACHE_MS = 2_000;
+
 export function createMachineProxy(options: MachineProxyOptions) {
   const wss = new WebSocketServer({ noServer: true });
+  const accessCache = new Map<string, { expires: number; access: MachineAccess }>();
+
+  async function cachedAccess(headers: Headers, target: MachineAddress): Promise<MachineAccess> {
+    const credential = headers.get("authorization") ?? headers.get("cookie") ?? "";
+    const key = `${credential}\n${target.organizationSlug}/${target.projectSlug}/${target.machineId}`;
+    const hit = accessCache.get(key);
+    if (hit && hit.expires > Date.now()) return hit.access;
+    const access = await resolveMachineAccess(options, headers, target);
+    if (access.status === "ok") {
+      if (accessCache.size > 1_000) accessCache.clear();
+      accessCache.set(key, { expires: Date.now() + ACCESS_CACHE_MS, access });
+    }
+    return access;
+  }
 
   /** Calls the machine, refreshing a rejected preview token once when the provider uses them. */
   async function withEndpoint<T>(
@@ -72,7 +89,7 @@ export function createMachineProxy(options: MachineProxyOptions) {
     const url = new URL(c.req.url);
     const target = parseProxyPath(url.pathname);
     if (!target) return c.json({ error: "Not a machine proxy path" }, 404);
-    const access = await resolveMachineAccess(options, c.req.raw.headers, target);
+    const access = await cachedAccess(c.req.raw.headers, target);
     if (access.status === "unauthorized") return c.json({ error: "Sign in, or send a project access token as Bearer." }, 401);
     if (access.status === "not_found") return c.json({ error: "Machine not found" }, 404);
 
@@ -109,6 +126,7 @@ export function createMachineProxy(options: MachineProxyOptions) {
       }
       return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
     } catch (error) {
+      options.machines.forgetEndpoints(access.machine.id);
       return c.json({ error: `The machine did not answer on port ${target.port}: ${errorMessage(error)}` }, 502);
     }
   }
@@ -121,7 +139,7 @@ export function createMachineProxy(options: MachineProxyOptions) {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     void (async () => {
-      const access = await resolveMachineAccess(options, headersOf(request), target);
+      const access = await cachedAccess(headersOf(request), target);
       if (access.status === "unauthorized") return reject(401, "Unauthorized");
       if (access.status === "not_found") return reject(404, "Not Found");
       const upstream = await withEndpoint(

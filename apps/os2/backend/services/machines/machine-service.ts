@@ -50,6 +50,7 @@ export type MachineServiceOptions = {
 };
 
 const INVALIDATES = ["machine"];
+const ENDPOINT_CACHE_MS = 5_000;
 
 export function toPublicMachine(row: Machine): PublicMachine {
   const { authTokenEncrypted: _secret, ...rest } = row;
@@ -58,6 +59,7 @@ export function toPublicMachine(row: Machine): PublicMachine {
 
 export class MachineService {
   readonly mutex = new KeyedMutex();
+  private readonly endpoints = new Map<string, { endpoint: DaemonEndpoint; expires: number }>();
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -310,13 +312,29 @@ export class MachineService {
       .sort((a, b) => a.key.localeCompare(b.key));
   }
 
-  /** How the proxy reaches a port of the machine; port 3000 also carries the daemon's credential. */
+  /**
+   * How the proxy reaches a port of the machine; port 3000 also carries the daemon's credential.
+   * Endpoints are cached for a few seconds (asking Docker or Daytona on every proxied request would double
+   * its latency) and dropped on every state transition, when ports can change.
+   */
   async endpointFor(row: Machine, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {
     if (!row.externalId) throw new DomainError("precondition_failed", "The machine has no container yet.");
-    const endpoint = await getProvider(this.options.providers, row.type).daemonEndpoint(row.externalId, port, signal);
+    const key = `${row.id}:${row.externalId}:${port}`;
+    const cached = this.endpoints.get(key);
+    let endpoint: DaemonEndpoint;
+    if (cached && cached.expires > Date.now()) endpoint = cached.endpoint;
+    else {
+      endpoint = await getProvider(this.options.providers, row.type).daemonEndpoint(row.externalId, port, signal);
+      if (this.endpoints.size > 5_000) this.endpoints.clear();
+      this.endpoints.set(key, { endpoint, expires: Date.now() + ENDPOINT_CACHE_MS });
+    }
     if (port !== DAEMON_PORT) return endpoint;
     const token = this.options.encryptor.decrypt(row.authTokenEncrypted);
     return { url: endpoint.url, headers: { ...endpoint.headers, authorization: `Bearer ${token}` } };
+  }
+
+  forgetEndpoints(machineId: string) {
+    for (const key of this.endpoints.keys()) if (key.startsWith(`${machineId}:`)) this.endpoints.delete(key);
   }
 
   /** Polls the daemon until it answers, then records `running` (or `error`), unless the intent changed. */
@@ -380,6 +398,7 @@ export class MachineService {
     detail?: string,
     durationMs?: number,
   ): Promise<void> {
+    this.forgetEndpoints(machineId);
     const current = await this.reload(machineId);
     if (!current) return;
     const errorChanged = toState === "error" && current.lastError !== (detail ?? null);
