@@ -3,9 +3,13 @@ import { QueryClientProvider } from "@tanstack/react-query";
 import { RouterProvider } from "@tanstack/react-router";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import { initAnalytics } from "./analytics.ts";
 import { TRPCProvider, queryClient, trpcClient } from "./lib/trpc.ts";
 import { router } from "./router.tsx";
 import "./styles.css";
+
+// Before the first render, so the first pageview and identify are queued on a started client.
+initAnalytics();
 
 const container = document.getElementById("root");
 if (!container) throw new Error("index.html is missing <div id=\"root\">");
