@@ -50,16 +50,18 @@ test("a user creates a local-docker machine, types into its browser terminal, th
 }) => {
   test.setTimeout(300_000);
   const suffix = randomBytes(3).toString("hex");
-  const organization = { name: `Machine Works ${suffix}`, slug: `machine-works-${suffix}` };
-  const project = { name: "Agents", slug: "agents" };
+  const organization = { name: "Acme Robotics", slug: `acme-machines-${suffix}` };
+  const project = { name: "Storefront", slug: "storefront" };
   const machineName = `e2e-otter-${suffix}`;
   let machineId: string | null = null;
-  let deleted = false;
+  /** Every machine this test made and has not yet seen deleted: `finally` removes what is left. */
+  const owned = new Set<string>();
 
   try {
     await test.step("sign in and create an organization and a project", async () => {
       await signIn(page, `mach-${suffix}+test@example.com`);
       await page.getByLabel("Name", { exact: true }).fill(organization.name);
+      await page.getByLabel("Slug (optional)").fill(organization.slug);
       await page.getByRole("button", { name: "Create organization" }).click();
       await expect(page).toHaveURL(new RegExp(`/orgs/${organization.slug}$`));
       await page.getByRole("link", { name: "New project" }).click();
@@ -91,8 +93,9 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await expect(row).toBeVisible();
       machineId = await row.getAttribute("data-machine-id");
       expect(machineId).toMatch(/^mach_/);
+      if (machineId) owned.add(machineId);
       await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running", { timeout: RUNNING_TIMEOUT });
-      await expect(row).toContainText("local-docker");
+      await expect(row).toContainText("Local Docker");
     });
 
     await test.step("the machine page's terminal echoes what the user types", async () => {
@@ -108,12 +111,28 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await page.keyboard.press("Enter");
       // The command line holds `echo hello-os2`; only the shell's output is a row that reads exactly `hello-os2`.
       await expect.poll(async () => (await terminalRows(page)).includes("hello-os2"), { timeout: 20_000 }).toBe(true);
+      // Focusing the terminal may have scrolled it into view; the screenshot starts at the page's top.
+      await page.evaluate(() => window.scrollTo(0, 0));
       await screenshot(page, "machine-page");
     });
 
-    await test.step("back to the table", async () => {
-      await page.getByRole("link", { name: "← Machines" }).click();
+    const secondRow = page.locator("tbody tr").filter({ hasNot: page.getByRole("link", { name: machineName }) });
+    await test.step("back to the table; a second machine, with its default name, is stopped from the row menu", async () => {
+      await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Machines" }).click();
       await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running");
+      await page.getByRole("button", { name: "New machine" }).click();
+      const dialog = page.getByRole("dialog", { name: "New machine" });
+      const defaultName = await dialog.getByLabel("Name", { exact: true }).inputValue();
+      await dialog.getByRole("button", { name: "Create machine" }).click();
+      await expect(dialog).toBeHidden({ timeout: 60_000 });
+      await expect(secondRow).toContainText(defaultName);
+      const secondId = await secondRow.getAttribute("data-machine-id");
+      if (secondId) owned.add(secondId);
+      await expect(secondRow.getByTestId("machine-status")).toHaveAttribute("data-state", "running", { timeout: RUNNING_TIMEOUT });
+      await secondRow.getByRole("button", { name: `Actions for ${defaultName}` }).click();
+      await expect(page.getByRole("menuitem")).toHaveText(["Stop", "Restart", "Archive", "Delete…"]);
+      await page.getByRole("menuitem", { name: "Stop" }).click();
+      await expect(secondRow.getByTestId("machine-status")).toHaveAttribute("data-state", "stopped", { timeout: 60_000 });
       await screenshot(page, "machines-table");
     });
 
@@ -138,15 +157,28 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await confirm.getByRole("button", { name: "Delete machine" }).click();
       await expect(confirm).toBeHidden({ timeout: 60_000 });
       await expect(row).toBeHidden({ timeout: 30_000 });
-      deleted = true;
       const id = machineId;
       if (!id) throw new Error("the machine id was not recorded");
       await expect.poll(async () => (await containersOf(id)).length, { timeout: 30_000 }).toBe(0);
+      owned.delete(id);
       await page.reload();
       await expect(page.getByText(machineName)).toBeHidden();
     });
+
+    await test.step("the stopped machine is deleted too; the table is empty again", async () => {
+      const secondId = await secondRow.getAttribute("data-machine-id");
+      await secondRow.getByRole("button", { name: /^Actions for / }).click();
+      await expect(page.getByRole("menuitem")).toHaveText(["Start", "Archive", "Delete…"]);
+      await page.getByRole("menuitem", { name: "Delete…" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete machine" }).click();
+      await expect(page.getByText("No machines yet")).toBeVisible({ timeout: 60_000 });
+      if (secondId) {
+        await expect.poll(async () => (await containersOf(secondId)).length, { timeout: 30_000 }).toBe(0);
+        owned.delete(secondId);
+      }
+    });
   } finally {
-    if (machineId && !deleted) await removeMachine(page, organization.slug, project.slug, machineId);
+    for (const id of owned) await removeMachine(page, organization.slug, project.slug, id);
   }
 });
 

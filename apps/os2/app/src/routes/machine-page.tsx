@@ -15,13 +15,14 @@ import { MachineLogs } from "../components/machines/machine-logs.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { MachineTimeline, formatDuration } from "../components/machines/machine-timeline.tsx";
 import { TYPE_LABELS, isTransitional, needsRecreate, type MachineDetail } from "../components/machines/machine-types.ts";
-import { useNow } from "../components/machines/use-now.ts";
+import { TERMINAL_HEIGHT } from "../components/machines/terminal-size.ts";
+import { formatPast, useTick } from "../components/machines/relative-time.ts";
 import { TabNav, tabLinkClass } from "../components/tab-nav.tsx";
 import { buttonClasses } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
-import { Card, CardHeader, CopyButton, EmptyState, PendingBlock } from "../components/ui/misc.tsx";
+import { Card, CopyButton, EmptyState, PendingBlock } from "../components/ui/misc.tsx";
 import { errorMessage, trpcErrorCode } from "../lib/errors.ts";
-import { formatFull, formatRelative } from "../lib/format.ts";
+import { formatFull } from "../lib/format.ts";
 import { orNotFound } from "../lib/not-found.ts";
 import { useTRPC } from "../lib/trpc.ts";
 import { projectMachinesRoute } from "./project-machines.tsx";
@@ -131,7 +132,7 @@ function MachineView({ machine, tab, onDeleted }: { machine: MachineDetail; tab:
 
         {terminalOpened && proxyPath ? (
           <div hidden={tab !== "terminal"}>
-            <Suspense fallback={<div className="h-[min(60vh,32rem)] min-h-64 rounded-xl bg-zinc-950" />}>
+            <Suspense fallback={<div className={`${TERMINAL_HEIGHT} rounded-xl bg-zinc-950`} />}>
               <MachineTerminal proxyPath={proxyPath} enabled={running} idleMessage={idleMessage(machine)} />
             </Suspense>
             <p className="mt-2 text-xs text-zinc-500">
@@ -181,25 +182,28 @@ function NeedsRunning({ machine, what }: { machine: MachineDetail; what: string 
 
 function MachineHeader({ machine, onDeleted }: { machine: MachineDetail; onDeleted: () => void }) {
   const input = useProjectInput();
-  const now = useNow();
+  useTick();
   return (
     <div className="flex flex-col gap-4 sm:flex-row sm:items-start sm:justify-between">
       <div className="min-w-0">
-        <Link
-          to="/orgs/$org/projects/$project/machines"
-          params={{ org: input.organizationSlug, project: input.projectSlug }}
-          className="rounded text-sm text-zinc-500 hover:text-zinc-800"
-        >
-          ← Machines
-        </Link>
-        <div className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1.5">
-          <h2 className="font-mono text-lg font-semibold break-all text-zinc-900">{machine.name}</h2>
+        <div className="flex flex-wrap items-center gap-x-2 gap-y-1.5">
+          <Link
+            to="/orgs/$org/projects/$project/machines"
+            params={{ org: input.organizationSlug, project: input.projectSlug }}
+            className="rounded text-lg text-zinc-500 hover:text-zinc-800"
+          >
+            Machines
+          </Link>
+          <span aria-hidden="true" className="text-lg text-zinc-300">
+            /
+          </span>
+          <h2 className="mr-1 font-mono text-lg font-semibold break-all text-zinc-900">{machine.name}</h2>
           <MachineStatusBadge state={machine.observedState} />
         </div>
         <p className="mt-1 flex flex-wrap gap-x-2 text-sm text-zinc-500">
           <span>{TYPE_LABELS[machine.type]}</span>
           <span aria-hidden="true">·</span>
-          <span title={formatFull(machine.createdAt)}>created {formatRelative(machine.createdAt, now)}</span>
+          <span title={formatFull(machine.createdAt)}>created {formatPast(machine.createdAt)}</span>
           <span aria-hidden="true">·</span>
           <span className="font-mono text-xs leading-5">{machine.id}</span>
         </p>
@@ -237,60 +241,79 @@ function ConnectionCard({
   const trpc = useTRPC();
   const input = useProjectInput();
   const events = useQuery(trpc.machine.events.queryOptions({ ...input, machineId: machine.id }));
+  const running = machine.observedState === "running";
   const readyEvent = events.data?.findLast((event) => event.toState === "running" && event.durationMs !== null);
+  useTick();
   return (
     <Card>
-      <CardHeader title="Connection" />
-      <dl className="grid gap-x-6 gap-y-4 px-4 py-4 text-sm sm:grid-cols-2 sm:px-5 lg:grid-cols-4">
+      <dl className="grid gap-x-12 gap-y-3 px-4 py-3 text-sm sm:grid-cols-2 sm:px-5 lg:flex lg:flex-wrap">
         {machine.type === "local-docker" ? (
           <Detail label="URL">
-            {directUrl ? (
+            {directUrl && running ? (
               <span className="flex items-center gap-2">
-                <a href={directUrl} target="_blank" rel="noreferrer" className="font-mono break-all text-accent-700 hover:underline" data-testid="machine-url">
+                <a
+                  href={directUrl}
+                  target="_blank"
+                  rel="noreferrer"
+                  className="truncate font-mono text-[13px] text-accent-700 hover:underline"
+                  data-testid="machine-url"
+                >
                   {directUrl}
                 </a>
                 <CopyButton text={directUrl} />
               </span>
             ) : (
-              <span className="text-zinc-500">{machine.observedState === "running" ? "No port published" : "Assigned when it runs"}</span>
+              <span className="block leading-8 text-zinc-500">{running ? "No port published" : "Published when it runs"}</span>
             )}
           </Detail>
         ) : (
           <Detail label="Snapshot">
-            <span className="font-mono break-all">{snapshotName ?? "—"}</span>
+            <span className="block truncate font-mono text-[13px] leading-8" title={snapshotName ?? undefined}>
+              {snapshotName ?? "—"}
+            </span>
           </Detail>
         )}
         <Detail label="Daemon">
           {proxyPath ? (
-            <a href={`${proxyPath}api/health`} target="_blank" rel="noreferrer" className="inline-flex items-center gap-1 font-medium text-accent-700 hover:underline">
+            <a
+              href={`${proxyPath}api/health`}
+              target="_blank"
+              rel="noreferrer"
+              title={`${proxyPath}api/health, through the os2 proxy`}
+              className="inline-flex items-center gap-1 leading-8 font-medium text-accent-700 hover:underline"
+            >
               Open daemon
               <ExternalIcon />
             </a>
           ) : (
-            "—"
+            <span className="leading-8">—</span>
           )}
-          <span className="mt-0.5 block truncate font-mono text-xs text-zinc-500" title={proxyPath ?? undefined}>
-            through the os2 proxy
-          </span>
         </Detail>
         <Detail label="Ready">
-          {machine.readyAt ? (
-            <span title={formatFull(machine.readyAt)}>{formatRelative(machine.readyAt)}</span>
-          ) : (
-            <span className="text-zinc-500">{machine.observedState === "running" ? "—" : "not running"}</span>
-          )}
-          {readyEvent?.durationMs != null ? (
-            <span className="mt-0.5 block text-xs text-zinc-500">in {formatDuration(readyEvent.durationMs)} from start</span>
-          ) : null}
-        </Detail>
-        <Detail label={machine.type === "local-docker" ? "Container" : "Sandbox"}>
-          <span className="block truncate font-mono text-[13px]" title={machine.externalId ?? undefined}>
-            {metadataString(machine, "containerName") ?? machine.externalId ?? "—"}
+          <span className="block truncate leading-8">
+            {machine.readyAt && running ? (
+              <>
+                <span title={formatFull(machine.readyAt)}>{formatPast(machine.readyAt)}</span>
+                {readyEvent?.durationMs != null ? (
+                  <span className="text-zinc-500"> · booted in {formatDuration(readyEvent.durationMs)}</span>
+                ) : null}
+              </>
+            ) : (
+              <span className="text-zinc-500">{isTransitional(machine.observedState) ? "not yet" : "not running"}</span>
+            )}
           </span>
-          {metadataString(machine, "imageName") ? (
-            <span className="mt-0.5 block truncate font-mono text-xs text-zinc-500">{metadataString(machine, "imageName")}</span>
-          ) : null}
         </Detail>
+        {machine.type === "local-docker" ? (
+          <Detail label="Image">
+            <span className="block truncate font-mono text-[13px] leading-8" title={metadataString(machine, "containerName") ?? undefined}>
+              {metadataString(machine, "imageName") ?? "—"}
+            </span>
+          </Detail>
+        ) : (
+          <Detail label="Sandbox">
+            <span className="block truncate font-mono text-[13px] leading-8">{machine.externalId ?? "—"}</span>
+          </Detail>
+        )}
       </dl>
     </Card>
   );
@@ -306,7 +329,7 @@ function Detail({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="min-w-0">
       <dt className="text-xs font-medium tracking-wide text-zinc-500 uppercase">{label}</dt>
-      <dd className="mt-1 text-zinc-900">{children}</dd>
+      <dd className="mt-0.5 text-zinc-900">{children}</dd>
     </div>
   );
 }

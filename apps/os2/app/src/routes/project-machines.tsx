@@ -12,11 +12,11 @@ import { MachineActionsMenu } from "../components/machines/machine-actions.tsx";
 import { CreateMachineDialog } from "../components/machines/create-machine-dialog.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { TYPE_LABELS, isTransitional, type MachineRow } from "../components/machines/machine-types.ts";
-import { useNow } from "../components/machines/use-now.ts";
+import { formatPast, useTick } from "../components/machines/relative-time.ts";
 import { ErrorText } from "../components/ui/field.tsx";
 import { Card, CardHeader, EmptyState, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
-import { formatFull, formatRelative } from "../lib/format.ts";
+import { formatFull } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
 import { machinePageRoute } from "./machine-page.tsx";
 import { projectRoute, useProjectInput } from "./project.tsx";
@@ -102,7 +102,7 @@ function MachineTable({
   onActionError: (message: string | null) => void;
 }) {
   const input = useProjectInput();
-  const now = useNow();
+  useTick();
   return (
     <Table label="Machines" fitsPhone>
       <thead className="border-b border-zinc-200 bg-zinc-50/60">
@@ -140,12 +140,11 @@ function MachineTable({
             <td className={td}>
               <MachineStatusBadge state={machine.observedState} />
             </td>
-            <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`}>
+            <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={machine.type}>
               {TYPE_LABELS[machine.type]}
-              <span className="ml-1.5 font-mono text-xs text-zinc-400">{machine.type}</span>
             </td>
             <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={formatFull(machine.createdAt)}>
-              {formatRelative(machine.createdAt, now)}
+              {formatPast(machine.createdAt)}
             </td>
             <td className={`${td} w-12 text-right`}>
               <MachineActionsMenu machine={machine} onError={onActionError} />

@@ -6,7 +6,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { clsx } from "clsx";
 import { useId, useState, type FormEvent } from "react";
 import { errorMessage } from "../../lib/errors.ts";
-import { formatFull, formatRelative } from "../../lib/format.ts";
+import { formatFull } from "../../lib/format.ts";
+import { formatPast } from "./relative-time.ts";
 import { Button } from "../ui/button.tsx";
 import { ConfirmDialog } from "../ui/dialog.tsx";
 import { ErrorText, SelectField, TextField, inputClasses } from "../ui/field.tsx";
@@ -37,8 +38,8 @@ export function retryDaemon(failureCount: number, error: unknown): boolean {
 export function MachineAgents({ machineId, proxyPath }: { machineId: string; proxyPath: string }) {
   return (
     <div className="space-y-6">
-      <CreateAgentCard machineId={machineId} proxyPath={proxyPath} />
       <AgentList machineId={machineId} proxyPath={proxyPath} />
+      <CreateAgentCard machineId={machineId} proxyPath={proxyPath} />
     </div>
   );
 }
@@ -148,7 +149,7 @@ function AgentList({ machineId, proxyPath }: { machineId: string; proxyPath: str
       />
       {agents.isPending ? <PendingBlock label="Asking the daemon…" /> : null}
       {agents.error ? <ErrorText className="px-5 py-4">{errorMessage(agents.error)}</ErrorText> : null}
-      {agents.data?.length === 0 ? <EmptyState title="No agents yet">Start one above: Claude Code, OpenCode, Pi or a plain shell.</EmptyState> : null}
+      {agents.data?.length === 0 ? <EmptyState title="No agents yet">Start one below: Claude Code, OpenCode, Pi or a plain shell.</EmptyState> : null}
       {agents.data && agents.data.length > 0 ? (
         <ul className="divide-y divide-zinc-100" aria-label="Agents">
           {agents.data.map((agent) => (
@@ -207,7 +208,7 @@ function AgentItem({
           <p className="mt-0.5 truncate text-xs text-zinc-500">
             <span className="font-mono">{agent.cwd}</span>
             {" · "}
-            <span title={formatFull(agent.createdAt)}>started {formatRelative(agent.createdAt)}</span>
+            <span title={formatFull(agent.createdAt)}>started {formatPast(agent.createdAt)}</span>
             {agent.prompt ? <span className="text-zinc-400"> · {agent.prompt}</span> : null}
           </p>
         </div>

@@ -8,7 +8,7 @@ import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
 import { Button } from "../ui/button.tsx";
-import { ErrorText, inputClasses } from "../ui/field.tsx";
+import { ErrorText } from "../ui/field.tsx";
 import { Card, CardBody, CardHeader } from "../ui/misc.tsx";
 import { daemon, daemonKeys } from "./daemon-client.ts";
 import { LogView } from "./log-view.tsx";
@@ -81,7 +81,7 @@ function ServiceLogs({ machineId, proxyPath }: { machineId: string; proxyPath: s
             </label>
             <select
               id="service-log-select"
-              className={inputClasses("h-8 w-auto py-0 pr-8 font-mono text-xs")}
+              className="h-8 max-w-48 rounded-md border border-zinc-300 bg-white px-2 font-mono text-xs text-zinc-900 shadow-sm disabled:bg-zinc-100"
               value={service ?? ""}
               onChange={(event) => setChosen(event.target.value)}
               disabled={!services.data?.length}

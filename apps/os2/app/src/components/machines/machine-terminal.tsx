@@ -13,6 +13,7 @@ import "@xterm/xterm/css/xterm.css";
 import { clsx } from "clsx";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Button } from "../ui/button.tsx";
+import { TERMINAL_HEIGHT } from "./terminal-size.ts";
 
 export const TMUX_SESSION = "main";
 const MAX_BACKOFF_MS = 10_000;
@@ -98,6 +99,10 @@ export default function MachineTerminal({ proxyPath, enabled, idleMessage }: Mac
         // tmux redraws the whole screen on attach; start from a clean slate so nothing is drawn twice.
         terminal.reset();
         setStatus({ kind: "connected" });
+        // Make tmux redraw the whole screen now. Its first drawing races the os2 proxy, which relays frames
+        // only once both sockets are joined and can drop what the daemon sent before that (reported; see
+        // machine-proxy.ts). tmux ignores a resize to the size it already has, hence one row less, then back.
+        send({ type: "resize", cols: terminal.cols, rows: Math.max(1, terminal.rows - 1) });
         send({ type: "resize", cols: terminal.cols, rows: terminal.rows });
       };
       current.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
@@ -164,7 +169,7 @@ export default function MachineTerminal({ proxyPath, enabled, idleMessage }: Mac
         <div
           ref={containerRef}
           data-testid="machine-terminal"
-          className="h-[min(60vh,32rem)] min-h-64 px-2 py-1.5"
+          className={clsx(TERMINAL_HEIGHT, "px-2 py-1.5")}
           onClick={focus}
         />
         {!enabled ? (
@@ -181,6 +186,7 @@ function ConnectionBadge({ status }: { status: ConnectionStatus }) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (status.kind !== "waiting") return;
+    setNow(Date.now());
     const timer = setInterval(() => setNow(Date.now()), 500);
     return () => clearInterval(timer);
   }, [status.kind]);

@@ -5,14 +5,14 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage } from "../../lib/errors.ts";
-import { formatFull, formatRelative } from "../../lib/format.ts";
+import { formatFull } from "../../lib/format.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
 import { ErrorText } from "../ui/field.tsx";
 import { Card, CardHeader, EmptyState, PendingBlock } from "../ui/misc.tsx";
 import { MachineStatusBadge } from "./machine-status.tsx";
 import type { MachineEvent, ObservedState } from "./machine-types.ts";
-import { useNow } from "./use-now.ts";
+import { formatPast, useTick } from "./relative-time.ts";
 
 const REASON_LABELS: Record<MachineEvent["reason"], string> = {
   user: "by you or a teammate",
@@ -46,7 +46,7 @@ export function MachineTimeline({ machineId }: { machineId: string }) {
   const trpc = useTRPC();
   const input = useProjectInput();
   const events = useQuery(trpc.machine.events.queryOptions({ ...input, machineId }));
-  const now = useNow();
+  useTick();
   const timeToReady = events.data ? latestTimeToReady(events.data) : null;
   return (
     <Card>
@@ -85,7 +85,7 @@ export function MachineTimeline({ machineId }: { machineId: string }) {
                       </span>
                     ) : null}
                     <time className="ml-auto text-xs whitespace-nowrap text-zinc-500" dateTime={new Date(event.createdAt).toISOString()} title={formatFull(event.createdAt)}>
-                      {formatRelative(event.createdAt, now)}
+                      {formatPast(event.createdAt)}
                     </time>
                   </div>
                   {event.detail ? <p className="mt-1 text-sm break-words text-zinc-600">{event.detail}</p> : null}
