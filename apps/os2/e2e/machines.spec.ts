@@ -116,6 +116,14 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await screenshot(page, "machine-page");
     });
 
+    await test.step("leaving the page and coming back re-attaches to the same tmux session", async () => {
+      await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Machines" }).click();
+      await row.getByRole("link", { name: machineName }).click();
+      await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", { timeout: 30_000 });
+      // A fresh socket and a fresh xterm: the earlier output can only come from tmux redrawing the old session.
+      await expect.poll(async () => (await terminalRows(page)).includes("hello-os2"), { timeout: 20_000 }).toBe(true);
+    });
+
     const secondRow = page.locator("tbody tr").filter({ hasNot: page.getByRole("link", { name: machineName }) });
     await test.step("back to the table; a second machine, with its default name, is stopped from the row menu", async () => {
       await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Machines" }).click();

@@ -274,7 +274,7 @@ function ConnectionCard({
           </Detail>
         )}
         <Detail label="Daemon">
-          {proxyPath ? (
+          {proxyPath && running ? (
             <a
               href={`${proxyPath}api/health`}
               target="_blank"
@@ -286,7 +286,7 @@ function ConnectionCard({
               <ExternalIcon />
             </a>
           ) : (
-            <span className="leading-8">—</span>
+            <span className="block leading-8 text-zinc-500">{proxyPath ? "reachable when it runs" : "—"}</span>
           )}
         </Detail>
         <Detail label="Ready">
