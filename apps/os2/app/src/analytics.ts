@@ -57,6 +57,7 @@ export function initAnalytics(): void {
   client.catch((error: unknown) => console.warn("Analytics could not start:", error));
 }
 
+/** Runs `action` once posthog-js is loaded. Analytics never breaks the app: a throwing call is dropped. */
 function withPostHog(action: (posthog: PostHog) => void): void {
   if (client === null) return;
   client.then(action).catch(() => undefined);
