@@ -151,7 +151,7 @@ export function createMachineProxy(options: MachineProxyOptions) {
       );
       if (!upstream.socket) return reject(502, "Bad Gateway");
       const upstreamSocket = upstream.socket;
-      wss.handleUpgrade(request, socket, head, (client) => pipeSockets(client, upstreamSocket));
+      wss.handleUpgrade(request, socket, head, (client) => pipeSockets(client, upstreamSocket, upstream));
     })().catch((error: unknown) => {
       options.log.warn("machine WebSocket proxy failed", { error: errorMessage(error) });
       reject(502, "Bad Gateway");
@@ -162,24 +162,33 @@ export function createMachineProxy(options: MachineProxyOptions) {
   return { handleHttp, handleUpgrade, close: () => wss.close() };
 }
 
-type UpstreamResult = { status: number; socket: WebSocket | null };
+type Frame = { data: WebSocket.RawData; isBinary: boolean };
+/** `early` holds frames the machine sent before the client side was upgraded (tmux draws at once). */
+type UpstreamResult = { status: number; socket: WebSocket | null; early: Frame[]; stopBuffering: () => void };
 
 function openUpstream(endpoint: DaemonEndpoint, pathAndQuery: string, request: IncomingMessage): Promise<UpstreamResult> {
   const wsUrl = `${endpoint.url.replace(/^http/, "ws")}${pathAndQuery}`;
   const protocols = request.headers["sec-websocket-protocol"]?.split(",").map((p) => p.trim()).filter(Boolean);
   return new Promise((resolve) => {
     const upstream = new WebSocket(wsUrl, protocols, { headers: endpoint.headers, handshakeTimeout: 10_000 });
-    upstream.once("open", () => resolve({ status: 101, socket: upstream }));
+    const early: Frame[] = [];
+    const buffer = (data: WebSocket.RawData, isBinary: boolean) => early.push({ data, isBinary });
+    upstream.on("message", buffer);
+    const stopBuffering = () => upstream.off("message", buffer);
+    upstream.once("open", () => resolve({ status: 101, socket: upstream, early, stopBuffering }));
     upstream.once("unexpected-response", (_req, response) => {
-      resolve({ status: response.statusCode ?? 502, socket: null });
+      resolve({ status: response.statusCode ?? 502, socket: null, early, stopBuffering });
       upstream.terminate();
     });
-    upstream.once("error", () => resolve({ status: 502, socket: null }));
+    upstream.once("error", () => resolve({ status: 502, socket: null, early, stopBuffering }));
   });
 }
 
 /** Relays frames both ways, keeping text as text and binary as binary, and closes each side with the other. */
-function pipeSockets(client: WebSocket, upstream: WebSocket) {
+function pipeSockets(client: WebSocket, upstream: WebSocket, buffered: Pick<UpstreamResult, "early" | "stopBuffering">) {
+  // Flush what arrived during the upgrade and switch to relaying in the same tick, so order is kept.
+  for (const frame of buffered.early) client.send(frame.data, { binary: frame.isBinary });
+  buffered.stopBuffering();
   client.on("message", (data, isBinary) => {
     if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: isBinary });
   });

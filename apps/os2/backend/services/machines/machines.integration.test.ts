@@ -131,6 +131,8 @@ describe("local-docker machines", () => {
       terminal.once("open", () => resolve());
       terminal.once("error", reject);
     });
+    // tmux draws the screen the moment it attaches; the proxy must not lose frames sent during the upgrade.
+    await expect.poll(() => screen.length, { timeout: 10_000 }).toBeGreaterThan(0);
     terminal.send(JSON.stringify({ type: "input", data: "echo proxied-$((40+2))\r" }));
     await expect.poll(() => screen, { timeout: 15_000 }).toContain("proxied-42");
     terminal.close();
