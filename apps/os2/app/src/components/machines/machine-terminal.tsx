@@ -99,10 +99,7 @@ export default function MachineTerminal({ proxyPath, enabled, idleMessage }: Mac
         // tmux redraws the whole screen on attach; start from a clean slate so nothing is drawn twice.
         terminal.reset();
         setStatus({ kind: "connected" });
-        // Make tmux redraw the whole screen now. Its first drawing races the os2 proxy, which relays frames
-        // only once both sockets are joined and can drop what the daemon sent before that (reported; see
-        // machine-proxy.ts). tmux ignores a resize to the size it already has, hence one row less, then back.
-        send({ type: "resize", cols: terminal.cols, rows: Math.max(1, terminal.rows - 1) });
+        // The socket URL carried the size at connect time; the panel may have been resized since.
         send({ type: "resize", cols: terminal.cols, rows: terminal.rows });
       };
       current.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
