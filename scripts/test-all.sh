@@ -43,6 +43,7 @@ step "control plane integration tests (PGlite, PostgreSQL, Docker)" pnpm --filte
 step "sandbox image tests" pnpm --filter os2 test:sandbox $(json sandbox)
 export PLAYWRIGHT_JSON_OUTPUT_NAME="$results_dir/e2e.json"
 step "browser tests (Playwright, Chromium)" pnpm --filter os2 test:e2e
+step "browser tests: analytics (Playwright, PostHog stand-in)" pnpm --filter os2 test:e2e:analytics
 
 echo
 if [ ${#failed_steps[@]} -gt 0 ]; then printf 'failed step: %s\n' "${failed_steps[@]}"; fi

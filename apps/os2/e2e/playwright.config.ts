@@ -14,6 +14,8 @@ const dataDir = ".tmp/e2e-data";
 export default defineConfig({
   testDir: ".",
   testMatch: "**/*.spec.ts",
+  // The analytics spec needs the PostHog stand-in and keys: it runs under playwright.analytics.config.ts.
+  testIgnore: "analytics.spec.ts",
   timeout: 120_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,

@@ -75,7 +75,11 @@ export function createMachineProxy(options: MachineProxyOptions) {
     return withPreviewTokenRefresh({
       source: {
         daemonEndpoint: () => options.machines.endpointFor(row, port),
-        invalidatePreviewToken: (id, p) => provider.invalidatePreviewToken(id, p),
+        // Drop os2's short-lived endpoint cache too, or the retry would reuse the rejected token.
+        invalidatePreviewToken: async (id, p) => {
+          options.machines.forgetEndpoints(row.id);
+          await provider.invalidatePreviewToken(id, p);
+        },
       },
       externalId: row.externalId,
       port,

@@ -60,6 +60,8 @@ export function toPublicMachine(row: Machine): PublicMachine {
 export class MachineService {
   readonly mutex = new KeyedMutex();
   private readonly endpoints = new Map<string, { endpoint: DaemonEndpoint; expires: number }>();
+  /** One boot watcher per machine; aborted when the machine should no longer run, or on close. */
+  private readonly watchers = new Map<string, AbortController>();
   private readonly background = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -339,6 +341,9 @@ export class MachineService {
 
   /** Polls the daemon until it answers, then records `running` (or `error`), unless the intent changed. */
   watchUntilReady(machineId: string): void {
+    this.watchers.get(machineId)?.abort();
+    const watcher = new AbortController();
+    this.watchers.set(machineId, watcher);
     const task = (async () => {
       const [row] = await this.options.db.select().from(machine).where(eq(machine.id, machineId));
       if (!row) return;
@@ -347,9 +352,10 @@ export class MachineService {
         await waitForHealth({
           endpoint: async () => this.endpointFor((await this.reload(machineId)) ?? row, DAEMON_PORT),
           timeoutMs: this.options.healthTimeoutMs ?? 60_000,
+          signal: watcher.signal,
         });
       } catch (error) {
-        if (this.closed) return;
+        if (this.closed || watcher.signal.aborted) return;
         await this.mutex.run(machineId, async () => {
           const current = await this.reload(machineId);
           if (!current || current.desiredState !== "running" || current.startRequestedAt?.getTime() !== generation) return;
@@ -359,9 +365,13 @@ export class MachineService {
         return;
       }
       await this.mutex.run(machineId, () => this.markReady(machineId, generation));
-    })().catch((error: unknown) => {
-      if (!this.closed) this.options.log.error("watching a machine boot failed", { machineId, error: String(error) });
-    });
+    })()
+      .catch((error: unknown) => {
+        if (!this.closed) this.options.log.error("watching a machine boot failed", { machineId, error: String(error) });
+      })
+      .finally(() => {
+        if (this.watchers.get(machineId) === watcher) this.watchers.delete(machineId);
+      });
     this.background.add(task);
     void task.finally(() => this.background.delete(task));
   }
@@ -387,6 +397,7 @@ export class MachineService {
   }
 
   async setDesired(machineId: string, desiredState: MachineDesiredState, extra: Partial<Machine> = {}) {
+    if (desiredState !== "running") this.watchers.get(machineId)?.abort();
     await this.options.db.update(machine).set({ ...extra, desiredState }).where(eq(machine.id, machineId));
   }
 
@@ -453,6 +464,7 @@ export class MachineService {
 
   close() {
     this.closed = true;
+    for (const watcher of this.watchers.values()) watcher.abort();
   }
 }
 
