@@ -9,10 +9,7 @@
  *
  * Env: LOCAL_DOCKER_IMAGE_NAME (default iterate-sandbox:local), BENCH_MACHINES_RUNS (default 10).
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { get } from "node:http";
-import { getRequestListener } from "@hono/node-server";
 import { createTestOs2 } from "../backend/testing/harness.ts";
 import { docker, removeContainersOfStage, setUpProject } from "../backend/testing/machine-fixtures.ts";
 
@@ -64,10 +61,7 @@ async function main() {
   const t = await createTestOs2({ env: { LOCAL_DOCKER_IMAGE_NAME: image } });
   const stage = t.os2.deps.stage;
   const fx = await setUpProject(t, "bench+test@example.com");
-  const server = createServer(getRequestListener(t.os2.app.fetch));
-  t.os2.attach(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = await t.listen();
 
   const waitRunning = async (machineId: string, started: number) => {
     for (;;) {
@@ -144,7 +138,6 @@ async function main() {
     console.log(`\n20 concurrent creates: ${burst.length}/20 reached running; p50 ${fmt(percentile(times, 50))}, p95 ${fmt(percentile(times, 95))}, last ${fmt(Math.max(...times))}`);
     for (const b of burst) await fx.api.machine.delete.mutate({ ...fx.scope, machineId: b.id });
   } finally {
-    server.close();
     await t.close();
     await removeContainersOfStage(stage);
   }

@@ -11,6 +11,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "@playwright/test";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.ts";
 import { ANALYTICS_E2E } from "./analytics-e2e-server.ts";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
@@ -39,18 +40,8 @@ export default defineConfig({
     // real bot filter stays on in the app and the test still sees what a user's browser sends.
     userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36",
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-blink-features=AutomationControlled",
-      ],
+      executablePath: CHROMIUM_PATH,
+      args: [...CHROMIUM_ARGS, "--disable-blink-features=AutomationControlled"],
     },
   },
   webServer: [

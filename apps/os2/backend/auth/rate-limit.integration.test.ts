@@ -1,6 +1,3 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
@@ -25,22 +22,16 @@ describe("sign-in code requests", () => {
   });
 
   it("key on the socket address, so a client cannot dodge the limit with its own X-Forwarded-For", async () => {
-    const server = createServer(getRequestListener(t.os2.app.fetch));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as AddressInfo).port;
-    try {
-      const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const response = await fetch(`http://127.0.0.1:${port}/api/auth/email-otp/send-verification-otp`, {
-          method: "POST",
-          headers: { "content-type": "application/json", origin: "http://localhost:3001", "x-forwarded-for": `198.51.100.${i}` },
-          body: JSON.stringify({ email: "spoof@example.com", type: "sign-in" }),
-        });
-        statuses.push(response.status);
-      }
-      expect(statuses).toEqual([200, 200, 200, 429, 429]);
-    } finally {
-      server.close();
+    const base = await t.listen();
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${base}/api/auth/email-otp/send-verification-otp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: "http://localhost:3001", "x-forwarded-for": `198.51.100.${i}` },
+        body: JSON.stringify({ email: "spoof@example.com", type: "sign-in" }),
+      });
+      statuses.push(response.status);
     }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
 });

@@ -4,6 +4,9 @@
  * through the Hono app's fetch, so auth cookies, tRPC and error formatting are all exercised for real.
  */
 import fs from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
 import os from "node:os";
 import path from "node:path";
 import { createTRPCClient, httpLink } from "@trpc/client";
@@ -20,6 +23,8 @@ export type TestOs2 = {
   fetch(input: string, init?: RequestInit): Promise<Response>;
   signIn(email: string): Promise<string>;
   client(auth?: { cookie?: string; bearer?: string }): ReturnType<typeof createTRPCClient<AppRouter>>;
+  /** Serves this os2 on a real loopback port (for WebSockets and socket-level behaviour); closed with `close`. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 };
 
@@ -60,6 +65,8 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
     return Promise.resolve(os2.app.fetch(request));
   };
 
+  const servers: Server[] = [];
+
   return {
     os2,
     logLines,
@@ -97,7 +104,16 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
         ],
       });
     },
+    async listen() {
+      const server = createServer(getRequestListener(os2.app.fetch));
+      os2.attach(server);
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
     async close() {
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
       await os2.close();
       await databaseUrl?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });

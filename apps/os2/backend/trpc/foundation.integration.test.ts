@@ -2,9 +2,6 @@
  * The foundation's guarantees through the real HTTP surface: sign-in rules, organization and project
  * rules, secrets at rest, bad input, and realtime invalidations.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import { TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -182,15 +179,10 @@ describe("foundation", () => {
   });
 
   describe("realtime", () => {
-    let server: Server;
     let port: number;
     beforeAll(async () => {
-      server = createServer(getRequestListener(t.os2.app.fetch));
-      t.os2.attach(server);
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      port = (server.address() as AddressInfo).port;
+      port = Number(new URL(await t.listen()).port);
     });
-    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     async function connect(cookie?: string) {
       const socket = new WebSocket(`ws://127.0.0.1:${port}/api/ws/realtime`, { headers: cookie ? { cookie } : {} });

@@ -1,12 +1,11 @@
 /** `/orgs/$org/settings`: rename or re-slug (admins); delete (owners). */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
+import { NameSlugCard } from "../components/name-slug-card.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
-import { ErrorText, TextField } from "../components/ui/field.tsx";
-import { Card, CardBody, CardHeader } from "../components/ui/misc.tsx";
-import { errorMessage } from "../lib/errors.ts";
+import { Card, CardHeader } from "../components/ui/misc.tsx";
 import { useTRPC } from "../lib/trpc.ts";
 import { isOrganizationAdmin, organizationTabsRoute, useOrganization } from "./organization.tsx";
 
@@ -32,8 +31,6 @@ function GeneralCard({ canEdit }: { canEdit: boolean }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const organization = useOrganization();
-  const [name, setName] = useState(organization.name);
-  const [slug, setSlug] = useState(organization.slug);
   const [saved, setSaved] = useState(false);
   const update = useMutation(
     trpc.organization.update.mutationOptions({
@@ -47,55 +44,21 @@ function GeneralCard({ canEdit }: { canEdit: boolean }) {
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSaved(false);
-    update.mutate({
-      organizationSlug: organization.slug,
-      ...(name !== organization.name ? { name } : {}),
-      ...(slug !== organization.slug ? { slug } : {}),
-    });
-  };
   return (
-    <Card>
-      <CardHeader
-        title="General"
-        description={canEdit ? undefined : "Only organization admins and owners can change these."}
-      />
-      <CardBody>
-        <form onSubmit={submit} className="space-y-4">
-          <TextField
-            label="Name"
-            name="name"
-            required
-            maxLength={100}
-            disabled={!canEdit}
-            value={name}
-            onChange={(event) => setName(event.target.value)}
-          />
-          <TextField
-            label="Slug"
-            name="slug"
-            required
-            disabled={!canEdit}
-            value={slug}
-            onChange={(event) => setSlug(event.target.value.toLowerCase())}
-            hint="Changing the slug changes every URL of this organization."
-          />
-          <div aria-live="polite">
-            {update.error ? <ErrorText>{errorMessage(update.error)}</ErrorText> : null}
-            {saved && !update.isPending ? <p className="text-sm text-emerald-700">Saved.</p> : null}
-          </div>
-          {canEdit ? (
-            <div className="flex justify-end">
-              <Button type="submit" variant="primary" pending={update.isPending}>
-                Save changes
-              </Button>
-            </div>
-          ) : null}
-        </form>
-      </CardBody>
-    </Card>
+    <NameSlugCard
+      nameLabel="Name"
+      slugHint="Changing the slug changes every URL of this organization."
+      initialName={organization.name}
+      initialSlug={organization.slug}
+      canEdit={canEdit}
+      pending={update.isPending}
+      error={update.error}
+      saved={saved}
+      onSave={(changes) => {
+        setSaved(false);
+        update.mutate({ organizationSlug: organization.slug, ...changes });
+      }}
+    />
   );
 }
 

@@ -1,12 +1,11 @@
 /** `/orgs/$org/projects/$project/settings`: rename, change the slug, delete (organization admins). */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
+import { NameSlugCard } from "../components/name-slug-card.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
-import { ErrorText, TextField } from "../components/ui/field.tsx";
-import { Card, CardBody, CardHeader } from "../components/ui/misc.tsx";
-import { errorMessage } from "../lib/errors.ts";
+import { Card, CardHeader } from "../components/ui/misc.tsx";
 import { useTRPC } from "../lib/trpc.ts";
 import { isOrganizationAdmin, useOrganization } from "./organization.tsx";
 import { projectRoute, useProject, useProjectInput } from "./project.tsx";
@@ -34,8 +33,6 @@ function GeneralCard({ canEdit }: { canEdit: boolean }) {
   const navigate = useNavigate();
   const project = useProject();
   const input = useProjectInput();
-  const [name, setName] = useState(project.name);
-  const [slug, setSlug] = useState(project.slug);
   const [saved, setSaved] = useState(false);
   const update = useMutation(
     trpc.project.update.mutationOptions({
@@ -52,52 +49,21 @@ function GeneralCard({ canEdit }: { canEdit: boolean }) {
       },
     }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSaved(false);
-    update.mutate({
-      ...input,
-      ...(name !== project.name ? { name } : {}),
-      ...(slug !== project.slug ? { newSlug: slug } : {}),
-    });
-  };
   return (
-    <Card>
-      <CardHeader title="General" description={canEdit ? undefined : "Only organization admins and owners can change these."} />
-      <CardBody>
-        <form onSubmit={submit} className="space-y-4">
-          <TextField
-            label="Project name"
-            name="name"
-            required
-            maxLength={100}
-            disabled={!canEdit}
-            value={name}
-            onChange={(event) => setName(event.target.value)}
-          />
-          <TextField
-            label="Slug"
-            name="slug"
-            required
-            disabled={!canEdit}
-            value={slug}
-            onChange={(event) => setSlug(event.target.value.toLowerCase())}
-            hint="Changing the slug changes the project's URLs and the API paths that name it."
-          />
-          <div aria-live="polite">
-            {update.error ? <ErrorText>{errorMessage(update.error)}</ErrorText> : null}
-            {saved && !update.isPending ? <p className="text-sm text-emerald-700">Saved.</p> : null}
-          </div>
-          {canEdit ? (
-            <div className="flex justify-end">
-              <Button type="submit" variant="primary" pending={update.isPending}>
-                Save changes
-              </Button>
-            </div>
-          ) : null}
-        </form>
-      </CardBody>
-    </Card>
+    <NameSlugCard
+      nameLabel="Project name"
+      slugHint="Changing the slug changes the project's URLs and the API paths that name it."
+      initialName={project.name}
+      initialSlug={project.slug}
+      canEdit={canEdit}
+      pending={update.isPending}
+      error={update.error}
+      saved={saved}
+      onSave={({ name, slug }) => {
+        setSaved(false);
+        update.mutate({ ...input, ...(name ? { name } : {}), ...(slug ? { newSlug: slug } : {}) });
+      }}
+    />
   );
 }
 

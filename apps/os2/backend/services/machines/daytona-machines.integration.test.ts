@@ -4,9 +4,6 @@
  * create → running (daemon health through the preview) → exec and terminal through the os2 proxy → a
  * rotated preview token is refreshed once → delete.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startDaytonaStandin, type DaytonaStandin } from "../../../test-support/daytona-standin/index.ts";
@@ -23,7 +20,6 @@ describe("daytona machines through os2", () => {
   let standin: DaytonaStandin;
   let t: TestOs2;
   let fx: Awaited<ReturnType<typeof setUpProject>>;
-  let server: Server;
   let base: string;
   const stage = `dt${Math.random().toString(36).slice(2, 8)}`;
 
@@ -53,13 +49,9 @@ describe("daytona machines through os2", () => {
     });
     store = new DatabasePreviewTokenStore(t.os2.database.db, t.os2.deps.encryptor);
     fx = await setUpProject(t);
-    server = createServer(getRequestListener(t.os2.app.fetch));
-    t.os2.attach(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = await t.listen();
   });
   afterAll(async () => {
-    server?.close();
     await t?.close();
     await standin?.close();
   });

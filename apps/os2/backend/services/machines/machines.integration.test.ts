@@ -3,9 +3,6 @@
  * `pnpm snapshot:local-docker`): lifecycle, env injection, the proxy (HTTP and WebSocket), the reconciler,
  * and the failure modes a user hits (Docker down, image missing, container removed behind os2's back).
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -30,19 +27,14 @@ async function errorOf(promise: Promise<unknown>) {
 describe("local-docker machines", () => {
   let t: TestOs2;
   let fx: Awaited<ReturnType<typeof setUpProject>>;
-  let server: Server;
   let base: string;
 
   beforeAll(async () => {
     t = await createTestOs2({ env: { LOCAL_DOCKER_IMAGE_NAME: IMAGE } });
     fx = await setUpProject(t);
-    server = createServer(getRequestListener(t.os2.app.fetch));
-    t.os2.attach(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = await t.listen();
   });
   afterAll(async () => {
-    server?.close();
     const stage = t?.os2.deps.stage;
     await t?.close();
     if (stage) {
