@@ -169,7 +169,8 @@ describe("sandbox image", () => {
       let seen = "";
       const timer = setTimeout(() => reject(new Error(`no "hi" line; saw ${JSON.stringify(seen.slice(-300))}`)), 10_000);
       ws.on("message", (data: Buffer) => {
-        seen += data.toString();
+        // tmux may end a line with an erase-to-end-of-line sequence (ESC [ K); compare the text only.
+        seen += data.toString().replace(/\x1b\[K/g, "");
         if (/\r\nhi\r\n/.test(seen)) {
           clearTimeout(timer);
           resolveOutput(seen);
