@@ -160,6 +160,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     realtime,
     mutationObserver: combineObservers(realtimeObserver, analyticsObserver, ...(options.mutationObservers ?? [])),
     googleEnabled: Boolean(google),
+    codesInServerLog: !env.SMTP_URL,
     machines,
   };
 

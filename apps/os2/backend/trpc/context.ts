@@ -20,6 +20,8 @@ export type AppDeps = {
   realtime: RealtimeHub;
   mutationObserver: MutationObserver;
   googleEnabled: boolean;
+  /** No SMTP_URL: sign-in codes go to the server log, and the login page says so. */
+  codesInServerLog: boolean;
   machines: MachineService;
 };
 

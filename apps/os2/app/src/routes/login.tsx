@@ -54,9 +54,9 @@ function LoginPage() {
           )}
           {authConfig.data?.google && step.kind === "email" ? <GoogleSignIn /> : null}
         </div>
-        {authConfig.data && authConfig.data.stage !== "prd" ? (
+        {authConfig.data?.codesInServerLog ? (
           <p className="mt-4 text-center text-xs text-zinc-500">
-            Without SMTP_URL, sign-in codes are printed in the server log.
+            SMTP_URL is not set, so sign-in codes are printed in the server log.
           </p>
         ) : null}
       </div>

@@ -15,5 +15,9 @@ export const userRouter = router({
     await ctx.db.update(user).set({ name: input.name }).where(eq(user.id, ctx.user.id));
     return { id: ctx.user.id, name: input.name };
   }),
-  authConfig: publicProcedure.query(({ ctx }) => ({ google: ctx.googleEnabled, stage: ctx.stage })),
+  authConfig: publicProcedure.query(({ ctx }) => ({
+    google: ctx.googleEnabled,
+    stage: ctx.stage,
+    codesInServerLog: ctx.codesInServerLog,
+  })),
 });
