@@ -22,7 +22,7 @@ export function createDaemonApp(config: DaemonConfig) {
   const app = new Hono();
   const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
   const tmux = new Tmux(config.tmuxSocket);
-  const agents = new AgentService(new AgentStore(config.stateDir), tmux);
+  const agents = new AgentService(new AgentStore(config.stateDir), tmux, config.stateDir);
 
   app.onError((error, c) => {
     if (error instanceof HttpError) return c.json(errorBody(error), error.status);

@@ -9,6 +9,16 @@ export type HarnessLaunch = {
 };
 
 const PROMPT_VAR = "OS2_AGENT_PROMPT";
+export const EXIT_FILE_VAR = "OS2_AGENT_EXIT_FILE";
+
+/**
+ * Runs the harness and writes its exit status to $OS2_AGENT_EXIT_FILE. tmux's own #{pane_dead_status}
+ * is sometimes empty for a process that ends moments after it starts (seen with tmux 3.3a), so the
+ * daemon reads the file when tmux has no status.
+ */
+export function recordingExitStatus(command: string[]): string[] {
+  return ["bash", "-c", `"$@"; code=$?; printf '%s' "$code" > "$${EXIT_FILE_VAR}"; exit "$code"`, "os2-agent", ...command];
+}
 
 // `exec` so the harness is the pane's process and its exit status is the pane's dead status.
 const viaLoginShell = (withPrompt: string, withoutPrompt: string, prompt: string): string[] => [

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { Agent, AgentCreateRequest } from "@os2/protocol";
 import type { Tmux } from "../tmux/tmux";
-import { harnessEnv, harnessLaunch } from "./harness";
+import { EXIT_FILE_VAR, harnessEnv, harnessLaunch, recordingExitStatus } from "./harness";
 import type { AgentRecord, AgentStore } from "./store";
 
 type CreateAgentInput = Required<Pick<AgentCreateRequest, "harness" | "prompt" | "env">> & { name?: string; cwd: string };
@@ -11,7 +13,18 @@ export class AgentService {
   constructor(
     private readonly store: AgentStore,
     private readonly tmux: Tmux,
+    private readonly stateDir: string,
   ) {}
+
+  private exitFile(record: AgentRecord): string {
+    return join(this.stateDir, "agent-exit", `${record.id}.status`);
+  }
+
+  private async exitCodeOf(record: AgentRecord, fromTmux: number | null): Promise<number | null> {
+    if (fromTmux !== null) return fromTmux;
+    const recorded = await readFile(this.exitFile(record), "utf8").catch(() => "");
+    return /^\d+$/.test(recorded) ? Number(recorded) : null;
+  }
 
   async create(input: CreateAgentInput, start: boolean): Promise<Agent> {
     const id = `agt_${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
@@ -65,16 +78,20 @@ export class AgentService {
     const pane = await this.tmux.paneState(record.tmuxSession);
     const status = pane.state === "alive" ? "running" : pane.state === "dead" ? "exited" : "stopped";
     const { env, ...rest } = record;
-    return { ...rest, envKeys: Object.keys(env), status, exitCode: pane.state === "dead" ? pane.exitCode : null };
+    const exitCode = pane.state === "dead" ? await this.exitCodeOf(record, pane.exitCode) : null;
+    return { ...rest, envKeys: Object.keys(env), status, exitCode };
   }
 
   private async launch(record: AgentRecord): Promise<void> {
     const launch = harnessLaunch(record.harness, record.prompt);
+    const exitFile = this.exitFile(record);
+    await rm(exitFile, { force: true });
+    await mkdir(dirname(exitFile), { recursive: true });
     await this.tmux.ensureSession({
       name: record.tmuxSession,
       cwd: record.cwd,
-      command: launch.command,
-      env: harnessEnv(record.prompt, record.env),
+      command: recordingExitStatus(launch.command),
+      env: { ...harnessEnv(record.prompt, record.env), [EXIT_FILE_VAR]: exitFile },
       remainOnExit: true,
     });
     if (launch.typePrompt) await this.tmux.typeLine(record.tmuxSession, record.prompt);
