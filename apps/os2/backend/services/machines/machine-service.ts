@@ -7,7 +7,7 @@
  * never exists without a row), and the row is deleted only after the provider deleted the container. The
  * reconciler (reconciler.ts) finishes whatever a crash interrupted.
  */
-import { and, asc, desc, eq, ne } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
 import { randomToken, type Encryptor, MASKED_VALUE } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
 import {
@@ -259,6 +259,29 @@ export class MachineService {
       if (current) await this.destroy(current);
     });
     return { id: machineId };
+  }
+
+  /**
+   * Deletes every machine of these projects, before the projects themselves are deleted. A machine that
+   * fails to delete here loses its row with the project anyway; its container is then an orphan with
+   * os2's labels, which the reconciler removes on its next pass.
+   */
+  async deleteAllInProjects(projectIds: string[]) {
+    if (projectIds.length === 0) return;
+    const rows = await this.options.db
+      .select({ id: machine.id, projectId: machine.projectId })
+      .from(machine)
+      .where(inArray(machine.projectId, projectIds));
+    await Promise.all(
+      rows.map((row) =>
+        this.delete(row.projectId, row.id).catch((error: unknown) => {
+          this.options.log.warn("deleting a machine with its project failed; the reconciler will remove it", {
+            machineId: row.id,
+            error: errorMessage(error),
+          });
+        }),
+      ),
+    );
   }
 
   /** For a machine whose container vanished: make a new one with the same id, name and env. */

@@ -175,6 +175,15 @@ describe("local-docker machines", () => {
     }
   });
 
+  it("deletes a project's machines, and their containers, with the project", async () => {
+    const doomed = await fx.api.project.create.mutate({ organizationSlug: fx.org.slug, name: "Doomed" });
+    const scope = { organizationSlug: fx.org.slug, projectSlug: doomed.slug };
+    const created = await fx.api.machine.create.mutate({ ...scope, name: "goes-with-project", type: "local-docker" });
+    await fx.api.project.delete.mutate(scope);
+    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`os2.machine-id=${created.id}`] }) });
+    expect(left).toEqual([]);
+  });
+
   it("rejects invalid names and unknown types with a message naming the field", async () => {
     const bad = await errorOf(fx.api.machine.create.mutate({ ...fx.scope, name: "Not OK!", type: "local-docker" }));
     expect(bad.code).toBe("BAD_REQUEST");

@@ -9,6 +9,7 @@ import {
   updateMemberRole,
   updateOrganization,
 } from "../../services/organizations.ts";
+import { listProjects } from "../../services/projects.ts";
 import { organizationAdminProcedure, organizationProcedure, router, signedInProcedure } from "../init.ts";
 import { emailSchema, idSchema, nameSchema, organizationRoleSchema, slugSchema } from "../schemas.ts";
 
@@ -26,6 +27,8 @@ export const organizationRouter = router({
     .mutation(({ ctx, input }) => updateOrganization(ctx.db, ctx.organization.id, input)),
   delete: organizationProcedure.mutation(async ({ ctx }) => {
     if (ctx.role !== "owner") throw new TRPCError({ code: "FORBIDDEN", message: "Only owners can delete an organization." });
+    const projects = await listProjects(ctx.db, ctx.organization.id);
+    await ctx.machines.deleteAllInProjects(projects.map((project) => project.id));
     await deleteOrganization(ctx.db, ctx.organization.id);
     return { id: ctx.organization.id };
   }),

@@ -17,6 +17,7 @@ export const projectRouter = router({
     .input(z.object({ name: nameSchema.optional(), newSlug: slugSchema.optional() }))
     .mutation(({ ctx, input }) => updateProject(ctx.db, ctx.project.id, { name: input.name, slug: input.newSlug })),
   delete: projectAdminProcedure.mutation(async ({ ctx }) => {
+    await ctx.machines.deleteAllInProjects([ctx.project.id]);
     await deleteProject(ctx.db, ctx.project.id);
     return { id: ctx.project.id };
   }),
