@@ -107,12 +107,19 @@ describe("local-docker machines", () => {
     expect(await status({ cookie: fx.cookie })).toBe(200);
 
     const wsUrl = `${proxyUrl(created.id, "/api/pty/ws").replace(/^http/, "ws")}?cols=80&rows=24&tmuxSession=proxy-test`;
-    const anonymous = new WebSocket(wsUrl);
-    const anonymousStatus = await new Promise<number>((resolve) => {
-      anonymous.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
-      anonymous.once("open", () => resolve(101));
-    });
-    expect(anonymousStatus).toBe(401);
+    const upgradeStatus = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(wsUrl, { headers });
+        socket.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+        socket.once("open", () => {
+          socket.close();
+          resolve(101);
+        });
+      });
+    expect(await upgradeStatus({})).toBe(401);
+    expect(await upgradeStatus({ cookie: outsider.cookie })).toBe(404);
+    expect(await upgradeStatus({ authorization: `Bearer ${foreign.token}` })).toBe(404);
+    expect(await upgradeStatus({ authorization: `Bearer ${own.token}` })).toBe(101);
 
     const terminal = new WebSocket(wsUrl, { headers: { cookie: fx.cookie } });
     let screen = "";
