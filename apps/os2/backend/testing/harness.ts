@@ -38,6 +38,26 @@ export type TestOs2Options = {
 
 const BASE = "http://localhost:3001";
 
+/** A tiny cookie jar: applies a response's Set-Cookie headers (later ones win, Max-Age=0 deletes). */
+export function applySetCookies(cookieHeader: string, response: Response): string {
+  const jar = new Map(
+    cookieHeader
+      .split(";")
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)] as const),
+  );
+  for (const setCookie of response.headers.getSetCookie()) {
+    const [pair = "", ...attributes] = setCookie.split(";");
+    const name = pair.slice(0, pair.indexOf("=")).trim();
+    const value = pair.slice(pair.indexOf("=") + 1);
+    const expired = attributes.some((attribute) => /^\s*max-age=0\s*$/i.test(attribute));
+    if (expired || value === "") jar.delete(name);
+    else jar.set(name, value);
+  }
+  return [...jar.entries()].map(([name, value]) => `${name}=${value}`).join("; ");
+}
+
 export async function createTestOs2(options: TestOs2Options = {}): Promise<TestOs2> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "os2-test-"));
   const databaseUrl = options.database === "postgres" ? await createScratchDatabase() : undefined;
@@ -85,8 +105,7 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
         body: JSON.stringify({ email, otp: "424242" }),
       });
       if (!signedIn.ok) throw new Error(`sign-in failed: ${signedIn.status} ${await signedIn.text()}`);
-      const cookies = signedIn.headers.getSetCookie().map((c) => c.split(";")[0]);
-      return cookies.join("; ");
+      return applySetCookies("", signedIn);
     },
     client(auth = {}) {
       return createTRPCClient<AppRouter>({
