@@ -163,7 +163,15 @@ export function createMachineProxy(options: MachineProxyOptions) {
     return true;
   }
 
-  return { handleHttp, handleUpgrade, close: () => wss.close() };
+  return {
+    handleHttp,
+    handleUpgrade,
+    close() {
+      // wss.close() leaves upgraded sockets open; end them so shutdown never waits on a terminal.
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
 }
 
 type Frame = { data: WebSocket.RawData; isBinary: boolean };
