@@ -4,6 +4,7 @@
  * stage label, and `cleanup` removes all of them, so a failed run leaves nothing behind.
  */
 import Dockerode from "dockerode";
+import WebSocket from "ws";
 import type { TestOs2 } from "./harness.ts";
 
 export const docker = new Dockerode({ host: "127.0.0.1", port: 2375 });
@@ -41,4 +42,22 @@ export async function waitForObservedState(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`machine did not reach ${state} within ${timeoutMs} ms; last state: ${last}`);
+}
+
+/** Opens a terminal WebSocket (through the os2 proxy) and collects what it prints. */
+export async function openTerminal(url: string, headers: Record<string, string>) {
+  const socket = new WebSocket(url, { headers });
+  let screen = "";
+  socket.on("message", (data: Buffer) => {
+    screen += data.toString("utf8");
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  return {
+    screen: () => screen,
+    type: (text: string) => socket.send(JSON.stringify({ type: "input", data: text })),
+    close: () => socket.close(),
+  };
 }

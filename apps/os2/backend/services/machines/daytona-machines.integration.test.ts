@@ -5,12 +5,11 @@
  * rotated preview token is refreshed once → delete.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { startDaytonaStandin, type DaytonaStandin } from "../../../test-support/daytona-standin/index.ts";
 import { DaytonaProvider } from "../../providers/daytona/index.ts";
 import { LocalDockerProvider } from "../../providers/local-docker/index.ts";
 import { createTestOs2, type TestOs2 } from "../../testing/harness.ts";
-import { docker, setUpProject, waitForObservedState } from "../../testing/machine-fixtures.ts";
+import { docker, openTerminal, setUpProject, waitForObservedState } from "../../testing/machine-fixtures.ts";
 import { DatabasePreviewTokenStore } from "./preview-token-store.ts";
 
 const IMAGE = process.env.LOCAL_DOCKER_IMAGE_NAME ?? "iterate-sandbox:local";
@@ -85,19 +84,11 @@ describe("daytona machines through os2", () => {
     const afterRotation = await exec();
     expect(afterRotation.status).toBe(200);
 
-    const terminal = new WebSocket(`${proxy.replace(/^http/, "ws")}/api/pty/ws?cols=80&rows=24&tmuxSession=dt`, {
-      headers: { cookie: fx.cookie },
+    const terminal = await openTerminal(`${proxy.replace(/^http/, "ws")}/api/pty/ws?cols=80&rows=24&tmuxSession=dt`, {
+      cookie: fx.cookie,
     });
-    let screen = "";
-    terminal.on("message", (data) => {
-      screen += Buffer.from(data as Buffer).toString("utf8");
-    });
-    await new Promise<void>((resolve, reject) => {
-      terminal.once("open", () => resolve());
-      terminal.once("error", reject);
-    });
-    terminal.send(JSON.stringify({ type: "input", data: "echo via-daytona-$((6*7))\r" }));
-    await expect.poll(() => screen, { timeout: 15_000 }).toContain("via-daytona-42");
+    terminal.type("echo via-daytona-$((6*7))\r");
+    await expect.poll(terminal.screen, { timeout: 15_000 }).toContain("via-daytona-42");
     terminal.close();
 
     await fx.api.machine.stop.mutate({ ...fx.scope, machineId: created.id });

@@ -7,7 +7,14 @@ import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createTestOs2, type TestOs2 } from "../../testing/harness.ts";
-import { containersOfStage, docker, removeContainersOfStage, setUpProject, waitForObservedState } from "../../testing/machine-fixtures.ts";
+import {
+  containersOfStage,
+  docker,
+  openTerminal,
+  removeContainersOfStage,
+  setUpProject,
+  waitForObservedState,
+} from "../../testing/machine-fixtures.ts";
 import { LocalDockerProvider } from "../../providers/local-docker/index.ts";
 import { createUnconfiguredDaytonaProvider } from "../../providers/daytona/index.ts";
 import { CONTAINER_REMOVED_MESSAGE } from "./reconciler.ts";
@@ -121,19 +128,11 @@ describe("local-docker machines", () => {
     expect(await upgradeStatus({ authorization: `Bearer ${foreign.token}` })).toBe(404);
     expect(await upgradeStatus({ authorization: `Bearer ${own.token}` })).toBe(101);
 
-    const terminal = new WebSocket(wsUrl, { headers: { cookie: fx.cookie } });
-    let screen = "";
-    terminal.on("message", (data) => {
-      screen += Buffer.from(data as Buffer).toString("utf8");
-    });
-    await new Promise<void>((resolve, reject) => {
-      terminal.once("open", () => resolve());
-      terminal.once("error", reject);
-    });
+    const terminal = await openTerminal(wsUrl, { cookie: fx.cookie });
     // tmux draws the screen the moment it attaches; the proxy must not lose frames sent during the upgrade.
-    await expect.poll(() => screen.length, { timeout: 10_000 }).toBeGreaterThan(0);
-    terminal.send(JSON.stringify({ type: "input", data: "echo proxied-$((40+2))\r" }));
-    await expect.poll(() => screen, { timeout: 15_000 }).toContain("proxied-42");
+    await expect.poll(() => terminal.screen().length, { timeout: 10_000 }).toBeGreaterThan(0);
+    terminal.type("echo proxied-$((40+2))\r");
+    await expect.poll(terminal.screen, { timeout: 15_000 }).toContain("proxied-42");
     terminal.close();
   });
 
