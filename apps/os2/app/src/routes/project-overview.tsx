@@ -19,6 +19,8 @@ function ProjectOverviewPage() {
   const input = useProjectInput();
   const envVars = useQuery(trpc.envVar.list.queryOptions(input));
   const tokens = useQuery(trpc.accessToken.list.queryOptions(input));
+  const machines = useQuery(trpc.machine.list.queryOptions({ ...input, includeArchived: false }));
+  const runningMachines = machines.data?.filter((machine) => machine.observedState === "running").length;
   const params = { org: input.organizationSlug, project: input.projectSlug };
   const activeTokens = tokens.data?.filter((token) => !token.revokedAt).length;
   const example = [
@@ -30,7 +32,11 @@ function ProjectOverviewPage() {
   return (
     <div className="space-y-6">
       <div className="grid grid-cols-3 gap-2 sm:gap-3">
-        <StatCard label="Machines" value="—" note="Coming soon">
+        <StatCard
+          label="Machines"
+          value={machines.data?.length ?? "…"}
+          note={runningMachines === undefined ? "Sandboxes for agents" : `${runningMachines} running`}
+        >
           <Link to="/orgs/$org/projects/$project/machines" params={params} className="absolute inset-0 rounded-xl">
             <span className="sr-only">Open machines</span>
           </Link>
