@@ -18,6 +18,9 @@ import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** The handle inside `db.transaction(async (tx) => …)`; helpers that run in or out of one take `Queryable`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type Queryable = Db | Tx;
 
 export type PubSub = {
   listen(channel: string, onMessage: (payload: string) => void): Promise<void>;

@@ -3,7 +3,7 @@
  * least one owner (the last one can be neither removed nor demoted).
  */
 import { and, asc, count, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Db, Queryable } from "../db/client.ts";
 import { user } from "../db/schema/auth.ts";
 import { organization, organizationMembership, type OrganizationRole } from "../db/schema/organization.ts";
 import { newId } from "../ids.ts";
@@ -128,9 +128,9 @@ export async function updateMemberRole(
   input: { organizationId: string; userId: string; role: OrganizationRole; actorRole: OrganizationRole },
 ) {
   await db.transaction(async (tx) => {
-    const current = await lockAndGetRole(tx as unknown as Db, input.organizationId, input.userId);
+    const current = await lockAndGetRole(tx, input.organizationId, input.userId);
     assertMayManage(input.actorRole, current, input.role);
-    if (current === "owner" && input.role !== "owner") await assertAnotherOwner(tx as unknown as Db, input.organizationId);
+    if (current === "owner" && input.role !== "owner") await assertAnotherOwner(tx, input.organizationId);
     await tx
       .update(organizationMembership)
       .set({ role: input.role })
@@ -143,17 +143,17 @@ export async function removeMember(
   input: { organizationId: string; userId: string; actorRole: OrganizationRole; actorUserId: string },
 ) {
   await db.transaction(async (tx) => {
-    const current = await lockAndGetRole(tx as unknown as Db, input.organizationId, input.userId);
+    const current = await lockAndGetRole(tx, input.organizationId, input.userId);
     // Anyone may leave; removing someone else needs admin rights, and owners are removed only by owners.
     if (input.userId !== input.actorUserId) assertMayManage(input.actorRole, current, "member");
-    if (current === "owner") await assertAnotherOwner(tx as unknown as Db, input.organizationId);
+    if (current === "owner") await assertAnotherOwner(tx, input.organizationId);
     await tx
       .delete(organizationMembership)
       .where(and(eq(organizationMembership.organizationId, input.organizationId), eq(organizationMembership.userId, input.userId)));
   });
 }
 
-async function lockAndGetRole(db: Db, organizationId: string, userId: string): Promise<OrganizationRole> {
+async function lockAndGetRole(db: Queryable, organizationId: string, userId: string): Promise<OrganizationRole> {
   await db.execute(sql`select id from ${organization} where ${organization.id} = ${organizationId} for update`);
   const [row] = await db
     .select({ role: organizationMembership.role })
@@ -170,7 +170,7 @@ function assertMayManage(actor: OrganizationRole, target: OrganizationRole, newR
   }
 }
 
-async function assertAnotherOwner(db: Db, organizationId: string) {
+async function assertAnotherOwner(db: Queryable, organizationId: string) {
   const [row] = await db
     .select({ owners: count() })
     .from(organizationMembership)
