@@ -4,7 +4,7 @@ import { createRoute } from "@tanstack/react-router";
 import { useState } from "react";
 import { Button } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
-import { Badge, Card, CardHeader, EmptyState, PageHeader, PendingBlock, Table, td, th } from "../components/ui/misc.tsx";
+import { Badge, Card, CardHeader, EmptyState, PageHeader, PendingBlock, Table, TableHead, td } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { impersonateUser } from "../lib/session.ts";
@@ -63,16 +63,7 @@ function UsersCard({ currentUserId }: { currentUserId: string }) {
       {users.error ? <ErrorText className="px-5 py-4">{errorMessage(users.error)}</ErrorText> : null}
       {users.data ? (
         <Table label="Users">
-          <thead className="border-b border-zinc-200 bg-zinc-50/60">
-            <tr>
-              <th className={th}>User</th>
-              <th className={th}>Role</th>
-              <th className={th}>Joined</th>
-              <th className={th}>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["User", "Role", "Joined", { label: "Actions", srOnly: true }]} />
           <tbody className="divide-y divide-zinc-100">
             {users.data.map((user) => (
               <tr key={user.id}>
@@ -118,14 +109,7 @@ function OrganizationsCard() {
       {organizations.data?.length === 0 ? <EmptyState title="No organizations yet" /> : null}
       {organizations.data && organizations.data.length > 0 ? (
         <Table label="Organizations">
-          <thead className="border-b border-zinc-200 bg-zinc-50/60">
-            <tr>
-              <th className={th}>Organization</th>
-              <th className={th}>Slug</th>
-              <th className={th}>Members</th>
-              <th className={th}>Created</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Organization", "Slug", "Members", "Created"]} />
           <tbody className="divide-y divide-zinc-100">
             {organizations.data.map((organization) => (
               <tr key={organization.id}>

@@ -9,7 +9,7 @@ import { useState, type FormEvent } from "react";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
 import { ErrorText, SelectField, TextField, inputClasses } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
+import { Badge, Card, CardBody, CardHeader, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -108,16 +108,7 @@ function MembersCard() {
       {error ? <ErrorText className="px-5 pt-3">{error}</ErrorText> : null}
       {members.data ? (
         <Table label="Members" fitsPhone>
-          <thead className="border-b border-zinc-200 bg-zinc-50/60">
-            <tr>
-              <th className={th}>Member</th>
-              <th className={th}>Role</th>
-              <th className={`${th} ${phoneHidden}`}>Joined</th>
-              <th className={th}>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Member", "Role", { label: "Joined", hideOnPhone: true }, { label: "Actions", srOnly: true }]} />
           <tbody className="divide-y divide-zinc-100">
             {members.data.map((member) => (
               <MemberRow

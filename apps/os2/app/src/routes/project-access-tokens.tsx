@@ -8,7 +8,7 @@ import { useState, type FormEvent } from "react";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog, Dialog, DialogClose, DialogContent, DialogFooter } from "../components/ui/dialog.tsx";
 import { ErrorText, TextField } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, CopyButton, EmptyState, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
+import { Badge, Card, CardBody, CardHeader, CopyButton, EmptyState, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -138,17 +138,7 @@ function TokenList() {
       {tokens.data?.length === 0 ? <EmptyState title="No access tokens yet" /> : null}
       {tokens.data && tokens.data.length > 0 ? (
         <Table label="Access tokens" fitsPhone>
-          <thead className="border-b border-zinc-200 bg-zinc-50/60">
-            <tr>
-              <th className={th}>Name</th>
-              <th className={`${th} ${phoneHidden}`}>Created</th>
-              <th className={`${th} ${phoneHidden}`}>Last used</th>
-              <th className={th}>Status</th>
-              <th className={th}>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", { label: "Created", hideOnPhone: true }, { label: "Last used", hideOnPhone: true }, "Status", { label: "Actions", srOnly: true }]} />
           <tbody className="divide-y divide-zinc-100">
             {tokens.data.map((token) => (
               <tr key={token.id} className={token.revokedAt ? "text-zinc-400" : undefined}>

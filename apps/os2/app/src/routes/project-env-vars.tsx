@@ -8,7 +8,7 @@ import { useId, useRef, useState, type FormEvent, type RefObject } from "react";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
 import { ErrorText, TextField, inputClasses } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
+import { Badge, Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -157,17 +157,7 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
       ) : null}
       {envVars.data && envVars.data.length > 0 ? (
         <Table label="Environment variables" fitsPhone>
-          <thead className="border-b border-zinc-200 bg-zinc-50/60">
-            <tr>
-              <th className={th}>Key</th>
-              <th className={th}>Value</th>
-              <th className={`${th} ${phoneHidden}`}>Scope</th>
-              <th className={`${th} ${phoneHidden}`}>Updated</th>
-              <th className={th}>
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Key", "Value", { label: "Scope", hideOnPhone: true }, { label: "Updated", hideOnPhone: true }, { label: "Actions", srOnly: true }]} />
           <tbody className="divide-y divide-zinc-100">
             {envVars.data.map((envVar) => (
               <tr key={envVar.id}>

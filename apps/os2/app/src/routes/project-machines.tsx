@@ -14,7 +14,7 @@ import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { TYPE_LABELS, isTransitional, type MachineRow } from "../components/machines/machine-types.ts";
 import { formatPast, useTick } from "../components/machines/relative-time.ts";
 import { ErrorText } from "../components/ui/field.tsx";
-import { Card, CardHeader, EmptyState, PendingBlock, Table, phoneHidden, td, th } from "../components/ui/misc.tsx";
+import { Card, CardHeader, EmptyState, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -105,17 +105,7 @@ function MachineTable({
   useTick();
   return (
     <Table label="Machines" fitsPhone>
-      <thead className="border-b border-zinc-200 bg-zinc-50/60">
-        <tr>
-          <th className={th}>Name</th>
-          <th className={th}>Status</th>
-          <th className={`${th} ${phoneHidden}`}>Type</th>
-          <th className={`${th} ${phoneHidden}`}>Age</th>
-          <th className={th}>
-            <span className="sr-only">Actions</span>
-          </th>
-        </tr>
-      </thead>
+      <TableHead columns={["Name", "Status", { label: "Type", hideOnPhone: true }, { label: "Age", hideOnPhone: true }, { label: "Actions", srOnly: true }]} />
       <tbody className="divide-y divide-zinc-100">
         {machines.map((machine) => (
           <tr

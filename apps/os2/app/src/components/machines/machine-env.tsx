@@ -6,7 +6,7 @@ import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
 import { ErrorText } from "../ui/field.tsx";
-import { Card, CardHeader, EmptyState, PendingBlock, Table, td, th } from "../ui/misc.tsx";
+import { Card, CardHeader, EmptyState, PendingBlock, Table, TableHead, td } from "../ui/misc.tsx";
 
 const SOURCE_TONES = {
   project: "bg-zinc-100 text-zinc-700 ring-zinc-200",
@@ -50,13 +50,7 @@ export function MachineEnv({ machineId }: { machineId: string }) {
         {env.data?.length === 0 ? <EmptyState title="No variables" /> : null}
         {env.data && env.data.length > 0 ? (
           <Table label="Effective environment" fitsPhone>
-            <thead className="border-b border-zinc-200 bg-zinc-50/60">
-              <tr>
-                <th className={th}>Key</th>
-                <th className={th}>Value</th>
-                <th className={th}>Source</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Key", "Value", "Source"]} />
             <tbody className="divide-y divide-zinc-100">
               {env.data.map((variable) => (
                 <tr key={variable.key}>

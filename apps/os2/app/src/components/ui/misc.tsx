@@ -106,6 +106,26 @@ export function Table({ children, label, fitsPhone = false }: { children: ReactN
 }
 
 export const th = "px-4 py-2.5 text-xs font-medium tracking-wide text-zinc-500 uppercase sm:px-5";
+
+/** A column of `TableHead`: a plain label, or one hidden on phones, or one only screen readers see. */
+export type TableColumn = string | { label: string; hideOnPhone?: boolean; srOnly?: boolean };
+
+export function TableHead({ columns }: { columns: TableColumn[] }) {
+  return (
+    <thead className="border-b border-zinc-200 bg-zinc-50/60">
+      <tr>
+        {columns.map((column) => {
+          const { label, hideOnPhone = false, srOnly = false } = typeof column === "string" ? { label: column } : column;
+          return (
+            <th key={label} className={hideOnPhone ? `${th} ${phoneHidden}` : th}>
+              {srOnly ? <span className="sr-only">{label}</span> : label}
+            </th>
+          );
+        })}
+      </tr>
+    </thead>
+  );
+}
 export const td = "px-4 py-3 align-middle sm:px-5";
 /** Secondary columns that a `fitsPhone` table drops below the `sm` breakpoint. */
 export const phoneHidden = "hidden sm:table-cell";
