@@ -7,6 +7,9 @@
  * exactly one function per adapter.
  */
 
+/** The port the daemon listens on inside every machine (see apps/os2/sandbox). */
+export const DAEMON_PORT = 3000;
+
 export type MachineType = "local-docker" | "daytona";
 export const MACHINE_TYPES: readonly MachineType[] = ["local-docker", "daytona"] as const;
 

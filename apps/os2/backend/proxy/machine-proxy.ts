@@ -15,7 +15,7 @@ import { withPreviewTokenRefresh, type PreviewEndpointSource } from "../provider
 import { getProvider, type ProviderRegistry } from "../providers/registry.ts";
 import type { DaemonEndpoint } from "../providers/types.ts";
 import { errorMessage, type Machine, type MachineService } from "../services/machines/machine-service.ts";
-import { headersOf } from "../realtime/hub.ts";
+import { headersOf } from "../http/node-headers.ts";
 import { parseProxyPath, resolveMachineAccess, type MachineAccess, type MachineAddress } from "./machine-access.ts";
 
 export type MachineProxyOptions = { db: Db; auth: Auth; machines: MachineService; providers: ProviderRegistry; log: Logger };

@@ -12,6 +12,7 @@ import { eq } from "drizzle-orm";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Db, PubSub } from "../db/client.ts";
 import { organizationMembership } from "../db/schema/organization.ts";
+import { headersOf } from "../http/node-headers.ts";
 import type { Logger } from "../logger.ts";
 
 export const REALTIME_PATH = "/api/ws/realtime";
@@ -126,13 +127,4 @@ function parseNotification(payload: string): { organizationId: string; keys: str
     // A malformed notification from another process is ignored rather than crashing this one.
   }
   return null;
-}
-
-export function headersOf(request: IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.set(name, value);
-  }
-  return headers;
 }

@@ -13,6 +13,7 @@
  */
 import { DaytonaError } from "@daytonaio/sdk";
 import { z } from "zod";
+import { isDevPrefix } from "../../stage";
 import { ProviderError } from "../errors";
 import { systemClock, type Clock } from "./clock";
 import { mapDaytonaError } from "./map-daytona-error";
@@ -53,7 +54,7 @@ type SnapshotItem = z.infer<typeof snapshotItemSchema>;
 
 /** Dev and local prefixes change whenever their owner runs the snapshot script, so they are never cached. */
 export function isUncachedSnapshotPrefix(prefix: string): boolean {
-  return prefix.startsWith("dev-") || prefix.startsWith("local-");
+  return isDevPrefix(prefix);
 }
 
 export function defaultSnapshotPrefix(stage: string): string {

@@ -5,7 +5,7 @@
 import type Dockerode from "dockerode";
 import type { MachineLabels, ProviderMachineState } from "../types";
 
-export const DAEMON_PORT = 3000;
+export { DAEMON_PORT } from "../types";
 export const ENV_VAR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 // C0 control characters and DEL. A value with a newline or NUL would corrupt the `KEY=value` array entry

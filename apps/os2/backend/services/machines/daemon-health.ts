@@ -4,7 +4,7 @@
  */
 import type { DaemonEndpoint } from "../../providers/types.ts";
 
-export const DAEMON_PORT = 3000;
+export { DAEMON_PORT } from "../../providers/types.ts";
 
 export async function probeHealth(endpoint: DaemonEndpoint, timeoutMs = 1_000): Promise<boolean> {
   try {
