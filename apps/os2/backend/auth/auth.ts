@@ -7,7 +7,7 @@ import { APIError, betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { createAuthMiddleware } from "better-auth/api";
 import { admin, emailOTP } from "better-auth/plugins";
-import { ID_PREFIXES, newId, type IdKind } from "../ids.ts";
+import { newId, type IdKind } from "../ids.ts";
 import type { Db } from "../db/client.ts";
 import { account, session, user, verification } from "../db/schema/auth.ts";
 import { TEST_OTP_CODE, isSignupAllowed, isTestEmail, type SignupAllowlist } from "./email-rules.ts";
@@ -52,7 +52,8 @@ export function createAuth(options: CreateAuthOptions) {
       database: {
         generateId: ({ model }) => {
           const kind = MODEL_ID_KIND[model];
-          return kind ? newId(kind) : `${ID_PREFIXES.verification}_${crypto.randomUUID()}`;
+          if (!kind) throw new Error(`No id prefix for better-auth model "${model}": add it to MODEL_ID_KIND`);
+          return newId(kind);
         },
       },
     },

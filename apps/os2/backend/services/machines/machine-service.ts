@@ -60,6 +60,7 @@ export function toPublicMachine(row: Machine): PublicMachine {
 export class MachineService {
   readonly mutex = new KeyedMutex();
   private readonly endpoints = new Map<string, { endpoint: DaemonEndpoint; expires: number }>();
+  private readonly organizationByProject = new Map<string, string>();
   /** One boot watcher per machine; aborted when the machine should no longer run, or on close. */
   private readonly watchers = new Map<string, AbortController>();
   private readonly background = new Set<Promise<unknown>>();
@@ -471,11 +472,15 @@ export class MachineService {
     });
   }
 
+  /** A project never changes organization, so the answer is kept: every transition needs it. */
   private async organizationOf(projectId: string): Promise<string | null> {
+    const known = this.organizationByProject.get(projectId);
+    if (known) return known;
     const [row] = await this.options.db
       .select({ organizationId: project.organizationId })
       .from(project)
       .where(eq(project.id, projectId));
+    if (row) this.organizationByProject.set(projectId, row.organizationId);
     return row?.organizationId ?? null;
   }
 
