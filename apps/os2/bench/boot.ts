@@ -8,8 +8,8 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { get } from "node:http";
 import { promisify } from "node:util";
+import { httpStatus, percentile } from "../test-support/http-status.ts";
 
 const execFileAsync = promisify(execFile);
 const image = process.env.LOCAL_DOCKER_IMAGE_NAME || "iterate-sandbox:local";
@@ -25,23 +25,6 @@ const variants: Variant[] = [
   { name: "floor (bare node http server)", runArgs: ["--entrypoint", "node", image, "-e", BARE_SERVER] },
 ];
 
-/**
- * One GET with a hard deadline, resolving to the status (0 on any error). Not fetch: a connection that
- * docker-proxy accepts before anything listens behind it can stall, and undici's timers do not keep the
- * process alive, so a stalled fetch can silently end the run.
- */
-function httpStatus(url: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolveStatus) => {
-    const req = get(url, (res) => {
-      res.resume();
-      resolveStatus(res.statusCode ?? 0);
-    });
-    const timer = setTimeout(() => req.destroy(), timeoutMs);
-    req.on("error", () => resolveStatus(0));
-    req.on("close", () => clearTimeout(timer));
-  });
-}
-
 /** One boot: milliseconds from invoking `docker run` to the first HTTP 200 on the published port. */
 async function measureBoot(variant: Variant): Promise<number> {
   const started = performance.now();
@@ -50,15 +33,10 @@ async function measureBoot(variant: Variant): Promise<number> {
   const url = variant.name.startsWith("floor") ? `http://127.0.0.1:${port}/` : `http://127.0.0.1:${port}/api/health`;
   const deadline = started + 15_000;
   while (performance.now() < deadline) {
-    if ((await httpStatus(url, 500)) === 200) return performance.now() - started;
+    if ((await httpStatus(url, { timeoutMs: 500 })) === 200) return performance.now() - started;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`${variant.name}: no 200 from ${url} within 15 s (container ${id}: docker logs ${id})`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] ?? NaN;
 }
 
 async function removeContainers(): Promise<void> {

@@ -9,32 +9,15 @@
  *
  * Env: LOCAL_DOCKER_IMAGE_NAME (default iterate-sandbox:local), BENCH_MACHINES_RUNS (default 10).
  */
-import { get } from "node:http";
 import { createTestOs2 } from "../backend/testing/harness.ts";
 import { docker, removeContainersOfStage, setUpProject } from "../backend/testing/machine-fixtures.ts";
+import { httpStatus, percentile } from "../test-support/http-status.ts";
 
 const image = process.env.LOCAL_DOCKER_IMAGE_NAME || "iterate-sandbox:local";
 const runs = Math.max(10, Number(process.env.BENCH_MACHINES_RUNS ?? 10));
 const BARE_SERVER = `require("http").createServer((q, s) => s.end("ok")).listen(3000)`;
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
-
-/** GET with a hard deadline resolving to the status, 0 on error (see bench/boot.ts for why not fetch). */
-function httpGet(url: string, headers: Record<string, string> = {}, timeoutMs = 2_000): Promise<number> {
-  return new Promise((resolve) => {
-    const request = get(url, { headers }, (response) => {
-      response.resume();
-      response.on("end", () => resolve(response.statusCode ?? 0));
-    });
-    const timer = setTimeout(() => request.destroy(), timeoutMs);
-    request.on("error", () => resolve(0));
-    request.on("close", () => clearTimeout(timer));
-  });
-}
 
 async function floorBoot(): Promise<number> {
   const started = performance.now();
@@ -49,7 +32,7 @@ async function floorBoot(): Promise<number> {
   const info = await container.inspect();
   const port = info.NetworkSettings.Ports["3000/tcp"]?.[0]?.HostPort;
   while (performance.now() - started < 15_000) {
-    if ((await httpGet(`http://127.0.0.1:${port}/`, {}, 500)) === 200) break;
+    if ((await httpStatus(`http://127.0.0.1:${port}/`, { timeoutMs: 500 })) === 200) break;
     await new Promise((r) => setTimeout(r, 10));
   }
   const elapsed = performance.now() - started;
@@ -99,7 +82,7 @@ async function main() {
       const samples: number[] = [];
       for (let i = 0; i < 300; i++) {
         const started = performance.now();
-        if ((await httpGet(url, headers)) !== 200) throw new Error(`GET ${url} failed`);
+        if ((await httpStatus(url, { headers })) !== 200) throw new Error(`GET ${url} failed`);
         samples.push(performance.now() - started);
       }
       return samples;
@@ -109,7 +92,7 @@ async function main() {
       const until = performance.now() + 3_000;
       await Promise.all(
         Array.from({ length: 16 }, async () => {
-          while (performance.now() < until) if ((await httpGet(url, headers)) === 200) done += 1;
+          while (performance.now() < until) if ((await httpStatus(url, { headers })) === 200) done += 1;
         }),
       );
       return done / 3;

@@ -6,12 +6,12 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { get } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import WebSocket from "ws";
+import { httpStatus } from "../test-support/http-status.ts";
 
 const execFileAsync = promisify(execFile);
 const sandboxDir = dirname(fileURLToPath(import.meta.url));
@@ -58,27 +58,10 @@ async function startSandbox(): Promise<Sandbox> {
   return { id, base, call };
 }
 
-/**
- * One GET with a hard deadline, resolving to the status (0 on any error). Not fetch: a connection that
- * docker-proxy accepts before anything listens behind it can stall, and undici's timers do not keep the
- * process alive, so a stalled fetch can silently end the run.
- */
-function httpStatus(url: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolveStatus) => {
-    const req = get(url, (res) => {
-      res.resume();
-      resolveStatus(res.statusCode ?? 0);
-    });
-    const timer = setTimeout(() => req.destroy(), timeoutMs);
-    req.on("error", () => resolveStatus(0));
-    req.on("close", () => clearTimeout(timer));
-  });
-}
-
 async function waitForHealth(base: string, timeoutMs: number): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
-    if ((await httpStatus(`${base}/api/health`, 500)) === 200) return Date.now() - started;
+    if ((await httpStatus(`${base}/api/health`, { timeoutMs: 500 })) === 200) return Date.now() - started;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no healthy /api/health at ${base} within ${timeoutMs} ms`);

@@ -206,7 +206,7 @@ function MemberRow({
         {canManageThis || isSelf ? (
           <ConfirmDialog
             trigger={
-              <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" aria-label={isSelf ? "Leave organization" : `Remove ${member.email}`}>
+              <Button size="sm" variant="danger-ghost" aria-label={isSelf ? "Leave organization" : `Remove ${member.email}`}>
                 {isSelf ? "Leave" : "Remove"}
               </Button>
             }

@@ -156,7 +156,7 @@ function TokenList() {
                   {token.revokedAt ? null : (
                     <ConfirmDialog
                       trigger={
-                        <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" aria-label={`Revoke ${token.name}`}>
+                        <Button size="sm" variant="danger-ghost" aria-label={`Revoke ${token.name}`}>
                           Revoke
                         </Button>
                       }

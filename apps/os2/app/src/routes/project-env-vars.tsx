@@ -5,6 +5,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute } from "@tanstack/react-router";
 import { useId, useRef, useState, type FormEvent, type RefObject } from "react";
+import { EnvVarCells } from "../components/env-var-cells.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
 import { ErrorText, TextField, inputClasses } from "../components/ui/field.tsx";
@@ -161,10 +162,7 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
           <tbody className="divide-y divide-zinc-100">
             {envVars.data.map((envVar) => (
               <tr key={envVar.id}>
-                <td className={`${td} font-mono text-[13px] font-medium break-all text-zinc-900`}>{envVar.key}</td>
-                <td className={`${td} font-mono text-zinc-500`}>
-                  <span aria-label="hidden value">{envVar.maskedValue}</span>
-                </td>
+                <EnvVarCells envKey={envVar.key} maskedValue={envVar.maskedValue} />
                 <td className={`${td} ${phoneHidden}`}>
                   {envVar.machineId ? (
                     <Badge tone="warning">machine {envVar.machineId.slice(0, 12)}…</Badge>
@@ -184,7 +182,7 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
                   )}
                   <ConfirmDialog
                     trigger={
-                      <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" aria-label={`Delete ${envVar.key}`}>
+                      <Button size="sm" variant="danger-ghost" aria-label={`Delete ${envVar.key}`}>
                         Delete
                       </Button>
                     }

@@ -16,23 +16,9 @@ import { ACTION_LABELS, availableActions, type MachineAction, type MachineLike }
 type ProjectInput = ReturnType<typeof useProjectInput>;
 type ActionInput = ProjectInput & { machineId: string };
 
+// Each action is the machine router's procedure of the same name, with the same input.
 function callAction(action: MachineAction, input: ActionInput): Promise<unknown> {
-  switch (action) {
-    case "start":
-      return trpcClient.machine.start.mutate(input);
-    case "stop":
-      return trpcClient.machine.stop.mutate(input);
-    case "restart":
-      return trpcClient.machine.restart.mutate(input);
-    case "archive":
-      return trpcClient.machine.archive.mutate(input);
-    case "unarchive":
-      return trpcClient.machine.unarchive.mutate(input);
-    case "recreate":
-      return trpcClient.machine.recreate.mutate(input);
-    case "delete":
-      return trpcClient.machine.delete.mutate(input);
-  }
+  return trpcClient.machine[action].mutate(input);
 }
 
 /** One mutation for every action of one machine; `pendingAction` says which one is running. */
@@ -172,8 +158,7 @@ export function MachineActionButtons({ machine, onDeleted }: { machine: MachineL
         {actions.includes("delete") ? (
           <Button
             size="sm"
-            variant="ghost"
-            className="text-red-700 hover:bg-red-50"
+            variant="danger-ghost"
             disabled={pendingAction !== undefined}
             onClick={() => setConfirmingDelete(true)}
           >

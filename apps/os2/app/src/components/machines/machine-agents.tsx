@@ -227,7 +227,7 @@ function AgentItem({
           )}
           <ConfirmDialog
             trigger={
-              <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" aria-label={`Delete agent ${agent.name}`}>
+              <Button size="sm" variant="danger-ghost" aria-label={`Delete agent ${agent.name}`}>
                 Delete
               </Button>
             }

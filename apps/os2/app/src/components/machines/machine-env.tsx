@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { clsx } from "clsx";
+import { EnvVarCells } from "../env-var-cells.tsx";
 import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
@@ -54,10 +55,7 @@ export function MachineEnv({ machineId }: { machineId: string }) {
             <tbody className="divide-y divide-zinc-100">
               {env.data.map((variable) => (
                 <tr key={variable.key}>
-                  <td className={`${td} font-mono text-[13px] font-medium break-all text-zinc-900`}>{variable.key}</td>
-                  <td className={`${td} font-mono text-zinc-500`}>
-                    <span aria-label="hidden value">{variable.maskedValue}</span>
-                  </td>
+                  <EnvVarCells envKey={variable.key} maskedValue={variable.maskedValue} />
                   <td className={td}>
                     <span
                       title={SOURCE_TITLES[variable.source]}
