@@ -149,7 +149,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     },
   });
   const reconciler = new Reconciler({ db, service: machines, providers, log, intervalMs: env.RECONCILE_INTERVAL_MS });
-  const machineProxy = createMachineProxy({ db, auth, machines, providers, log });
+  const machineProxy = createMachineProxy({ db, auth, machines, log });
 
   const deps: AppDeps = {
     db,

@@ -11,14 +11,13 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { Auth } from "../auth/auth.ts";
 import type { Db } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
-import { withPreviewTokenRefresh, type PreviewEndpointSource } from "../providers/daytona/preview-request.ts";
-import { getProvider, type ProviderRegistry } from "../providers/registry.ts";
+import { withPreviewTokenRefresh } from "../providers/daytona/preview-request.ts";
 import type { DaemonEndpoint } from "../providers/types.ts";
 import { errorMessage, type Machine, type MachineService } from "../services/machines/machine-service.ts";
 import { headersOf } from "../http/node-headers.ts";
 import { parseProxyPath, resolveMachineAccess, type MachineAccess, type MachineAddress } from "./machine-access.ts";
 
-export type MachineProxyOptions = { db: Db; auth: Auth; machines: MachineService; providers: ProviderRegistry; log: Logger };
+export type MachineProxyOptions = { db: Db; auth: Auth; machines: MachineService; log: Logger };
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -38,9 +37,6 @@ const HOP_BY_HOP = new Set([
 const DROPPED_RESPONSE_HEADERS = new Set(["content-encoding", "content-length", "transfer-encoding", "connection", "set-cookie"]);
 const MAX_REPLAYABLE_BODY = 16 * 1024 * 1024;
 
-function isPreviewSource(provider: unknown): provider is PreviewEndpointSource {
-  return typeof provider === "object" && provider !== null && "invalidatePreviewToken" in provider;
-}
 
 /** Access decisions are reused this long, so a burst of requests costs one session and membership lookup. */
 const ACCESS_CACHE_MS = 2_000;
@@ -70,16 +66,13 @@ export function createMachineProxy(options: MachineProxyOptions) {
     isUnauthorized: (result: T) => boolean,
     discard?: (result: T) => void | Promise<void>,
   ): Promise<T> {
-    const provider = getProvider(options.providers, row.type);
-    if (!isPreviewSource(provider) || !row.externalId) return perform(await options.machines.endpointFor(row, port));
+    if (!options.machines.usesPreviewTokens(row) || !row.externalId) {
+      return perform(await options.machines.endpointFor(row, port));
+    }
     return withPreviewTokenRefresh({
       source: {
         daemonEndpoint: () => options.machines.endpointFor(row, port),
-        // Drop os2's short-lived endpoint cache too, or the retry would reuse the rejected token.
-        invalidatePreviewToken: async (id, p) => {
-          options.machines.forgetEndpoints(row.id);
-          await provider.invalidatePreviewToken(id, p);
-        },
+        invalidatePreviewToken: () => options.machines.rejectEndpoint(row, port),
       },
       externalId: row.externalId,
       port,
@@ -101,9 +94,9 @@ export function createMachineProxy(options: MachineProxyOptions) {
     for (const [name, value] of c.req.raw.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.set(name, value);
     const method = c.req.method;
     const hasBody = method !== "GET" && method !== "HEAD";
-    const provider = getProvider(options.providers, access.machine.type);
     // Preview-token providers may need a second attempt, so their bodies must be replayable.
-    const body = hasBody && isPreviewSource(provider) ? await readLimited(c.req.raw, MAX_REPLAYABLE_BODY) : c.req.raw.body;
+    const previewTokens = options.machines.usesPreviewTokens(access.machine);
+    const body = hasBody && previewTokens ? await readLimited(c.req.raw, MAX_REPLAYABLE_BODY) : c.req.raw.body;
     try {
       const upstream = await withEndpoint(
         access.machine,
@@ -119,7 +112,7 @@ export function createMachineProxy(options: MachineProxyOptions) {
             ...(hasBody && body instanceof ReadableStream ? { duplex: "half" } : {}),
           } as RequestInit);
         },
-        (response) => response.status === 401 && isPreviewSource(provider),
+        (response) => response.status === 401 && previewTokens,
         async (response) => {
           await response.body?.cancel().catch(() => undefined);
         },

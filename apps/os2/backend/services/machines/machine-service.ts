@@ -23,7 +23,13 @@ import { newId } from "../../ids.ts";
 import type { Logger } from "../../logger.ts";
 import { isProviderError } from "../../providers/errors.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
-import { MACHINE_TYPES, type DaemonEndpoint, type MachineLabels, type MachineType } from "../../providers/types.ts";
+import {
+  MACHINE_TYPES,
+  type DaemonEndpoint,
+  type MachineLabels,
+  type MachineProvider,
+  type MachineType,
+} from "../../providers/types.ts";
 import { DomainError, notFound } from "../errors.ts";
 import { DAEMON_PORT, waitForHealth } from "./daemon-health.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
@@ -357,6 +363,22 @@ export class MachineService {
     if (port !== DAEMON_PORT) return endpoint;
     const token = this.options.encryptor.decrypt(row.authTokenEncrypted);
     return { url: endpoint.url, headers: { ...endpoint.headers, authorization: `Bearer ${token}` } };
+  }
+
+  /** Whether this machine's endpoints carry a preview token that its provider may rotate (Daytona). */
+  usesPreviewTokens(row: Pick<Machine, "type">): boolean {
+    return "invalidatePreviewToken" in getProvider(this.options.providers, row.type);
+  }
+
+  /**
+   * The machine answered 401 on an endpoint we handed out: forget it here and the provider's token with
+   * it, so the next `endpointFor` fetches a fresh one.
+   */
+  async rejectEndpoint(row: Machine, port: number): Promise<void> {
+    this.forgetEndpoints(row.id);
+    const provider: MachineProvider & { invalidatePreviewToken?: (id: string, port: number) => Promise<void> } =
+      getProvider(this.options.providers, row.type);
+    if (row.externalId && provider.invalidatePreviewToken) await provider.invalidatePreviewToken(row.externalId, port);
   }
 
   forgetEndpoints(machineId: string) {
