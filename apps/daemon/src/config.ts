@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { DAEMON_PORT } from "@os2/protocol";
 
 /**
  * The daemon's configuration, parsed once from the environment in `main.ts` and passed down. Nothing else in
  * the daemon reads `process.env`.
  */
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: z.coerce.number().int().min(1).max(65535).default(DAEMON_PORT),
   HOST: z.string().default("0.0.0.0"),
   /** The credential the control plane's proxy adds. Unset means every protected route answers 401. */
   MACHINE_AUTH_TOKEN: z.string().min(1).optional(),

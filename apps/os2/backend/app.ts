@@ -24,6 +24,7 @@ import { LocalDockerProvider, resolveDockerHost } from "./providers/local-docker
 import type { ProviderRegistry } from "./providers/registry.ts";
 import { createMachineProxy } from "./proxy/machine-proxy.ts";
 import { REALTIME_PATH, createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
+import { createServices } from "./services/index.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
 import { Reconciler } from "./services/machines/reconciler.ts";
@@ -148,20 +149,24 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
         }),
     },
   });
-  const reconciler = new Reconciler({ db, service: machines, providers, log, intervalMs: env.RECONCILE_INTERVAL_MS });
-  const machineProxy = createMachineProxy({ db, auth, machines, log });
+  const reconciler = new Reconciler({
+    db,
+    lifecycle: machines.lifecycle,
+    providers,
+    log,
+    intervalMs: env.RECONCILE_INTERVAL_MS,
+  });
+  const services = createServices({ db, auth, encryptor, machines });
+  const machineProxy = createMachineProxy({ access: services.access, machines, log });
 
   const deps: AppDeps = {
-    db,
-    auth,
+    services,
     encryptor,
     stage,
     log,
-    realtime,
     mutationObserver: combineObservers(realtimeObserver, analyticsObserver, ...(options.mutationObservers ?? [])),
     googleEnabled: Boolean(google),
     codesInServerLog: !env.SMTP_URL,
-    machines,
   };
 
   const app = new Hono();

@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** The port the daemon listens on inside every machine. */
+export const DAEMON_PORT = 3000;
+
 /** Every non-2xx answer of the daemon has this shape; `field` names the offending input when there is one. */
 export const errorResponseSchema = z.object({
   error: z.enum(["bad_request", "unauthorized", "not_found", "payload_too_large", "conflict", "internal"]),

@@ -7,8 +7,7 @@
  * exactly one function per adapter.
  */
 
-/** The port the daemon listens on inside every machine (see apps/os2/sandbox). */
-export const DAEMON_PORT = 3000;
+export { DAEMON_PORT } from "@os2/protocol";
 
 export type MachineType = "local-docker" | "daytona";
 export const MACHINE_TYPES: readonly MachineType[] = ["local-docker", "daytona"] as const;
@@ -62,9 +61,28 @@ export type ListedMachine = {
 export type DaemonEndpoint = {
   /** Base URL of the given port, without a trailing slash, e.g. http://127.0.0.1:49153 */
   url: string;
-  /** Extra headers the proxy must send (e.g. Daytona's preview token). */
+  /** Extra headers every request to this endpoint must carry (e.g. Daytona's preview token). */
   headers: Record<string, string>;
+  /**
+   * Present when the endpoint's credentials can go stale (Daytona rotates preview tokens). Called after the
+   * machine answered 401 to these headers: it drops the stale credential and returns a freshly fetched
+   * endpoint, or throws a provider error saying why no fresher one exists (e.g. a second rejection).
+   */
+  refresh?: (signal?: AbortSignal) => Promise<DaemonEndpoint>;
 };
+
+/**
+ * Where a provider may cache per-port endpoint credentials across restarts (Daytona's preview URL and
+ * token). The control plane passes its encrypted database table; tests pass an in-memory one.
+ */
+export type PreviewToken = { url: string; token: string };
+
+export interface PreviewTokenStore {
+  get(machineExternalId: string, port: number): Promise<PreviewToken | null>;
+  set(machineExternalId: string, port: number, value: PreviewToken): Promise<void>;
+  /** Without a port, forgets every port of the machine (used when the sandbox is deleted). */
+  delete(machineExternalId: string, port?: number): Promise<void>;
+}
 
 export type Availability = { available: true } | { available: false; reason: string };
 

@@ -21,7 +21,9 @@ describe("machine proxy WebSockets", () => {
 
   beforeAll(async () => {
     machineServer = createServer((request, response) => {
-      response.writeHead(request.url === "/api/health" ? 200 : 404).end("{}");
+      // The daemon's own health shape: os2 counts a machine running only on `status: "ok"`.
+      const health = { status: "ok", version: "test", startedAt: new Date().toISOString(), uptimeSeconds: 1, services: [] };
+      response.writeHead(request.url === "/api/health" ? 200 : 404).end(JSON.stringify(health));
     });
     const wss = new WebSocketServer({ server: machineServer });
     wss.on("connection", (socket) => {

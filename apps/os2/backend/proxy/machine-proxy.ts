@@ -8,16 +8,17 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Context } from "hono";
 import { WebSocket, WebSocketServer } from "ws";
-import type { Auth } from "../auth/auth.ts";
-import type { Db } from "../db/client.ts";
-import type { Logger } from "../logger.ts";
-import { withPreviewTokenRefresh } from "../providers/daytona/preview-request.ts";
-import type { DaemonEndpoint } from "../providers/types.ts";
-import { errorMessage, type Machine, type MachineService } from "../services/machines/machine-service.ts";
 import { headersOf } from "../http/node-headers.ts";
-import { parseProxyPath, resolveMachineAccess, type MachineAccess, type MachineAddress } from "./machine-access.ts";
+import type { Logger } from "../logger.ts";
+import type { AccessService, MachineAccess } from "../services/access.ts";
+import { asDomainError } from "../services/errors.ts";
+import { type DaemonEndpoint, type EndpointAttempt, withFreshEndpoint } from "../services/machines/endpoints.ts";
+import { errorMessage, type Machine, type MachineService } from "../services/machines/machine-service.ts";
+import { type MachineAddress, parseProxyPath } from "./machine-access.ts";
 
-export type MachineProxyOptions = { db: Db; auth: Auth; machines: MachineService; log: Logger };
+export type MachineProxyOptions = { access: AccessService; machines: MachineService; log: Logger };
+
+type AccessAnswer = { status: "ok"; access: MachineAccess } | { status: "unauthorized" } | { status: "not_found" };
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -43,43 +44,36 @@ const ACCESS_CACHE_MS = 2_000;
 
 export function createMachineProxy(options: MachineProxyOptions) {
   const wss = new WebSocketServer({ noServer: true });
-  const accessCache = new Map<string, { expires: number; access: MachineAccess }>();
+  const accessCache = new Map<string, { expires: number; answer: AccessAnswer }>();
 
-  async function cachedAccess(headers: Headers, target: MachineAddress): Promise<MachineAccess> {
+  async function cachedAccess(headers: Headers, target: MachineAddress): Promise<AccessAnswer> {
     const credential = headers.get("authorization") ?? headers.get("cookie") ?? "";
     const key = `${credential}\n${target.organizationSlug}/${target.projectSlug}/${target.machineId}`;
     const hit = accessCache.get(key);
-    if (hit && hit.expires > Date.now()) return hit.access;
-    const access = await resolveMachineAccess(options, headers, target);
-    if (access.status === "ok") {
+    if (hit && hit.expires > Date.now()) return hit.answer;
+    const answer = await decideAccess(headers, target);
+    if (answer.status === "ok") {
       if (accessCache.size > 1_000) accessCache.clear();
-      accessCache.set(key, { expires: Date.now() + ACCESS_CACHE_MS, access });
+      accessCache.set(key, { expires: Date.now() + ACCESS_CACHE_MS, answer });
     }
-    return access;
+    return answer;
   }
 
-  /** Calls the machine, refreshing a rejected preview token once when the provider uses them. */
-  async function withEndpoint<T>(
-    row: Machine,
-    port: number,
-    perform: (endpoint: DaemonEndpoint) => Promise<T>,
-    isUnauthorized: (result: T) => boolean,
-    discard?: (result: T) => void | Promise<void>,
-  ): Promise<T> {
-    if (!options.machines.usesPreviewTokens(row) || !row.externalId) {
-      return perform(await options.machines.endpointFor(row, port));
+  async function decideAccess(headers: Headers, target: MachineAddress): Promise<AccessAnswer> {
+    try {
+      const caller = await options.access.identify(headers);
+      return { status: "ok", access: await options.access.machine(caller, target) };
+    } catch (error) {
+      const kind = asDomainError(error)?.kind;
+      if (kind === "unauthorized") return { status: "unauthorized" };
+      if (kind === "not_found") return { status: "not_found" };
+      throw error;
     }
-    return withPreviewTokenRefresh({
-      source: {
-        daemonEndpoint: () => options.machines.endpointFor(row, port),
-        invalidatePreviewToken: () => options.machines.rejectEndpoint(row, port),
-      },
-      externalId: row.externalId,
-      port,
-      perform,
-      isUnauthorized,
-      ...(discard ? { discard } : {}),
-    });
+  }
+
+  /** Calls the machine; a rejected credential of a refreshable endpoint (Daytona) is refreshed once. */
+  async function withEndpoint<T>(row: Machine, port: number, attempt: EndpointAttempt<T>): Promise<T> {
+    return withFreshEndpoint(await options.machines.openEndpoint(row, port), attempt);
   }
 
   async function handleHttp(c: Context): Promise<Response> {
@@ -90,21 +84,20 @@ export function createMachineProxy(options: MachineProxyOptions) {
     if (access.status === "unauthorized") return c.json({ error: "Sign in, or send a project access token as Bearer." }, 401);
     if (access.status === "not_found") return c.json({ error: "Machine not found" }, 404);
 
+    const row = access.access.machine;
     const headers = new Headers();
     for (const [name, value] of c.req.raw.headers) if (!HOP_BY_HOP.has(name.toLowerCase())) headers.set(name, value);
     const method = c.req.method;
     const hasBody = method !== "GET" && method !== "HEAD";
-    // Preview-token providers may need a second attempt, so their bodies must be replayable.
-    const previewTokens = options.machines.usesPreviewTokens(access.machine);
-    const body = hasBody && previewTokens ? await readLimited(c.req.raw, MAX_REPLAYABLE_BODY) : c.req.raw.body;
     try {
-      const upstream = await withEndpoint(
-        access.machine,
-        target.port,
-        (endpoint) => {
+      const endpoint = await options.machines.openEndpoint(row, target.port);
+      // A refreshable endpoint may need a second attempt, so its bodies must be replayable.
+      const body = hasBody && endpoint.refresh ? await readLimited(c.req.raw, MAX_REPLAYABLE_BODY) : c.req.raw.body;
+      const upstream = await withFreshEndpoint(endpoint, {
+        perform: (current) => {
           const outgoing = new Headers(headers);
-          for (const [name, value] of Object.entries(endpoint.headers)) outgoing.set(name, value);
-          return fetch(`${endpoint.url}${target.rest}${url.search}`, {
+          for (const [name, value] of Object.entries(current.headers)) outgoing.set(name, value);
+          return fetch(`${current.url}${target.rest}${url.search}`, {
             method,
             headers: outgoing,
             body: hasBody ? body : undefined,
@@ -112,18 +105,18 @@ export function createMachineProxy(options: MachineProxyOptions) {
             ...(hasBody && body instanceof ReadableStream ? { duplex: "half" } : {}),
           } as RequestInit);
         },
-        (response) => response.status === 401 && previewTokens,
-        async (response) => {
+        isUnauthorized: (response) => response.status === 401,
+        discard: async (response) => {
           await response.body?.cancel().catch(() => undefined);
         },
-      );
+      });
       const responseHeaders = new Headers();
       for (const [name, value] of upstream.headers) {
         if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) responseHeaders.set(name, value);
       }
       return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
     } catch (error) {
-      options.machines.forgetEndpoints(access.machine.id);
+      options.machines.forgetEndpoints(row.id);
       return c.json({ error: `The machine did not answer on port ${target.port}: ${errorMessage(error)}` }, 502);
     }
   }
@@ -139,13 +132,11 @@ export function createMachineProxy(options: MachineProxyOptions) {
       const access = await cachedAccess(headersOf(request), target);
       if (access.status === "unauthorized") return reject(401, "Unauthorized");
       if (access.status === "not_found") return reject(404, "Not Found");
-      const upstream = await withEndpoint(
-        access.machine,
-        target.port,
-        (endpoint) => openUpstream(endpoint, `${target.rest}${url.search}`, request),
-        (result) => result.status === 401,
-        (result) => result.socket?.terminate(),
-      );
+      const upstream = await withEndpoint(access.access.machine, target.port, {
+        perform: (endpoint) => openUpstream(endpoint, `${target.rest}${url.search}`, request),
+        isUnauthorized: (result) => result.status === 401,
+        discard: (result) => result.socket?.terminate(),
+      });
       if (!upstream.socket) return reject(502, "Bad Gateway");
       const upstreamSocket = upstream.socket;
       wss.handleUpgrade(request, socket, head, (client) => pipeSockets(client, upstreamSocket, upstream));

@@ -1,8 +1,19 @@
 /**
- * Errors services throw on purpose. One tRPC middleware maps them to codes (trpc/init.ts); anything else
- * is unexpected, logged with its stack and returned as a generic INTERNAL_SERVER_ERROR.
+ * Errors services throw on purpose. The API layers map them to status codes in one place each (tRPC's
+ * middleware in trpc/init.ts, the proxy's answers); anything else is unexpected, logged with its stack and
+ * answered as a generic internal error.
  */
-export type DomainErrorKind = "not_found" | "conflict" | "precondition_failed" | "forbidden" | "bad_request";
+import { isProviderError, type ProviderErrorKind } from "../providers/errors.ts";
+
+export type DomainErrorKind =
+  | "not_found"
+  | "conflict"
+  | "precondition_failed"
+  | "forbidden"
+  | "bad_request"
+  | "unauthorized"
+  | "timeout"
+  | "rate_limited";
 
 export class DomainError extends Error {
   constructor(
@@ -16,3 +27,19 @@ export class DomainError extends Error {
 }
 
 export const notFound = (what: string) => new DomainError("not_found", `${what} not found`);
+
+/** How a provider's failure reads to the API: its message is kept, since it says what to do. */
+const PROVIDER_KINDS: Record<ProviderErrorKind, DomainErrorKind> = {
+  not_found: "not_found",
+  invalid_state: "precondition_failed",
+  unavailable: "precondition_failed",
+  timeout: "timeout",
+  rate_limited: "rate_limited",
+};
+
+/** A domain error for anything services throw on purpose (their own errors and providers'), else null. */
+export function asDomainError(error: unknown): DomainError | null {
+  if (error instanceof DomainError) return error;
+  if (isProviderError(error)) return new DomainError(PROVIDER_KINDS[error.kind], error.message, { cause: error });
+  return null;
+}

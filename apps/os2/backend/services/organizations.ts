@@ -7,6 +7,7 @@ import type { Db, Queryable } from "../db/client.ts";
 import { user } from "../db/schema/auth.ts";
 import { organization, organizationMembership, type OrganizationRole } from "../db/schema/organization.ts";
 import { newId } from "../ids.ts";
+import { requireMayManageMember } from "./access.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { firstFreeSlug, slugify } from "./slugs.ts";
 
@@ -42,19 +43,6 @@ export async function listOrganizationsForUser(db: Db, userId: string) {
     .innerJoin(organization, eq(organization.id, organizationMembership.organizationId))
     .where(eq(organizationMembership.userId, userId))
     .orderBy(asc(organization.createdAt));
-}
-
-/** The organization and the caller's role in it; NOT_FOUND for non-members so existence isn't revealed. */
-export async function findOrganizationMembership(db: Db, input: { slug: string; userId: string }) {
-  const [row] = await db
-    .select({ organization, role: organizationMembership.role })
-    .from(organization)
-    .innerJoin(
-      organizationMembership,
-      and(eq(organizationMembership.organizationId, organization.id), eq(organizationMembership.userId, input.userId)),
-    )
-    .where(eq(organization.slug, input.slug));
-  return row ?? null;
 }
 
 export async function updateOrganization(db: Db, organizationId: string, input: { name?: string; slug?: string }) {
@@ -93,7 +81,11 @@ export async function listMembers(db: Db, organizationId: string) {
 }
 
 /** Adds a user by email. An address with no account yet gets a placeholder account it claims at first sign-in. */
-export async function addMember(db: Db, input: { organizationId: string; email: string; role: OrganizationRole }) {
+export async function addMember(
+  db: Db,
+  input: { organizationId: string; email: string; role: OrganizationRole; actorRole: OrganizationRole },
+) {
+  requireMayManageMember(input.actorRole, "member", input.role);
   const email = input.email.toLowerCase();
   return db.transaction(async (tx) => {
     let [member] = await tx.select().from(user).where(eq(user.email, email));
@@ -129,7 +121,7 @@ export async function updateMemberRole(
 ) {
   await db.transaction(async (tx) => {
     const current = await lockAndGetRole(tx, input.organizationId, input.userId);
-    assertMayManage(input.actorRole, current, input.role);
+    requireMayManageMember(input.actorRole, current, input.role);
     if (current === "owner" && input.role !== "owner") await assertAnotherOwner(tx, input.organizationId);
     await tx
       .update(organizationMembership)
@@ -145,7 +137,7 @@ export async function removeMember(
   await db.transaction(async (tx) => {
     const current = await lockAndGetRole(tx, input.organizationId, input.userId);
     // Anyone may leave; removing someone else needs admin rights, and owners are removed only by owners.
-    if (input.userId !== input.actorUserId) assertMayManage(input.actorRole, current, "member");
+    if (input.userId !== input.actorUserId) requireMayManageMember(input.actorRole, current, "member");
     if (current === "owner") await assertAnotherOwner(tx, input.organizationId);
     await tx
       .delete(organizationMembership)
@@ -161,13 +153,6 @@ async function lockAndGetRole(db: Queryable, organizationId: string, userId: str
     .where(and(eq(organizationMembership.organizationId, organizationId), eq(organizationMembership.userId, userId)));
   if (!row) throw notFound("Member");
   return row.role;
-}
-
-function assertMayManage(actor: OrganizationRole, target: OrganizationRole, newRole: OrganizationRole) {
-  if (actor === "member") throw new DomainError("forbidden", "Only organization admins and owners can manage members.");
-  if (actor !== "owner" && (target === "owner" || newRole === "owner")) {
-    throw new DomainError("forbidden", "Only owners can grant, change or remove the owner role.");
-  }
 }
 
 async function assertAnotherOwner(db: Queryable, organizationId: string) {

@@ -1,37 +1,32 @@
 /**
  * Per-request context. Dependencies are built once at the entry point (AppDeps); the request adds who is
- * calling: a better-auth session, a project access token, or nobody.
+ * calling, as the access service identifies them: a better-auth session, a project access token, or nobody.
  */
-import type { Auth } from "../auth/auth.ts";
 import type { Encryptor } from "../crypto.ts";
-import type { Db } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
-import type { RealtimeHub } from "../realtime/hub.ts";
-import { authenticateAccessToken } from "../services/access-tokens.ts";
-import type { MachineService } from "../services/machines/machine-service.ts";
+import type { Caller, SessionUser } from "../services/access.ts";
+import type { Services } from "../services/index.ts";
 import type { MutationObserver } from "./mutation-observer.ts";
 
+export type { SessionUser };
+
 export type AppDeps = {
-  db: Db;
-  auth: Auth;
+  services: Services;
   encryptor: Encryptor;
   stage: string;
   log: Logger;
-  realtime: RealtimeHub;
   mutationObserver: MutationObserver;
   googleEnabled: boolean;
   /** No SMTP_URL: sign-in codes go to the server log, and the login page says so. */
   codesInServerLog: boolean;
-  machines: MachineService;
 };
-
-export type SessionUser = { id: string; email: string; name: string; role: string | null };
 
 /** Set by the organization/project middlewares so after-mutation effects know whom to notify. */
 export type RequestScope = { organizationId?: string; projectId?: string };
 
 export type Context = AppDeps & {
   headers: Headers;
+  caller: Caller;
   user: SessionUser | null;
   impersonatedBy: string | null;
   accessToken: { tokenId: string; projectId: string } | null;
@@ -39,19 +34,14 @@ export type Context = AppDeps & {
 };
 
 export async function createContext(deps: AppDeps, headers: Headers): Promise<Context> {
-  const base = { ...deps, headers, scope: {}, user: null, impersonatedBy: null, accessToken: null };
-  const authorization = headers.get("authorization") ?? "";
-  if (authorization.toLowerCase().startsWith("bearer ")) {
-    const token = authorization.slice(7).trim();
-    const accessToken = await authenticateAccessToken(deps.db, token);
-    return { ...base, accessToken };
-  }
-  const session = await deps.auth.api.getSession({ headers });
-  if (!session) return base;
-  const { user } = session;
+  const caller = await deps.services.access.identify(headers);
   return {
-    ...base,
-    user: { id: user.id, email: user.email, name: user.name, role: user.role ?? null },
-    impersonatedBy: session.session.impersonatedBy ?? null,
+    ...deps,
+    headers,
+    caller,
+    scope: {},
+    user: caller.kind === "user" ? caller.user : null,
+    impersonatedBy: caller.kind === "user" ? caller.impersonatedBy : null,
+    accessToken: caller.kind === "token" ? { tokenId: caller.tokenId, projectId: caller.projectId } : null,
   };
 }

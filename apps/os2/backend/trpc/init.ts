@@ -6,13 +6,8 @@
 import { TRPCError, initTRPC } from "@trpc/server";
 import superjson from "superjson";
 import { z } from "zod";
-import type { OrganizationRole } from "../db/schema/organization.ts";
-import { ProviderError } from "../providers/errors.ts";
-import { DomainError } from "../services/errors.ts";
-import { findOrganizationMembership } from "../services/organizations.ts";
-import { findProjectBySlug } from "../services/projects.ts";
-import { organization } from "../db/schema/organization.ts";
-import { eq } from "drizzle-orm";
+import { type Permission, requirePermission } from "../services/access.ts";
+import { asDomainError, type DomainErrorKind } from "../services/errors.ts";
 import type { Context } from "./context.ts";
 import { slugSchema } from "./schemas.ts";
 
@@ -57,33 +52,24 @@ const t = initTRPC
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-const PROVIDER_ERROR_CODES = {
-  not_found: "NOT_FOUND",
-  invalid_state: "PRECONDITION_FAILED",
-  unavailable: "PRECONDITION_FAILED",
-  timeout: "TIMEOUT",
-  rate_limited: "TOO_MANY_REQUESTS",
-} as const;
-
 const DOMAIN_ERROR_CODES = {
   not_found: "NOT_FOUND",
   conflict: "CONFLICT",
   precondition_failed: "PRECONDITION_FAILED",
   forbidden: "FORBIDDEN",
   bad_request: "BAD_REQUEST",
-} as const;
+  unauthorized: "UNAUTHORIZED",
+  timeout: "TIMEOUT",
+  rate_limited: "TOO_MANY_REQUESTS",
+} as const satisfies Record<DomainErrorKind, TRPCError["code"]>;
 
-/** The single place where domain and provider errors become tRPC codes. */
+/** The single place where services' errors (their own and providers') become tRPC codes. */
 const mapErrors = t.middleware(async ({ ctx, path, next }) => {
   const result = await next();
   if (result.ok) return result;
   const cause = result.error.cause;
-  if (cause instanceof DomainError) {
-    throw new TRPCError({ code: DOMAIN_ERROR_CODES[cause.kind], message: cause.message, cause });
-  }
-  if (cause instanceof ProviderError) {
-    throw new TRPCError({ code: PROVIDER_ERROR_CODES[cause.kind], message: cause.message, cause });
-  }
+  const domain = asDomainError(cause);
+  if (domain) throw new TRPCError({ code: DOMAIN_ERROR_CODES[domain.kind], message: domain.message, cause: domain });
   if (result.error.code === "INTERNAL_SERVER_ERROR") {
     ctx.log.error(`tRPC ${path} failed`, { stack: (cause ?? result.error).stack });
     throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error; it has been logged." });
@@ -124,20 +110,18 @@ export const systemAdminProcedure = signedInProcedure.use(({ ctx, next }) => {
 export const organizationInput = z.object({ organizationSlug: slugSchema });
 
 export const organizationProcedure = signedInProcedure.input(organizationInput).use(async ({ ctx, input, next }) => {
-  const found = await findOrganizationMembership(ctx.db, { slug: input.organizationSlug, userId: ctx.user.id });
-  if (!found) throw new TRPCError({ code: "NOT_FOUND", message: "Organization not found" });
+  const found = await ctx.services.access.organization(ctx.caller, input.organizationSlug);
   ctx.scope.organizationId = found.organization.id;
   return next({ ctx: { organization: found.organization, role: found.role } });
 });
 
-const ADMIN_ROLES: readonly OrganizationRole[] = ["owner", "admin"];
-
-export const organizationAdminProcedure = organizationProcedure.use(({ ctx, next }) => {
-  if (!ADMIN_ROLES.includes(ctx.role)) {
-    throw new TRPCError({ code: "FORBIDDEN", message: "Organization admins and owners only." });
-  }
-  return next();
-});
+/** An organization procedure for members whose role has `permission` (see services/access.ts). */
+export function organizationProcedureFor(permission: Permission) {
+  return organizationProcedure.use(({ ctx, next }) => {
+    requirePermission(ctx.role, permission);
+    return next();
+  });
+}
 
 export const projectInput = z.object({ organizationSlug: slugSchema, projectSlug: slugSchema });
 
@@ -146,38 +130,17 @@ export const projectInput = z.object({ organizationSlug: slugSchema, projectSlug
  * token gets NOT_FOUND, as if the project did not exist.
  */
 export const projectProcedure = publicProcedure.input(projectInput).use(async ({ ctx, input, next }) => {
-  const notFound = new TRPCError({ code: "NOT_FOUND", message: "Project not found" });
-  let organizationId: string;
-  let role: OrganizationRole | "token";
-  if (ctx.user) {
-    const found = await findOrganizationMembership(ctx.db, { slug: input.organizationSlug, userId: ctx.user.id });
-    if (!found) throw notFound;
-    organizationId = found.organization.id;
-    role = found.role;
-  } else if (ctx.accessToken) {
-    const [org] = await ctx.db.select().from(organization).where(eq(organization.slug, input.organizationSlug));
-    if (!org) throw notFound;
-    organizationId = org.id;
-    role = "token";
-  } else {
-    throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in or send a project access token." });
-  }
-  const project = await findProjectBySlug(ctx.db, organizationId, input.projectSlug);
-  if (!project || (ctx.accessToken && ctx.accessToken.projectId !== project.id)) throw notFound;
-  ctx.scope.organizationId = organizationId;
-  ctx.scope.projectId = project.id;
-  return next({ ctx: { project, projectRole: role } });
+  const found = await ctx.services.access.project(ctx.caller, input.organizationSlug, input.projectSlug);
+  ctx.scope.organizationId = found.organizationId;
+  ctx.scope.projectId = found.project.id;
+  return next({ ctx: { project: found.project, projectRole: found.role } });
 });
 
-/** Project procedures that only a signed-in member may call (e.g. minting access tokens). */
-export const projectMemberProcedure = projectProcedure.use(({ ctx, next }) => {
-  if (!ctx.user) throw new TRPCError({ code: "FORBIDDEN", message: "Access tokens cannot manage access tokens: sign in." });
-  return next({ ctx: { user: ctx.user } });
-});
-
-export const projectAdminProcedure = projectMemberProcedure.use(({ ctx, next }) => {
-  if (ctx.projectRole === "token" || !ADMIN_ROLES.includes(ctx.projectRole)) {
-    throw new TRPCError({ code: "FORBIDDEN", message: "Organization admins and owners only." });
-  }
-  return next();
-});
+/** A project procedure for callers whose role has `permission`; a signed-in member is then `ctx.user`. */
+export function projectProcedureFor(permission: Exclude<Permission, "project.use">) {
+  return projectProcedure.use(({ ctx, next }) => {
+    requirePermission(ctx.projectRole, permission);
+    if (!ctx.user) throw new TRPCError({ code: "FORBIDDEN", message: "Sign in: access tokens cannot do this." });
+    return next({ ctx: { user: ctx.user } });
+  });
+}

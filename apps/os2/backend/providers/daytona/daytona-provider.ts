@@ -24,7 +24,7 @@ import type {
 import { systemClock, type Clock } from "./clock";
 import { mapDaytonaError } from "./map-daytona-error";
 import { InMemoryPreviewTokenStore, type PreviewToken, type PreviewTokenStore } from "./preview-token-store";
-import type { PreviewEndpointSource } from "./preview-request";
+import { type PreviewEndpointSource, PreviewTokenRejectedError } from "./preview-request";
 import { SnapshotResolver } from "./snapshot-resolver";
 
 export const DEFAULT_DAYTONA_API_URL = "https://app.daytona.io/api";
@@ -230,10 +230,19 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
 
   /** Preview URL of the port plus the headers Daytona's preview proxy wants; the token comes from the store. */
   async daemonEndpoint(externalId: string, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {
-    const preview = (await this.tokens.get(externalId, port)) ?? (await this.fetchPreviewToken(externalId, port, signal));
+    const cached = await this.tokens.get(externalId, port);
+    const preview = cached ?? (await this.fetchPreviewToken(externalId, port, signal));
+    const rejectedAgain = async (): Promise<never> => {
+      await this.invalidatePreviewToken(externalId, port);
+      throw new PreviewTokenRejectedError(externalId, port);
+    };
     return {
-      url: preview.url.replace(/\/+$/, ""),
-      headers: { [PREVIEW_TOKEN_HEADER]: preview.token, [SKIP_PREVIEW_WARNING_HEADER]: "true" },
+      ...previewEndpoint(preview),
+      // A rejected token is dropped and fetched afresh, once; a second rejection is not staleness.
+      refresh: async (refreshSignal) => {
+        await this.invalidatePreviewToken(externalId, port);
+        return { ...previewEndpoint(await this.fetchPreviewToken(externalId, port, refreshSignal)), refresh: rejectedAgain };
+      },
     };
   }
 
@@ -354,5 +363,12 @@ export function createUnconfiguredDaytonaProvider(): MachineProvider {
     // Not an empty list: that would tell the reconciler every daytona machine had disappeared.
     list: refuse,
     daemonEndpoint: refuse,
+  };
+}
+
+function previewEndpoint(preview: PreviewToken): DaemonEndpoint {
+  return {
+    url: preview.url.replace(/\/+$/, ""),
+    headers: { [PREVIEW_TOKEN_HEADER]: preview.token, [SKIP_PREVIEW_WARNING_HEADER]: "true" },
   };
 }

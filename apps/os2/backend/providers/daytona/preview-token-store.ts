@@ -7,14 +7,9 @@
  * implementation of this interface). After a restart the table may be empty or stale: a miss fetches the
  * token again, and a 401 from the preview proxy invalidates it and fetches once more (see preview-request.ts).
  */
-export type PreviewToken = { url: string; token: string };
+import type { PreviewToken, PreviewTokenStore } from "../types.ts";
 
-export interface PreviewTokenStore {
-  get(machineExternalId: string, port: number): Promise<PreviewToken | null>;
-  set(machineExternalId: string, port: number, value: PreviewToken): Promise<void>;
-  /** Without a port, forgets every port of the machine (used when the sandbox is deleted). */
-  delete(machineExternalId: string, port?: number): Promise<void>;
-}
+export type { PreviewToken, PreviewTokenStore };
 
 /** For tests and for running without a database; tokens are lost on restart, which the design allows. */
 export class InMemoryPreviewTokenStore implements PreviewTokenStore {

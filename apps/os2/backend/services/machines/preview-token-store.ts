@@ -7,7 +7,7 @@ import type { Encryptor } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
 import { machine, previewTokenCache } from "../../db/schema/machine.ts";
 import { newId } from "../../ids.ts";
-import type { PreviewToken, PreviewTokenStore } from "../../providers/daytona/preview-token-store.ts";
+import type { PreviewToken, PreviewTokenStore } from "../../providers/types.ts";
 
 export class DatabasePreviewTokenStore implements PreviewTokenStore {
   constructor(

@@ -1,0 +1,167 @@
+/**
+ * The one answer to "who is calling, and may they reach this organization, project or machine, with which
+ * role?". The tRPC middlewares and the machine proxy both ask here, so a session and a project access token
+ * are resolved the same way everywhere, and every role rule lives in `PERMISSIONS` below.
+ *
+ * Anything in an organization the caller does not belong to is `not_found`, never `forbidden`, so the
+ * answer never confirms that another organization's resource exists.
+ */
+import { and, eq } from "drizzle-orm";
+import type { Auth } from "../auth/auth.ts";
+import type { Db } from "../db/client.ts";
+import { machine } from "../db/schema/machine.ts";
+import { organization, organizationMembership, type OrganizationRole } from "../db/schema/organization.ts";
+import { project } from "../db/schema/project.ts";
+import { authenticateAccessToken } from "./access-tokens.ts";
+import { DomainError } from "./errors.ts";
+import type { Machine } from "./machines/machine-row.ts";
+import type { Project } from "./projects.ts";
+
+export type Organization = typeof organization.$inferSelect;
+
+export type SessionUser = { id: string; email: string; name: string; role: string | null };
+
+export type Caller =
+  | { kind: "anonymous" }
+  | { kind: "user"; user: SessionUser; impersonatedBy: string | null }
+  | { kind: "token"; tokenId: string; projectId: string };
+
+/** A member's role in the organization, or `token` for a project access token. */
+export type ProjectRole = OrganizationRole | "token";
+
+/**
+ * What each role may do. Organization-level permissions need a signed-in member; a project access token
+ * can use its own project (machines, env vars) but never manage tokens, the project or the organization.
+ */
+const PERMISSIONS = {
+  "project.use": ["owner", "admin", "member", "token"],
+  "tokens.manage": ["owner", "admin", "member"],
+  "project.manage": ["owner", "admin"],
+  "projects.create": ["owner", "admin"],
+  "organization.update": ["owner", "admin"],
+  "members.manage": ["owner", "admin"],
+  "owners.manage": ["owner"],
+  "organization.delete": ["owner"],
+} as const satisfies Record<string, readonly ProjectRole[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+const DENIED: Record<Permission, string> = {
+  "project.use": "Sign in or send a project access token.",
+  "tokens.manage": "Access tokens cannot manage access tokens: sign in.",
+  "project.manage": "Organization admins and owners only.",
+  "projects.create": "Organization admins and owners only.",
+  "organization.update": "Organization admins and owners only.",
+  "members.manage": "Only organization admins and owners can manage members.",
+  "owners.manage": "Only owners can grant, change or remove the owner role.",
+  "organization.delete": "Only owners can delete an organization.",
+};
+
+export function can(role: ProjectRole, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly ProjectRole[]).includes(role);
+}
+
+/** Throws `forbidden` with a message that says who may, when the role lacks the permission. */
+export function requirePermission(role: ProjectRole, permission: Permission): void {
+  if (!can(role, permission)) throw new DomainError("forbidden", DENIED[permission]);
+}
+
+/**
+ * Whether `actor` may give a member whose role is `target` the role `newRole` (or remove them, as
+ * `newRole: "member"`). Admins manage members and admins; only owners touch the owner role.
+ */
+export function requireMayManageMember(actor: OrganizationRole, target: OrganizationRole, newRole: OrganizationRole) {
+  requirePermission(actor, "members.manage");
+  if (target === "owner" || newRole === "owner") requirePermission(actor, "owners.manage");
+}
+
+export type OrganizationAccess = { organization: Organization; role: OrganizationRole };
+export type ProjectAccess = { organizationId: string; project: Project; role: ProjectRole };
+export type MachineAccess = ProjectAccess & { machine: Machine };
+
+export class AccessService {
+  constructor(private readonly deps: { db: Db; auth: Auth }) {}
+
+  /** A bearer token (project access token) wins over cookies; otherwise the better-auth session, if any. */
+  async identify(headers: Headers): Promise<Caller> {
+    const authorization = headers.get("authorization") ?? "";
+    if (authorization.toLowerCase().startsWith("bearer ")) {
+      const token = await authenticateAccessToken(this.deps.db, authorization.slice(7).trim());
+      return token ? { kind: "token", ...token } : { kind: "anonymous" };
+    }
+    const session = await this.deps.auth.api.getSession({ headers });
+    if (!session) return { kind: "anonymous" };
+    const { user } = session;
+    return {
+      kind: "user",
+      user: { id: user.id, email: user.email, name: user.name, role: user.role ?? null },
+      impersonatedBy: session.session.impersonatedBy ?? null,
+    };
+  }
+
+  /** A signed-in member's organization and role. */
+  async organization(caller: Caller, slug: string): Promise<OrganizationAccess> {
+    if (caller.kind !== "user") throw new DomainError("unauthorized", "Sign in first (or send a valid session).");
+    const found = await this.membership(slug, caller.user.id);
+    if (!found) throw new DomainError("not_found", "Organization not found");
+    return found;
+  }
+
+  /** A member's session, or an access token of exactly this project; any other token is `not_found`. */
+  async project(caller: Caller, organizationSlug: string, projectSlug: string): Promise<ProjectAccess> {
+    if (caller.kind === "anonymous") throw new DomainError("unauthorized", DENIED["project.use"]);
+    const notFound = new DomainError("not_found", "Project not found");
+    let organizationId: string;
+    let role: ProjectRole;
+    if (caller.kind === "user") {
+      const found = await this.membership(organizationSlug, caller.user.id);
+      if (!found) throw notFound;
+      organizationId = found.organization.id;
+      role = found.role;
+    } else {
+      const [org] = await this.deps.db
+        .select({ id: organization.id })
+        .from(organization)
+        .where(eq(organization.slug, organizationSlug));
+      if (!org) throw notFound;
+      organizationId = org.id;
+      role = "token";
+    }
+    const [found] = await this.deps.db
+      .select()
+      .from(project)
+      .where(and(eq(project.organizationId, organizationId), eq(project.slug, projectSlug)));
+    if (!found || (caller.kind === "token" && caller.projectId !== found.id)) throw notFound;
+    return { organizationId, project: found, role };
+  }
+
+  /** Project access plus the machine, which must belong to that project and not be deleted. */
+  async machine(
+    caller: Caller,
+    address: { organizationSlug: string; projectSlug: string; machineId: string },
+  ): Promise<MachineAccess> {
+    const access = await this.project(caller, address.organizationSlug, address.projectSlug).catch((error: unknown) => {
+      // The proxy path names a machine, so "project not found" reads as the machine not being there.
+      if (error instanceof DomainError && error.kind === "not_found") throw new DomainError("not_found", "Machine not found");
+      throw error;
+    });
+    const [row] = await this.deps.db
+      .select()
+      .from(machine)
+      .where(and(eq(machine.id, address.machineId), eq(machine.projectId, access.project.id)));
+    if (!row || row.desiredState === "deleted") throw new DomainError("not_found", "Machine not found");
+    return { ...access, machine: row };
+  }
+
+  private async membership(slug: string, userId: string): Promise<OrganizationAccess | null> {
+    const [row] = await this.deps.db
+      .select({ organization, role: organizationMembership.role })
+      .from(organization)
+      .innerJoin(
+        organizationMembership,
+        and(eq(organizationMembership.organizationId, organization.id), eq(organizationMembership.userId, userId)),
+      )
+      .where(eq(organization.slug, slug));
+    return row ?? null;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The services the API layers (tRPC routers, the machine proxy) call, built once at the entry point with
+ * their dependencies bound. Routers never see the database: each operation here names what it does, and
+ * operations that span several parts (deleting a project deletes its machines first) are composed here.
+ */
+import type { Auth } from "../auth/auth.ts";
+import type { Encryptor } from "../crypto.ts";
+import type { Db } from "../db/client.ts";
+import { AccessService } from "./access.ts";
+import { createAccessToken, listAccessTokens, revokeAccessToken } from "./access-tokens.ts";
+import { deleteEnvVar, listEnvVars, setEnvVar } from "./env-vars.ts";
+import type { MachineService } from "./machines/machine-service.ts";
+import {
+  addMember,
+  createOrganization,
+  deleteOrganization,
+  listMembers,
+  listOrganizationsForUser,
+  removeMember,
+  updateMemberRole,
+  updateOrganization,
+} from "./organizations.ts";
+import { createProject, deleteProject, listProjects, updateProject } from "./projects.ts";
+import { listOrganizationsForAdmin, listUsersForAdmin, renameUser } from "./users.ts";
+
+export type Services = ReturnType<typeof createServices>;
+
+export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor; machines: MachineService }) {
+  const { db, encryptor, machines } = deps;
+  return {
+    access: new AccessService({ db, auth: deps.auth }),
+    machines,
+    users: {
+      rename: (userId: string, name: string) => renameUser(db, userId, name),
+    },
+    admin: {
+      users: () => listUsersForAdmin(db),
+      organizations: () => listOrganizationsForAdmin(db),
+    },
+    organizations: {
+      create: (input: { userId: string; name: string; slug?: string | undefined }) => createOrganization(db, input),
+      listForUser: (userId: string) => listOrganizationsForUser(db, userId),
+      update: (organizationId: string, input: { name?: string | undefined; slug?: string | undefined }) =>
+        updateOrganization(db, organizationId, input),
+      /** Its machines and their containers go first, then the organization with everything in it. */
+      delete: async (organizationId: string) => {
+        const projects = await listProjects(db, organizationId);
+        await machines.deleteAllInProjects(projects.map((project) => project.id));
+        await deleteOrganization(db, organizationId);
+      },
+      members: (organizationId: string) => listMembers(db, organizationId),
+      addMember: (input: Parameters<typeof addMember>[1]) => addMember(db, input),
+      updateMemberRole: (input: Parameters<typeof updateMemberRole>[1]) => updateMemberRole(db, input),
+      removeMember: (input: Parameters<typeof removeMember>[1]) => removeMember(db, input),
+    },
+    projects: {
+      list: (organizationId: string) => listProjects(db, organizationId),
+      create: (input: { organizationId: string; name: string }) => createProject(db, input),
+      update: (projectId: string, input: { name?: string | undefined; slug?: string | undefined }) =>
+        updateProject(db, projectId, input),
+      /** Its machines and their containers go first, then the project with its env vars and tokens. */
+      delete: async (projectId: string) => {
+        await machines.deleteAllInProjects([projectId]);
+        await deleteProject(db, projectId);
+      },
+    },
+    envVars: {
+      list: (projectId: string) => listEnvVars(db, projectId),
+      set: (input: Parameters<typeof setEnvVar>[2]) => setEnvVar(db, encryptor, input),
+      delete: (input: { projectId: string; id: string }) => deleteEnvVar(db, input),
+    },
+    accessTokens: {
+      list: (projectId: string) => listAccessTokens(db, projectId),
+      create: (input: { projectId: string; name: string; createdBy: string | null }) => createAccessToken(db, input),
+      revoke: (input: { projectId: string; id: string }) => revokeAccessToken(db, input),
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * How the control plane reaches a port of a machine: the provider's endpoint, plus the daemon's credential
+ * on the daemon port. Endpoints are cached for a few seconds (asking Docker or Daytona on every proxied
+ * request would double its latency) and forgotten on every state transition, when ports can change.
+ */
+import type { Encryptor } from "../../crypto.ts";
+import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
+import { DAEMON_PORT, type DaemonEndpoint } from "../../providers/types.ts";
+import { DomainError } from "../errors.ts";
+import type { Machine } from "./machine-service.ts";
+
+export type { DaemonEndpoint };
+
+const ENDPOINT_CACHE_MS = 5_000;
+const MAX_CACHED = 5_000;
+/** A provider that keeps handing out rejected credentials must not make a request loop. */
+const MAX_REFRESHES = 2;
+
+export class MachineEndpoints {
+  private readonly cache = new Map<string, { endpoint: DaemonEndpoint; expires: number }>();
+
+  constructor(private readonly deps: { providers: ProviderRegistry; encryptor: Encryptor }) {}
+
+  async open(row: Machine, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {
+    if (!row.externalId) throw new DomainError("precondition_failed", "The machine has no container yet.");
+    const key = `${row.id}:${row.externalId}:${port}`;
+    const cached = this.cache.get(key);
+    if (cached && cached.expires > Date.now()) return this.withCredential(row, port, cached.endpoint);
+    const endpoint = await getProvider(this.deps.providers, row.type).daemonEndpoint(row.externalId, port, signal);
+    if (this.cache.size > MAX_CACHED) this.cache.clear();
+    this.cache.set(key, { endpoint, expires: Date.now() + ENDPOINT_CACHE_MS });
+    return this.withCredential(row, port, endpoint);
+  }
+
+  forget(machineId: string): void {
+    for (const key of this.cache.keys()) if (key.startsWith(`${machineId}:`)) this.cache.delete(key);
+  }
+
+  /** Port 3000 carries the daemon credential; a refresh also drops what this cache holds for the machine. */
+  private withCredential(row: Machine, port: number, endpoint: DaemonEndpoint): DaemonEndpoint {
+    const headers =
+      port === DAEMON_PORT
+        ? { ...endpoint.headers, authorization: `Bearer ${this.deps.encryptor.decrypt(row.authTokenEncrypted)}` }
+        : endpoint.headers;
+    const refresh = endpoint.refresh;
+    return {
+      url: endpoint.url,
+      headers,
+      ...(refresh
+        ? {
+            refresh: async (signal?: AbortSignal) => {
+              this.forget(row.id);
+              return this.withCredential(row, port, await refresh(signal));
+            },
+          }
+        : {}),
+    };
+  }
+}
+
+export type EndpointAttempt<T> = {
+  /** Performs the request (HTTP, WebSocket upgrade…) against the endpoint. */
+  perform(endpoint: DaemonEndpoint): Promise<T>;
+  /** Whether the machine (or the provider's proxy in front of it) rejected the endpoint's credentials. */
+  isUnauthorized(result: T): boolean;
+  /** Releases a rejected result before trying again (cancel a body, close a socket). */
+  discard?(result: T): void | Promise<void>;
+};
+
+/**
+ * Performs a request, and when it is rejected with a refreshable endpoint, refreshes and tries again. The
+ * provider decides how often that makes sense: its refreshed endpoint throws when there is nothing fresher.
+ */
+export async function withFreshEndpoint<T>(endpoint: DaemonEndpoint, attempt: EndpointAttempt<T>): Promise<T> {
+  let current = endpoint;
+  for (let refreshes = 0; ; refreshes += 1) {
+    const result = await attempt.perform(current);
+    if (!attempt.isUnauthorized(result) || !current.refresh || refreshes >= MAX_REFRESHES) return result;
+    await attempt.discard?.(result);
+    current = await current.refresh();
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * The one owner of a machine's lifecycle. Every change of a machine's desired or observed state (and so
+ * every machine event) is made here, whether a user asked for it or the reconciler observed something:
+ *
+ * - `create(input)`: a new machine, from its row to a booting container;
+ * - `request(machineId, action)`: what a user asked for (start, stop, restart, archive, unarchive, delete,
+ *   recreate);
+ * - `observe(machineId, observation)`: what the reconciler saw at the provider; this module decides what
+ *   to do about it (mark, restart, stop, finish an interrupted create or delete);
+ * - `removeOrphan(type, listed)`: a container or sandbox with os2's labels and no row.
+ *
+ * Work on one machine is serialised by a private per-machine mutex, so a user action and the reconciler
+ * never drive the same machine at once.
+ *
+ * Ordering makes crashes safe: the row is written before the provider creates anything (so a container
+ * never exists without a row), and the row is deleted only after the provider deleted the container. The
+ * reconciler observes whatever a crash interrupted, and `observe` finishes it.
+ */
+import { eq } from "drizzle-orm";
+import { type Encryptor, randomToken } from "../../crypto.ts";
+import type { Db } from "../../db/client.ts";
+import {
+  machine,
+  type MachineDesiredState,
+  machineEvent,
+  type MachineEventReason,
+  type MachineObservedState,
+} from "../../db/schema/machine.ts";
+import { project } from "../../db/schema/project.ts";
+import { newId } from "../../ids.ts";
+import type { Logger } from "../../logger.ts";
+import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
+import {
+  DAEMON_PORT,
+  type ListedMachine,
+  type MachineLabels,
+  type MachineType,
+  type ProviderMachineState,
+} from "../../providers/types.ts";
+import { DomainError, notFound } from "../errors.ts";
+import { probeHealth, waitForHealth } from "./daemon-health.ts";
+import type { MachineEndpoints } from "./endpoints.ts";
+import { KeyedMutex } from "./keyed-mutex.ts";
+import { buildMachineEnv } from "./machine-env.ts";
+import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
+
+export const CONTAINER_REMOVED_MESSAGE = "The container was removed outside os2. Recreate the machine or delete it.";
+
+export type MachineAction = "start" | "stop" | "restart" | "archive" | "unarchive" | "delete" | "recreate";
+
+/** What the reconciler saw of one machine at its provider. */
+export type Observation =
+  /** The provider answered; `missing` when it holds nothing for this machine. */
+  | { kind: "listed"; state: ProviderMachineState }
+  /** The provider could not be asked (unconfigured, unreachable): never read as "gone". */
+  | { kind: "unreachable"; reason: string };
+
+/** Where a later feature (analytics) hooks into the lifecycle: `machine_ready` and `machine_failed`. */
+export type MachineLifecycleHooks = {
+  onReady(event: { machine: PublicMachine; organizationId: string; timeToReadyMs: number }): void;
+  onFailed(event: { machine: PublicMachine; organizationId: string; reason: string }): void;
+};
+
+export type MachineLifecycleOptions = {
+  db: Db;
+  encryptor: Encryptor;
+  providers: ProviderRegistry;
+  endpoints: MachineEndpoints;
+  stage: string;
+  log: Logger;
+  publish(organizationId: string, keys: string[]): void;
+  hooks?: MachineLifecycleHooks | undefined;
+  healthTimeoutMs?: number | undefined;
+};
+
+const INVALIDATES = ["machine"];
+const PROVIDER_TIMEOUT_MS = 60_000;
+const CREATE_TIMEOUT_MS = 120_000;
+
+export class MachineLifecycle {
+  private readonly mutex = new KeyedMutex();
+  private readonly organizationByProject = new Map<string, string>();
+  /** One boot watcher per machine; aborted when the machine should no longer run, or on close. */
+  private readonly watchers = new Map<string, AbortController>();
+  private readonly background = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(private readonly options: MachineLifecycleOptions) {}
+
+  get stage() {
+    return this.options.stage;
+  }
+
+  /** Labels put on every container or sandbox; the reconciler selects by them. */
+  labelsFor(row: Pick<Machine, "id" | "projectId">): MachineLabels {
+    return {
+      "os2.managed": "true",
+      "os2.machine-id": row.id,
+      "os2.project-id": row.projectId,
+      "os2.stage": this.options.stage,
+    };
+  }
+
+  /** Whether a user action or an observation is working on this machine right now. */
+  isBusy(machineId: string): boolean {
+    return this.mutex.isBusy(machineId);
+  }
+
+  async create(input: { projectId: string; name: string; type: MachineType; userId: string | null }): Promise<Machine> {
+    const provider = getProvider(this.options.providers, input.type);
+    const availability = await provider.availability(AbortSignal.timeout(5_000));
+    if (!availability.available) throw new DomainError("precondition_failed", availability.reason);
+
+    const id = newId("machine");
+    const [row] = await this.options.db
+      .insert(machine)
+      .values({
+        id,
+        projectId: input.projectId,
+        name: input.name,
+        type: input.type,
+        desiredState: "running",
+        observedState: "creating",
+        authTokenEncrypted: this.options.encryptor.encrypt(randomToken(32)),
+        createdBy: input.userId,
+        startRequestedAt: new Date(),
+      })
+      .returning();
+    if (!row) throw new Error("machine insert returned no row");
+    await this.recordEvent(row, null, "creating", "user");
+
+    try {
+      await this.mutex.run(id, () => this.provision(row));
+    } catch (error) {
+      // Nothing usable came of it: remove what was made so no container and no row are left behind.
+      await this.mutex.run(id, () => this.destroy(row)).catch((cleanupError: unknown) => {
+        this.options.log.error("cleanup after a failed create failed; the reconciler will retry", {
+          machineId: id,
+          error: String(cleanupError),
+        });
+      });
+      this.notifyFailed(row, errorMessage(error));
+      throw error;
+    }
+    this.watchUntilReady(id);
+    return (await this.reload(id)) ?? row;
+  }
+
+  /** Carries out what a user asked for. The caller has already checked that the machine is theirs. */
+  async request(machineId: string, action: MachineAction): Promise<void> {
+    const row = await this.reload(machineId);
+    if (!row || row.desiredState === "deleted") throw notFound("Machine");
+    switch (action) {
+      case "start":
+        return this.start(row);
+      case "unarchive":
+        if (row.desiredState !== "archived") throw new DomainError("precondition_failed", "The machine is not archived.");
+        return this.start(row);
+      case "stop":
+        return this.halt(machineId, "stopped");
+      case "archive":
+        return this.halt(machineId, "archived");
+      case "restart":
+        await this.halt(machineId, "stopped");
+        return this.start((await this.reload(machineId)) ?? row);
+      case "delete":
+        return this.mutex.run(machineId, async () => {
+          await this.setDesired(machineId, "deleted");
+          await this.transition(machineId, "deleting", "user");
+          const current = await this.reload(machineId);
+          if (current) await this.destroy(current);
+        });
+      case "recreate":
+        return this.recreate(machineId);
+    }
+  }
+
+  /**
+   * Moves a machine toward its desired state given what the provider holds. Returns false when the machine
+   * was busy with other work and nothing was observed (the next pass looks again).
+   */
+  async observe(machineId: string, observation: Observation): Promise<boolean> {
+    if (this.mutex.isBusy(machineId)) return false;
+    await this.mutex.run(machineId, () => this.reconcile(machineId, observation));
+    return true;
+  }
+
+  /**
+   * Removes a container or sandbox that carries os2's labels for this stage but has no row. Anything
+   * without those labels, or whose machine is being worked on or still has a row, is left alone.
+   */
+  async removeOrphan(type: MachineType, listed: ListedMachine): Promise<boolean> {
+    const machineId = listed.labels["os2.machine-id"];
+    if (listed.labels["os2.managed"] !== "true" || listed.labels["os2.stage"] !== this.options.stage) return false;
+    if (machineId && (this.mutex.isBusy(machineId) || (await this.reload(machineId)))) return false;
+    await getProvider(this.options.providers, type).delete(listed.externalId, AbortSignal.timeout(PROVIDER_TIMEOUT_MS));
+    this.options.log.info("removed an orphaned machine", { type, externalId: listed.externalId, machineId });
+    return true;
+  }
+
+  /** Waits for background boots and in-flight operations; used at shutdown and by tests. */
+  async settle(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+    await this.mutex.drain();
+  }
+
+  close() {
+    this.closed = true;
+    for (const watcher of this.watchers.values()) watcher.abort();
+  }
+
+  private async start(row: Machine): Promise<void> {
+    if (row.observedState === "error" && !row.externalId) {
+      throw new DomainError("precondition_failed", "This machine has no container: recreate it or delete it.");
+    }
+    await this.mutex.run(row.id, async () => {
+      await this.setDesired(row.id, "running", { startRequestedAt: new Date() });
+      const current = await this.reload(row.id);
+      if (!current) throw notFound("Machine");
+      if (!current.externalId) return this.provision(current);
+      await getProvider(this.options.providers, current.type).start(current.externalId, this.timeout());
+      await this.transition(row.id, "starting", "user");
+    });
+    this.watchUntilReady(row.id);
+  }
+
+  /** Stop or archive: the container stops (and is archived), and the machine is recorded as such. */
+  private async halt(machineId: string, target: "stopped" | "archived"): Promise<void> {
+    await this.mutex.run(machineId, async () => {
+      await this.setDesired(machineId, target);
+      const current = await this.reload(machineId);
+      if (current?.externalId) {
+        await this.transition(machineId, "stopping", "user");
+        const provider = getProvider(this.options.providers, current.type);
+        if (target === "archived") await provider.archive(current.externalId, this.timeout());
+        else await provider.stop(current.externalId, this.timeout());
+      }
+      await this.transition(machineId, target, "provider");
+    });
+  }
+
+  /** For a machine whose container vanished: a new one with the same id, name and env. */
+  private async recreate(machineId: string): Promise<void> {
+    await this.mutex.run(machineId, async () => {
+      const current = await this.reload(machineId);
+      if (!current) throw notFound("Machine");
+      if (current.externalId) {
+        await getProvider(this.options.providers, current.type).delete(current.externalId, this.timeout());
+      }
+      await this.options.db
+        .update(machine)
+        .set({ externalId: null, desiredState: "running", startRequestedAt: new Date(), readyAt: null, lastError: null })
+        .where(eq(machine.id, machineId));
+      await this.transition(machineId, "creating", "user");
+      const fresh = await this.reload(machineId);
+      if (!fresh) throw notFound("Machine");
+      await this.provision(fresh);
+    });
+    this.watchUntilReady(machineId);
+  }
+
+  private async reconcile(machineId: string, observation: Observation): Promise<void> {
+    const row = await this.reload(machineId);
+    if (!row) return;
+    if (row.desiredState === "deleted") return this.destroy(row);
+
+    if (!row.externalId) {
+      // A create interrupted before the provider answered: adopt a container made in the meantime (the
+      // provider matches it by name and label) or make it now.
+      if (row.observedState === "creating" && row.desiredState === "running") {
+        await this.provision(row);
+        this.watchUntilReady(row.id);
+      }
+      return;
+    }
+
+    if (observation.kind === "unreachable") {
+      // Machines that should be up are shown as failing, with why; nothing is treated as gone.
+      if (row.desiredState === "running" && row.observedState !== "error") {
+        await this.transition(row.id, "error", "provider", observation.reason);
+      }
+      return;
+    }
+
+    const { state } = observation;
+    if (state === "missing") {
+      if (row.observedState !== "error") await this.transition(row.id, "error", "reconciler", CONTAINER_REMOVED_MESSAGE);
+      return;
+    }
+
+    const provider = getProvider(this.options.providers, row.type);
+    if (row.desiredState === "running") {
+      if (state === "stopped" || state === "error") {
+        // It died or the engine restarted: record that, then bring it back, as the user asked for it to run.
+        await this.transition(row.id, "stopped", "provider");
+        await this.setDesired(row.id, "running", { startRequestedAt: new Date() });
+        await provider.start(row.externalId, this.timeout());
+        await this.transition(row.id, "starting", "reconciler");
+        this.watchUntilReady(row.id);
+        return;
+      }
+      if (state === "running") {
+        const endpoint = await this.options.endpoints.open(row, DAEMON_PORT);
+        const healthy = await probeHealth(endpoint, 1_500).catch(() => false);
+        if (healthy && row.observedState !== "running") {
+          if (row.observedState === "starting") await this.markReady(row.id);
+          else await this.transition(row.id, "running", "health");
+        } else if (!healthy && row.observedState === "running") {
+          await this.transition(row.id, "starting", "health", "The daemon stopped answering /api/health");
+          this.watchUntilReady(row.id);
+        }
+      }
+      return;
+    }
+
+    const target = row.desiredState === "archived" ? "archived" : "stopped";
+    if (state === "running" || state === "starting") {
+      if (target === "archived") await provider.archive(row.externalId, this.timeout());
+      else await provider.stop(row.externalId, this.timeout());
+      await this.transition(row.id, target, "reconciler");
+      return;
+    }
+    if (row.observedState !== target) await this.transition(row.id, target, "provider");
+  }
+
+  /** Creates the container/sandbox for a row that has none yet, and records `starting`. */
+  private async provision(row: Machine): Promise<void> {
+    const provider = getProvider(this.options.providers, row.type);
+    const envVars = await buildMachineEnv(this.options.db, this.options.encryptor, {
+      machineId: row.id,
+      projectId: row.projectId,
+      stage: this.options.stage,
+      authToken: this.options.encryptor.decrypt(row.authTokenEncrypted),
+    });
+    const created = await provider.create({
+      machineId: row.id,
+      name: row.name,
+      envVars,
+      labels: this.labelsFor(row),
+      signal: AbortSignal.timeout(CREATE_TIMEOUT_MS),
+    });
+    await this.options.db
+      .update(machine)
+      .set({ externalId: created.externalId, metadata: created.metadata, lastError: null })
+      .where(eq(machine.id, row.id));
+    await this.transition(row.id, "starting", "provider");
+  }
+
+  /** Removes the provider's machine (by id, or by labels when the id was never stored) and then the row. */
+  private async destroy(row: Machine): Promise<void> {
+    const provider = getProvider(this.options.providers, row.type);
+    if (row.externalId) {
+      await provider.delete(row.externalId, this.timeout());
+    } else {
+      const leftovers = await provider.list({ "os2.machine-id": row.id, "os2.stage": this.options.stage });
+      for (const leftover of leftovers) await provider.delete(leftover.externalId, this.timeout());
+    }
+    this.options.endpoints.forget(row.id);
+    await this.options.db.delete(machine).where(eq(machine.id, row.id));
+    const organizationId = await this.organizationOf(row.projectId);
+    if (organizationId) this.options.publish(organizationId, INVALIDATES);
+  }
+
+  /** Polls the daemon until it is healthy, then records `running` (or `error`), unless the intent changed. */
+  private watchUntilReady(machineId: string): void {
+    this.watchers.get(machineId)?.abort();
+    const watcher = new AbortController();
+    this.watchers.set(machineId, watcher);
+    const task = (async () => {
+      const row = await this.reload(machineId);
+      if (!row) return;
+      const generation = row.startRequestedAt?.getTime();
+      try {
+        await waitForHealth({
+          endpoint: async () => this.options.endpoints.open((await this.reload(machineId)) ?? row, DAEMON_PORT),
+          timeoutMs: this.options.healthTimeoutMs ?? 60_000,
+          signal: watcher.signal,
+        });
+      } catch (error) {
+        if (this.closed || watcher.signal.aborted) return;
+        await this.mutex.run(machineId, async () => {
+          const current = await this.reload(machineId);
+          if (!current || current.desiredState !== "running" || current.startRequestedAt?.getTime() !== generation) return;
+          await this.transition(machineId, "error", "health", errorMessage(error));
+          this.notifyFailed(current, errorMessage(error));
+        });
+        return;
+      }
+      await this.mutex.run(machineId, () => this.markReady(machineId, generation));
+    })()
+      .catch((error: unknown) => {
+        if (!this.closed) this.options.log.error("watching a machine boot failed", { machineId, error: String(error) });
+      })
+      .finally(() => {
+        if (this.watchers.get(machineId) === watcher) this.watchers.delete(machineId);
+      });
+    this.background.add(task);
+    void task.finally(() => this.background.delete(task));
+  }
+
+  private async markReady(machineId: string, generation?: number) {
+    const current = await this.reload(machineId);
+    if (!current || current.desiredState !== "running") return;
+    if (generation !== undefined && current.startRequestedAt?.getTime() !== generation) return;
+    if (current.observedState === "running") return;
+    const readyAt = new Date();
+    const timeToReadyMs = current.startRequestedAt ? readyAt.getTime() - current.startRequestedAt.getTime() : null;
+    await this.options.db.update(machine).set({ readyAt, lastError: null }).where(eq(machine.id, machineId));
+    await this.transition(machineId, "running", "health", undefined, timeToReadyMs ?? undefined);
+    const organizationId = await this.organizationOf(current.projectId);
+    if (organizationId && timeToReadyMs !== null) {
+      this.options.hooks?.onReady({ machine: toPublicMachine({ ...current, readyAt }), organizationId, timeToReadyMs });
+    }
+  }
+
+  private async reload(machineId: string): Promise<Machine | null> {
+    const [row] = await this.options.db.select().from(machine).where(eq(machine.id, machineId));
+    return row ?? null;
+  }
+
+  private async setDesired(machineId: string, desiredState: MachineDesiredState, extra: Partial<Machine> = {}) {
+    if (desiredState !== "running") this.watchers.get(machineId)?.abort();
+    await this.options.db
+      .update(machine)
+      .set({ ...extra, desiredState })
+      .where(eq(machine.id, machineId));
+  }
+
+  /** Records a change of observed state (no-op when unchanged) as an event, and tells the dashboards. */
+  private async transition(
+    machineId: string,
+    toState: MachineObservedState,
+    reason: MachineEventReason,
+    detail?: string,
+    durationMs?: number,
+  ): Promise<void> {
+    this.options.endpoints.forget(machineId);
+    const current = await this.reload(machineId);
+    if (!current) return;
+    const errorChanged = toState === "error" && current.lastError !== (detail ?? null);
+    if (current.observedState === toState && !errorChanged) return;
+    await this.options.db
+      .update(machine)
+      .set({ observedState: toState, ...(toState === "error" ? { lastError: detail ?? "error" } : {}) })
+      .where(eq(machine.id, machineId));
+    await this.recordEvent(current, current.observedState, toState, reason, detail, durationMs);
+  }
+
+  private async recordEvent(
+    row: Pick<Machine, "id" | "projectId">,
+    fromState: MachineObservedState | null,
+    toState: MachineObservedState,
+    reason: MachineEventReason,
+    detail?: string,
+    durationMs?: number,
+  ) {
+    await this.options.db.insert(machineEvent).values({
+      id: newId("machineEvent"),
+      machineId: row.id,
+      fromState,
+      toState,
+      reason,
+      detail: detail ?? null,
+      durationMs: durationMs ?? null,
+    });
+    const organizationId = await this.organizationOf(row.projectId);
+    if (organizationId) this.options.publish(organizationId, INVALIDATES);
+  }
+
+  private notifyFailed(row: Machine, reason: string) {
+    this.organizationOf(row.projectId)
+      .then((organizationId) => {
+        if (organizationId) this.options.hooks?.onFailed({ machine: toPublicMachine(row), organizationId, reason });
+      })
+      .catch((error: unknown) => this.options.log.warn("reporting a failed machine failed", { error: String(error) }));
+  }
+
+  /** A project never changes organization, so the answer is kept: every transition needs it. */
+  private async organizationOf(projectId: string): Promise<string | null> {
+    const known = this.organizationByProject.get(projectId);
+    if (known) return known;
+    const [row] = await this.options.db
+      .select({ organizationId: project.organizationId })
+      .from(project)
+      .where(eq(project.id, projectId));
+    if (row) this.organizationByProject.set(projectId, row.organizationId);
+    return row?.organizationId ?? null;
+  }
+
+  private timeout() {
+    return AbortSignal.timeout(PROVIDER_TIMEOUT_MS);
+  }
+}
