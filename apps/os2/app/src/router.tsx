@@ -15,7 +15,8 @@
  *         /settings
  *       /projects/$project                (loads the project; project tabs)
  *         /                               overview
- *         /machines                       project-machines.tsx (owned by the machines work)
+ *         /machines                       project-machines.tsx (the list)
+ *           /$machineId                   machine-page.tsx
  *         /env-vars
  *         /access-tokens
  *         /settings
@@ -35,7 +36,8 @@ import { organizationTeamRoute } from "./routes/organization-team.tsx";
 import { organizationRoute, organizationTabsRoute } from "./routes/organization.tsx";
 import { projectAccessTokensRoute } from "./routes/project-access-tokens.tsx";
 import { projectEnvVarsRoute } from "./routes/project-env-vars.tsx";
-import { projectMachinesRouteTree } from "./routes/project-machines.tsx";
+import { machinePageRoute } from "./routes/machine-page.tsx";
+import { projectMachinesIndexRoute, projectMachinesRoute } from "./routes/project-machines.tsx";
 import { projectOverviewRoute } from "./routes/project-overview.tsx";
 import { projectSettingsRoute } from "./routes/project-settings.tsx";
 import { projectRoute } from "./routes/project.tsx";
@@ -58,7 +60,7 @@ const routeTree = rootRoute.addChildren([
       ]),
       projectRoute.addChildren([
         projectOverviewRoute,
-        projectMachinesRouteTree,
+        projectMachinesRoute.addChildren([projectMachinesIndexRoute, machinePageRoute]),
         projectEnvVarsRoute,
         projectAccessTokensRoute,
         projectSettingsRoute,

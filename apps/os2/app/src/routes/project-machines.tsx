@@ -18,7 +18,6 @@ import { Card, CardHeader, EmptyState, PendingBlock, Table, TableHead, phoneHidd
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
-import { machinePageRoute } from "./machine-page.tsx";
 import { projectRoute, useProjectInput } from "./project.tsx";
 
 export const projectMachinesRoute = createRoute({
@@ -26,7 +25,7 @@ export const projectMachinesRoute = createRoute({
   path: "machines",
 });
 
-const projectMachinesIndexRoute = createRoute({
+export const projectMachinesIndexRoute = createRoute({
   getParentRoute: () => projectMachinesRoute,
   path: "/",
   loader: ({ context, params }) => {
@@ -37,8 +36,6 @@ const projectMachinesIndexRoute = createRoute({
   },
   component: ProjectMachinesPage,
 });
-
-export const projectMachinesRouteTree = projectMachinesRoute.addChildren([projectMachinesIndexRoute, machinePageRoute]);
 
 function ProjectMachinesPage() {
   const trpc = useTRPC();

@@ -1,32 +1,24 @@
 /**
  * Calls to a machine's daemon through the os2 proxy (`proxyPath` from `machine.getPreviewInfo`). Same origin,
- * so the session cookie authenticates and the proxy adds the daemon credential. Responses are parsed at this
- * boundary; the shapes mirror `@os2/protocol` (apps/os2 does not depend on it, so the few fields used are
- * restated here).
+ * so the session cookie authenticates and the proxy adds the daemon credential. Every answer is parsed with
+ * the daemon's own schemas from `@os2/protocol`, the contract both sides share.
  */
-import * as z from "zod/mini";
+import {
+  type AgentCreateRequest,
+  agentDeleteResponseSchema,
+  agentListResponseSchema,
+  agentOutputResponseSchema,
+  agentSchema,
+  errorResponseSchema,
+  logsListResponseSchema,
+  logsReadResponseSchema,
+} from "@os2/protocol";
+import { z } from "zod";
 
-export const HARNESSES = ["shell", "claude-code", "opencode", "pi"] as const;
-export type Harness = (typeof HARNESSES)[number];
+export { type Agent, type Harness, HARNESSES } from "@os2/protocol";
 
-const agentSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  harness: z.enum(HARNESSES),
-  cwd: z.string(),
-  prompt: z.string(),
-  createdAt: z.string(),
-  status: z.enum(["running", "exited", "stopped"]),
-  exitCode: z.nullable(z.number()),
-});
-export type Agent = z.infer<typeof agentSchema>;
-
-const agentListSchema = z.object({ agents: z.array(agentSchema) });
-const agentOutputSchema = z.object({ id: z.string(), text: z.string() });
-const serviceListSchema = z.object({ services: z.array(z.object({ name: z.string() })) });
-const serviceLogSchema = z.object({ service: z.string(), lines: z.array(z.string()) });
-/** The daemon's `ErrorResponse`, and the proxy's `{ error }` when the machine does not answer. */
-const errorSchema = z.object({ error: z.string(), message: z.optional(z.string()) });
+/** The proxy's own `{ error }` when the machine does not answer (502) or the caller may not reach it. */
+const proxyErrorSchema = z.object({ error: z.string() });
 
 export class DaemonRequestError extends Error {
   constructor(
@@ -41,7 +33,7 @@ export class DaemonRequestError extends Error {
 async function daemonRequest<T>(
   proxyPath: string,
   path: string,
-  schema: z.ZodMiniType<T>,
+  schema: z.ZodType<T>,
   init: RequestInit = {},
 ): Promise<T> {
   const response = await fetch(`${proxyPath}${path}`, {
@@ -51,8 +43,13 @@ async function daemonRequest<T>(
   });
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
-    const parsed = errorSchema.safeParse(body);
-    const reason = parsed.success ? (parsed.data.message ?? parsed.data.error) : response.statusText;
+    const daemonError = errorResponseSchema.safeParse(body);
+    const proxyError = proxyErrorSchema.safeParse(body);
+    const reason = daemonError.success
+      ? daemonError.data.message
+      : proxyError.success
+        ? proxyError.data.error
+        : response.statusText;
     throw new DaemonRequestError(`The daemon answered ${response.status}: ${reason}`, response.status);
   }
   const parsed = schema.safeParse(body);
@@ -60,10 +57,10 @@ async function daemonRequest<T>(
   return parsed.data;
 }
 
-export type AgentCreateInput = { harness: Harness; prompt: string; name?: string; cwd?: string };
+export type AgentCreateInput = Pick<AgentCreateRequest, "harness" | "prompt" | "name" | "cwd">;
 
 export const daemon = {
-  listAgents: (proxyPath: string) => daemonRequest(proxyPath, "api/agents", agentListSchema).then((result) => result.agents),
+  listAgents: (proxyPath: string) => daemonRequest(proxyPath, "api/agents", agentListResponseSchema).then((result) => result.agents),
   createAgent: (proxyPath: string, input: AgentCreateInput) =>
     daemonRequest(proxyPath, "api/agents", agentSchema, { method: "POST", body: JSON.stringify(input) }),
   startAgent: (proxyPath: string, id: string) =>
@@ -71,13 +68,13 @@ export const daemon = {
   stopAgent: (proxyPath: string, id: string) =>
     daemonRequest(proxyPath, `api/agents/${encodeURIComponent(id)}/stop`, agentSchema, { method: "POST" }),
   deleteAgent: (proxyPath: string, id: string) =>
-    daemonRequest(proxyPath, `api/agents/${encodeURIComponent(id)}`, z.object({ id: z.string() }), { method: "DELETE" }),
+    daemonRequest(proxyPath, `api/agents/${encodeURIComponent(id)}`, agentDeleteResponseSchema, { method: "DELETE" }),
   agentOutput: (proxyPath: string, id: string, lines = 200) =>
-    daemonRequest(proxyPath, `api/agents/${encodeURIComponent(id)}/output?lines=${lines}`, agentOutputSchema).then((result) => result.text),
+    daemonRequest(proxyPath, `api/agents/${encodeURIComponent(id)}/output?lines=${lines}`, agentOutputResponseSchema).then((result) => result.text),
   listServices: (proxyPath: string) =>
-    daemonRequest(proxyPath, "api/logs", serviceListSchema).then((result) => result.services.map((service) => service.name)),
+    daemonRequest(proxyPath, "api/logs", logsListResponseSchema).then((result) => result.services.map((service) => service.name)),
   serviceLog: (proxyPath: string, service: string, lines = 200) =>
-    daemonRequest(proxyPath, `api/logs/${encodeURIComponent(service)}?lines=${lines}`, serviceLogSchema).then((result) => result.lines),
+    daemonRequest(proxyPath, `api/logs/${encodeURIComponent(service)}?lines=${lines}`, logsReadResponseSchema).then((result) => result.lines),
 };
 
 /** TanStack Query keys for daemon data, per machine; invalidating `[...base]` refreshes all of it. */
