@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's second command runs it (`pnpm test` from the repo root):
 # prepares the machine (Docker Engine, PostgreSQL, Chromium), builds the sandbox image, then runs
-# typecheck, unit, integration (PGlite + PostgreSQL + Docker), sandbox and browser suites.
+# typecheck, lint, unit, integration (PGlite + PostgreSQL + Docker), sandbox and browser suites.
 # Every step runs even if an earlier one failed, so one run shows every failure; the exit code is non-zero
 # if any step failed.
 set -uo pipefail
@@ -31,6 +31,7 @@ env_exports=$(bash scripts/ensure-test-env.sh) || { echo "Test environment could
 eval "$env_exports"
 
 step "typecheck" pnpm -r --no-bail typecheck
+step "lint (ESLint, Prettier)" pnpm lint
 step "sandbox image (pnpm snapshot:local-docker)" pnpm snapshot:local-docker
 json() { echo "--reporter=default --reporter=json --outputFile.json=$results_dir/$1.json"; }
 # shellcheck disable=SC2046

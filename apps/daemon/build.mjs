@@ -18,6 +18,8 @@ await build({
   legalComments: "none",
   define: { "process.env.OS2_DAEMON_VERSION": JSON.stringify(version) },
   // ws is CommonJS and requires Node built-ins; an ESM bundle needs a real `require` for them.
-  banner: { js: "import { createRequire as __os2CreateRequire } from 'node:module'; const require = __os2CreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __os2CreateRequire } from 'node:module'; const require = __os2CreateRequire(import.meta.url);",
+  },
 });
 console.log(`[daemon] bundled ${version} -> ${outfile}`);

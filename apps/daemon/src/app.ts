@@ -1,7 +1,8 @@
-import { Hono } from "hono";
 import { createNodeWebSocket } from "@hono/node-ws";
-import { AgentService } from "./agents/service";
+import { Hono } from "hono";
+
 import { agentRoutes } from "./agents/route";
+import { AgentService } from "./agents/service";
 import { AgentStore } from "./agents/store";
 import type { DaemonConfig } from "./config";
 import { execRoutes } from "./exec/route";
@@ -11,8 +12,8 @@ import { requireMachineToken } from "./http/auth";
 import { errorBody, HttpError } from "./http/errors";
 import { logsRoutes } from "./logs/route";
 import { ptyRoutes } from "./pty/route";
-import { Tmux } from "./tmux/tmux";
 import { tmuxRoutes } from "./tmux/route";
+import { Tmux } from "./tmux/tmux";
 
 /**
  * Builds the daemon's HTTP app. `injectWebSocket` must be called with the Node server once it listens,
@@ -29,7 +30,9 @@ export function createDaemonApp(config: DaemonConfig) {
     console.error("[daemon] unexpected error on", c.req.method, c.req.path, error);
     return c.json({ error: "internal", message: error.message }, 500);
   });
-  app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}; see apps/daemon/README.md` }, 404));
+  app.notFound((c) =>
+    c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}; see apps/daemon/README.md` }, 404),
+  );
 
   app.route("/api/health", healthRoutes(config));
   app.use("/api/*", requireMachineToken(config.authToken));

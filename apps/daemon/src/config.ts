@@ -1,5 +1,5 @@
-import { z } from "zod";
 import { DAEMON_PORT } from "@os2/protocol";
+import { z } from "zod";
 
 /**
  * The daemon's configuration, parsed once from the environment in `main.ts` and passed down. Nothing else in
@@ -18,9 +18,17 @@ const envSchema = z.object({
   /** s6-log writes each service's logs to `<dir>/<service>/current`. */
   OS2_LOG_DIR: z.string().default("/var/log/os2"),
   /** Cap for file reads and writes, in bytes. */
-  OS2_FILES_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  OS2_FILES_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
   /** Cap for the buffered (non-streaming) output of one exec, per stream, in bytes. */
-  OS2_EXEC_MAX_OUTPUT_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  OS2_EXEC_MAX_OUTPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
   /** tmux socket path; unset means tmux's default, so `tmux ls` inside the machine sees the same sessions. */
   OS2_TMUX_SOCKET: z.string().optional(),
   /** File descriptor s6 gave us for the readiness notification (see the service's `notification-fd`). */

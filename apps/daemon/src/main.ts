@@ -4,7 +4,9 @@
  */
 import { closeSync, writeSync } from "node:fs";
 import { request } from "node:http";
+
 import { serve } from "@hono/node-server";
+
 import { createDaemonApp } from "./app";
 import { parseDaemonConfig } from "./config";
 
@@ -17,7 +19,11 @@ delete process.env.OS2_READY_FD;
 const { app, injectWebSocket } = createDaemonApp(config);
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => {
   console.log(`[daemon] ${config.version} listening on ${config.host}:${config.port}`);
-  if (config.readyFd !== undefined) void notifyReadyWhenHealthy(config.port, config.readyFd);
+  if (config.readyFd === undefined) return;
+  notifyReadyWhenHealthy(config.port, config.readyFd).catch((error: unknown) => {
+    // Without readiness s6 keeps the service "up, not ready"; say why rather than crash.
+    console.error(`[daemon] could not signal readiness: ${String(error)}`);
+  });
 });
 injectWebSocket(server);
 

@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
+
 import { badRequest } from "./http/errors";
 
 /** Relative paths are taken from the workspace directory, like a shell opened there. */
@@ -8,7 +9,11 @@ export function resolvePath(workspaceDir: string, path: string): string {
 }
 
 /** Checks a working directory up front: spawn reports a missing cwd as ENOENT, which reads like "no such binary". */
-export async function resolveExistingDir(workspaceDir: string, cwd: string | undefined, field = "cwd"): Promise<string> {
+export async function resolveExistingDir(
+  workspaceDir: string,
+  cwd: string | undefined,
+  field = "cwd",
+): Promise<string> {
   const dir = resolvePath(workspaceDir, cwd ?? workspaceDir);
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw badRequest(`${field}: ${dir} is not an existing directory`, field);

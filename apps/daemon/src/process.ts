@@ -6,7 +6,11 @@ export type CommandResult = { code: number; stdout: string; stderr: string };
  * Runs a short helper command (tmux, s6-svstat, stty) and resolves with its exit code instead of throwing,
  * because "no such session" and friends are ordinary answers here, not failures.
  */
-export function runCommand(file: string, args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+export function runCommand(
+  file: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(
       file,

@@ -9,9 +9,11 @@
  */
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+
 import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig, loadEnv } from "vite";
+
 import { computeServerStage } from "../backend/stage.ts";
 
 const appDir = fileURLToPath(new URL(".", import.meta.url));

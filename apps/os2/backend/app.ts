@@ -3,34 +3,41 @@
  * Used by the production entry (entry.ts), the dev server (dev.ts) and in-process tests alike, so the
  * tests exercise exactly what runs in production.
  */
+import { createServer as createNodeServer, type IncomingMessage, type Server } from "node:http";
 import os from "node:os";
-import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
+
+import { getRequestListener } from "@hono/node-server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
+
 import { createIngestProxy } from "./analytics/ingest-proxy.ts";
+import { captureMachineFailed, captureMachineReady } from "./analytics/machine-events.ts";
 import { createServerAnalytics, type ServerAnalytics } from "./analytics/server-analytics.ts";
 import { createAuth } from "./auth/auth.ts";
 import { parseSignupAllowlist } from "./auth/email-rules.ts";
 import { createMailer } from "./auth/mailer.ts";
-import { captureMachineFailed, captureMachineReady } from "./analytics/machine-events.ts";
 import { createEncryptor } from "./crypto.ts";
-import { openDatabase, type DatabaseHandle } from "./db/client.ts";
+import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import type { Env } from "./env.ts";
 import { loadOrCreateLocalSecret } from "./local-secrets.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { DaytonaProvider, createUnconfiguredDaytonaProvider, defaultSnapshotPrefix } from "./providers/daytona/index.ts";
+import {
+  createUnconfiguredDaytonaProvider,
+  DaytonaProvider,
+  defaultSnapshotPrefix,
+} from "./providers/daytona/index.ts";
 import { LocalDockerProvider, resolveDockerHost } from "./providers/local-docker/index.ts";
 import type { ProviderRegistry } from "./providers/registry.ts";
 import { createMachineProxy } from "./proxy/machine-proxy.ts";
-import { REALTIME_PATH, createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
+import { createRealtimeHub, REALTIME_PATH, type RealtimeHub } from "./realtime/hub.ts";
 import { createServices } from "./services/index.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
 import { Reconciler } from "./services/machines/reconciler.ts";
 import { computeServerStage } from "./stage.ts";
 import { appRouter } from "./trpc/app-router.ts";
-import { createContext, type AppDeps } from "./trpc/context.ts";
+import { type AppDeps, createContext } from "./trpc/context.ts";
 import { combineObservers, type MutationObserver } from "./trpc/mutation-observer.ts";
 import { captureTrackedMutation } from "./trpc/tracked-mutations.ts";
 
@@ -47,6 +54,8 @@ export type Os2 = {
   /** Routes WebSocket upgrades (realtime now; machine proxies later) and destroys anything unknown. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   attach(server: Server): void;
+  /** A Node HTTP server that serves the app and its WebSocket upgrades (not yet listening). */
+  createServer(): Server;
   close(): Promise<void>;
 };
 
@@ -88,7 +97,12 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     stage,
     mailer: createMailer({ smtpUrl: env.SMTP_URL, from: env.SMTP_FROM, log: (line) => log.info(line) }),
     signupAllowlist: parseSignupAllowlist(env.ALLOW_SIGNUP_FROM_EMAILS, stage),
-    adminEmails: new Set((env.OS2_ADMIN_EMAILS ?? "").split(",").map((e) => e.trim().toLowerCase()).filter(Boolean)),
+    adminEmails: new Set(
+      (env.OS2_ADMIN_EMAILS ?? "")
+        .split(",")
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean),
+    ),
     google,
     otpRateLimitPerMinute: env.OTP_RATE_LIMIT_PER_MINUTE,
     trustedOrigins: [publicUrl, `http://127.0.0.1:${env.PORT}`, `http://localhost:${env.PORT}`],
@@ -120,7 +134,8 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     },
   };
 
-  const providers = options.providers ?? (await createProviders(env, stage, new DatabasePreviewTokenStore(db, encryptor)));
+  const providers =
+    options.providers ?? (await createProviders(env, stage, new DatabasePreviewTokenStore(db, encryptor)));
   const machines = new MachineService({
     db,
     encryptor,
@@ -203,6 +218,12 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     return route ? route.handle(request, socket, head) : false;
   };
 
+  const attach = (server: Server) => {
+    server.on("upgrade", (request, socket, head) => {
+      if (!handleUpgrade(request, socket, head)) socket.destroy();
+    });
+  };
+
   return {
     app,
     deps,
@@ -214,10 +235,16 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     providers,
     publicUrl,
     handleUpgrade,
-    attach(server) {
-      server.on("upgrade", (request, socket, head) => {
-        if (!handleUpgrade(request, socket, head)) socket.destroy();
+    attach,
+    createServer() {
+      const listener = getRequestListener(app.fetch);
+      const server = createNodeServer((request, response) => {
+        listener(request, response).catch((error: unknown) =>
+          log.error("serving a request failed", { error: String(error) }),
+        );
       });
+      attach(server);
+      return server;
     },
     async close() {
       await reconciler.stop();
@@ -231,7 +258,11 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   };
 }
 
-async function createProviders(env: Env, stage: string, previewTokenStore: DatabasePreviewTokenStore): Promise<ProviderRegistry> {
+async function createProviders(
+  env: Env,
+  stage: string,
+  previewTokenStore: DatabasePreviewTokenStore,
+): Promise<ProviderRegistry> {
   return {
     "local-docker": new LocalDockerProvider({
       dockerHost: await resolveDockerHost(env.DOCKER_HOST),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+
 import { createEncryptor, sha256Hex } from "./crypto.ts";
 
 describe("encryptor", () => {

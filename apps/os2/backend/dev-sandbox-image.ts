@@ -7,15 +7,21 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+
 import Dockerode from "dockerode";
+
 import { computeSandboxSourceHash, SANDBOX_SOURCE_HASH_LABEL } from "../sandbox/source-hash.ts";
-import { toDockerodeOptions } from "./providers/local-docker/docker-host.ts";
 import type { Logger } from "./logger.ts";
+import { toDockerodeOptions } from "./providers/local-docker/docker-host.ts";
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const repoRoot = path.resolve(packageDir, "../..");
 
-export async function checkSandboxImage(options: { dockerHost: string; imageName: string; log: Logger }): Promise<void> {
+export async function checkSandboxImage(options: {
+  dockerHost: string;
+  imageName: string;
+  log: Logger;
+}): Promise<void> {
   const { dockerHost, imageName, log } = options;
   const docker = new Dockerode(toDockerodeOptions(dockerHost));
   try {
@@ -31,7 +37,10 @@ export async function checkSandboxImage(options: { dockerHost: string; imageName
     );
     return;
   }
-  const image = await docker.getImage(imageName).inspect().catch(() => null);
+  const image = await docker
+    .getImage(imageName)
+    .inspect()
+    .catch(() => null);
   if (!image) {
     log.info(`Sandbox image ${imageName} is missing: building it now in the background (pnpm snapshot:local-docker).`);
     buildInBackground(imageName, log);

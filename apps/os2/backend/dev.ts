@@ -3,22 +3,29 @@
  * on the same port. Before starting, it checks the local sandbox image (see sandbox-image-check.ts).
  */
 import "dotenv/config";
+
 import { createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+
 import { getRequestListener } from "@hono/node-server";
 import { createServer as createViteServer } from "vite";
+
 import { createOs2 } from "./app.ts";
 import { checkSandboxImage } from "./dev-sandbox-image.ts";
+import { parseEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
 import { resolveDockerHost } from "./providers/local-docker/index.ts";
-import { parseEnv } from "./env.ts";
 
 const env = parseEnv(process.env);
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../app");
 
 const log = createLogger();
-await checkSandboxImage({ dockerHost: await resolveDockerHost(env.DOCKER_HOST), imageName: env.LOCAL_DOCKER_IMAGE_NAME, log });
+await checkSandboxImage({
+  dockerHost: await resolveDockerHost(env.DOCKER_HOST),
+  imageName: env.LOCAL_DOCKER_IMAGE_NAME,
+  log,
+});
 const os2 = await createOs2({ env, log });
 const server = createServer();
 const vite = await createViteServer({
@@ -32,8 +39,9 @@ const apiListener = getRequestListener(os2.app.fetch);
 const SERVER_PREFIXES = ["/api/", "/ingest/", "/org/"];
 server.on("request", (request, response) => {
   const url = request.url ?? "/";
-  if (SERVER_PREFIXES.some((prefix) => url.startsWith(prefix))) void apiListener(request, response);
-  else vite.middlewares(request, response);
+  if (SERVER_PREFIXES.some((prefix) => url.startsWith(prefix))) {
+    apiListener(request, response).catch((error: unknown) => console.error("serving a request failed", error));
+  } else vite.middlewares(request, response);
 });
 // Vite's HMR socket listens on the same server; os2 claims only its own upgrade paths.
 server.on("upgrade", (request, socket, head) => {
@@ -50,5 +58,11 @@ const shutdown = async () => {
   await os2.close();
   process.exit(0);
 };
-process.on("SIGINT", () => void shutdown());
-process.on("SIGTERM", () => void shutdown());
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    shutdown().catch((error: unknown) => {
+      console.error("shutdown failed", error);
+      process.exit(1);
+    });
+  });
+}

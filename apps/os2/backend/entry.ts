@@ -3,12 +3,13 @@
  * serves the API, the realtime socket and the built SPA from one Node process.
  */
 import "dotenv/config";
+
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { getRequestListener } from "@hono/node-server";
+
 import { serveStatic } from "@hono/node-server/serve-static";
-import { createServer } from "node:http";
+
 import { createOs2 } from "./app.ts";
 import { parseEnv } from "./env.ts";
 
@@ -25,8 +26,7 @@ os2.app.use("/*", serveStatic({ root }));
 // Client-side routes (/orgs/…, /login) all load the SPA shell.
 os2.app.get("*", serveStatic({ root, path: "index.html" }));
 
-const server = createServer(getRequestListener(os2.app.fetch));
-os2.attach(server);
+const server = os2.createServer();
 server.listen(env.PORT, env.HOST, () => {
   console.log(`os2 (${os2.deps.stage}) listening on ${os2.publicUrl}  [database: ${os2.database.kind}]`);
 });
@@ -37,5 +37,11 @@ const shutdown = async (signal: string) => {
   await os2.close();
   process.exit(0);
 };
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    shutdown(signal).catch((error: unknown) => {
+      console.error("shutdown failed", error);
+      process.exit(1);
+    });
+  });
+}

@@ -5,15 +5,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+
 import { randomToken } from "./crypto.ts";
 
 type SecretName = "ENCRYPTION_SECRET" | "BETTER_AUTH_SECRET";
 
-export function loadOrCreateLocalSecret(
-  dataDir: string,
-  name: SecretName,
-  warn: (message: string) => void,
-): string {
+export function loadOrCreateLocalSecret(dataDir: string, name: SecretName, warn: (message: string) => void): string {
   const file = path.join(dataDir, "secrets.json");
   const stored = readSecrets(file);
   const existing = stored[name];
@@ -28,7 +25,7 @@ export function loadOrCreateLocalSecret(
 function readSecrets(file: string): Partial<Record<SecretName, string>> {
   try {
     const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
-    return typeof parsed === "object" && parsed !== null ? (parsed as Partial<Record<SecretName, string>>) : {};
+    return typeof parsed === "object" && parsed !== null ? parsed : {};
   } catch {
     return {};
   }

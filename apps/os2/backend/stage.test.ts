@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { StageError, computeServerStage, computeStage, isDevPrefix } from "./stage.ts";
+
+import { computeServerStage, computeStage, isDevPrefix, StageError } from "./stage.ts";
 
 describe("computeStage", () => {
   it("uses dev-<ITERATE_USER> when ITERATE_USER is set and not 'unknown'", () => {

@@ -36,7 +36,11 @@ export function computeServerStage(input: StageInput, osUser: string): string {
     return computeStage(input);
   } catch (error) {
     if (!(error instanceof StageError) || input.ITERATE_USER?.trim() || input.APP_STAGE?.trim()) throw error;
-    const safeUser = osUser.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+/, "") || "user";
+    const safeUser =
+      osUser
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .replace(/^-+/, "") || "user";
     return `local-${safeUser}`;
   }
 }

@@ -9,6 +9,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
+
 import { httpStatus, percentile } from "../test-support/http-status.ts";
 
 const execFileAsync = promisify(execFile);
@@ -64,11 +65,16 @@ async function main(): Promise<void> {
     const sorted = [...(samples.get(v.name) ?? [])].sort((a, b) => a - b);
     return { name: v.name, p50: percentile(sorted, 50), p95: percentile(sorted, 95), min: sorted[0] ?? NaN };
   });
-  for (const s of stats) console.log(`${s.name.padEnd(36)} p50 ${s.p50.toFixed(0).padStart(5)} ms   p95 ${s.p95.toFixed(0).padStart(5)} ms   min ${s.min.toFixed(0).padStart(5)} ms`);
+  for (const s of stats)
+    console.log(
+      `${s.name.padEnd(36)} p50 ${s.p50.toFixed(0).padStart(5)} ms   p95 ${s.p95.toFixed(0).padStart(5)} ms   min ${s.min.toFixed(0).padStart(5)} ms`,
+    );
   const [sandbox, floor] = stats;
   if (sandbox && floor) {
     const ratio = sandbox.p50 / floor.p50;
-    console.log(`ratio sandbox/floor: p50 ${ratio.toFixed(2)} (goal ≤ 1.5), p95 ${(sandbox.p95 / floor.p95).toFixed(2)}`);
+    console.log(
+      `ratio sandbox/floor: p50 ${ratio.toFixed(2)} (goal ≤ 1.5), p95 ${(sandbox.p95 / floor.p95).toFixed(2)}`,
+    );
   }
 }
 

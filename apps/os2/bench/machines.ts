@@ -68,8 +68,12 @@ async function main() {
       if (i < runs - 1) await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });
     }
     console.log(`\ncreate → running over ${runs} machines (one at a time)`);
-    console.log(`  floor (docker run → first 200): p50 ${fmt(percentile(floor, 50))}  p95 ${fmt(percentile(floor, 95))}`);
-    console.log(`  os2 create → running:           p50 ${fmt(percentile(create, 50))}  p95 ${fmt(percentile(create, 95))}`);
+    console.log(
+      `  floor (docker run → first 200): p50 ${fmt(percentile(floor, 50))}  p95 ${fmt(percentile(floor, 95))}`,
+    );
+    console.log(
+      `  os2 create → running:           p50 ${fmt(percentile(create, 50))}  p95 ${fmt(percentile(create, 95))}`,
+    );
     console.log(`  ratio at p50: ${(percentile(create, 50) / percentile(floor, 50)).toFixed(2)}×  (goal ≤ 2×)`);
 
     // 2. Proxy vs direct, on the last machine.
@@ -105,8 +109,12 @@ async function main() {
     const directRps = await throughput(directUrl, {});
     const proxiedRps = await throughput(proxyUrl, auth);
     console.log(`\ndaemon GET /api/health, direct vs through the os2 proxy (session auth)`);
-    console.log(`  latency p50: direct ${percentile(direct, 50).toFixed(2)} ms, proxy ${percentile(proxied, 50).toFixed(2)} ms → ${(percentile(proxied, 50) / percentile(direct, 50)).toFixed(2)}× (goal ≤ 1.3×)`);
-    console.log(`  throughput (16 concurrent, 3 s): direct ${directRps.toFixed(0)} req/s, proxy ${proxiedRps.toFixed(0)} req/s → ${((proxiedRps / directRps) * 100).toFixed(0)}% (goal ≥ 70%)`);
+    console.log(
+      `  latency p50: direct ${percentile(direct, 50).toFixed(2)} ms, proxy ${percentile(proxied, 50).toFixed(2)} ms → ${(percentile(proxied, 50) / percentile(direct, 50)).toFixed(2)}× (goal ≤ 1.3×)`,
+    );
+    console.log(
+      `  throughput (16 concurrent, 3 s): direct ${directRps.toFixed(0)} req/s, proxy ${proxiedRps.toFixed(0)} req/s → ${((proxiedRps / directRps) * 100).toFixed(0)}% (goal ≥ 70%)`,
+    );
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });
 
     // 3. 20 concurrent creates.
@@ -118,7 +126,9 @@ async function main() {
       }),
     );
     const times = burst.map((b) => b.ms);
-    console.log(`\n20 concurrent creates: ${burst.length}/20 reached running; p50 ${fmt(percentile(times, 50))}, p95 ${fmt(percentile(times, 95))}, last ${fmt(Math.max(...times))}`);
+    console.log(
+      `\n20 concurrent creates: ${burst.length}/20 reached running; p50 ${fmt(percentile(times, 50))}, p95 ${fmt(percentile(times, 95))}, last ${fmt(Math.max(...times))}`,
+    );
     for (const b of burst) await fx.api.machine.delete.mutate({ ...fx.scope, machineId: b.id });
   } finally {
     await t.close();

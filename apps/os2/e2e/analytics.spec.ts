@@ -11,7 +11,9 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-import { expect, test, type APIResponse, type Browser, type Page } from "@playwright/test";
+
+import { type APIResponse, type Browser, expect, type Page, test } from "@playwright/test";
+
 import type { ParsedEvent } from "../test-support/posthog-standin/decode.ts";
 import { bodyTextOf, readStandinLog, type StandinLogLine } from "../test-support/posthog-standin/log.ts";
 import { ANALYTICS_E2E, analyticsE2ePath } from "./analytics-e2e-server.ts";
@@ -95,7 +97,8 @@ test("organization and project groups are identified once each, and project-page
   const events = await browserEvents();
   const groupIdentifies = events.filter((event) => event.event === "$groupidentify");
   const organizationIdentifies = groupIdentifies.filter(
-    (event) => event.properties.$group_type === "organization" && event.properties.$group_key === journey.organization.id,
+    (event) =>
+      event.properties.$group_type === "organization" && event.properties.$group_key === journey.organization.id,
   );
   const projectIdentifies = groupIdentifies.filter(
     (event) => event.properties.$group_type === "project" && event.properties.$group_key === journey.project.id,
@@ -113,7 +116,9 @@ test("organization and project groups are identified once each, and project-page
   });
 
   const projectBase = `/orgs/${journey.organization.slug}/projects/${journey.project.slug}`;
-  const projectPageviews = events.filter((event) => event.event === "$pageview" && pathnameOf(event).startsWith(`${projectBase}/`));
+  const projectPageviews = events.filter(
+    (event) => event.event === "$pageview" && pathnameOf(event).startsWith(`${projectBase}/`),
+  );
   expect(projectPageviews.length).toBeGreaterThan(0);
   for (const pageview of projectPageviews) {
     expect(pageview.properties.$groups).toEqual({ organization: journey.organization.id, project: journey.project.id });
@@ -171,7 +176,11 @@ test("creating an organization, project, env var and access token in the UI send
     expect(matching, event).toHaveLength(1);
     const [captured] = matching;
     expect(captured?.apiKey).toBe(ANALYTICS_E2E.serverKey);
-    expect(captured?.properties).toMatchObject({ $lib: "posthog-node", $environment: ANALYTICS_E2E.stage, $groups: groups });
+    expect(captured?.properties).toMatchObject({
+      $lib: "posthog-node",
+      $environment: ANALYTICS_E2E.stage,
+      $groups: groups,
+    });
   }
 });
 
@@ -188,13 +197,18 @@ test("sign-out resets analytics: later events have a new anonymous distinct id a
   // navigates). Its session is the new one; every event of that session must be anonymous and staged.
   const events = await browserEvents();
   const loginAfterSignOut = sortByTimestamp(
-    events.filter((event) => event.event === "$pageview" && pathnameOf(event) === "/login" && capturedAt(event) > journey.signOutStartedAt),
+    events.filter(
+      (event) =>
+        event.event === "$pageview" && pathnameOf(event) === "/login" && capturedAt(event) > journey.signOutStartedAt,
+    ),
   )[0];
   expect(loginAfterSignOut, "a /login $pageview after sign-out").toBeDefined();
   const newSessionId = loginAfterSignOut?.properties.$session_id;
   expect(newSessionId).toBeTruthy();
   const afterSignOut = events.filter(
-    (event) => event.endpoint === "/e/" && (event.properties.$session_id === newSessionId || capturedAt(event) > capturedAt(loginAfterSignOut)),
+    (event) =>
+      event.endpoint === "/e/" &&
+      (event.properties.$session_id === newSessionId || capturedAt(event) > capturedAt(loginAfterSignOut)),
   );
   expect(journey.sessionIdsBeforeSignOut).not.toContain(newSessionId);
   for (const event of afterSignOut) {
@@ -227,7 +241,10 @@ test("no body sent to PostHog and no server log line contains the env var value 
   expect(replayTexts.some((text) => text.includes("this is the only time it is shown"))).toBe(true);
   for (const { line, texts } of textsByLine) {
     for (const [name, secret] of Object.entries(secrets)) {
-      expect(texts.some((text) => text.includes(secret)), `${name} in ${line.method} ${line.path}`).toBe(false);
+      expect(
+        texts.some((text) => text.includes(secret)),
+        `${name} in ${line.method} ${line.path}`,
+      ).toBe(false);
     }
   }
   const serverLog = await readFile(SERVER_LOG, "utf8");
@@ -306,14 +323,21 @@ async function runJourney(browser: Browser): Promise<Journey> {
   await expectPath(`/orgs/${organizationSlug}`);
 
   const userId = String((await trpcData(await page.request.get("/api/trpc/user.me")))?.id ?? "");
-  const organization = await trpcData(await page.request.get(trpcQueryUrl("organization.bySlug", { organizationSlug })));
+  const organization = await trpcData(
+    await page.request.get(trpcQueryUrl("organization.bySlug", { organizationSlug })),
+  );
   const project = await trpcData(
     await page.request.get(trpcQueryUrl("project.bySlug", { organizationSlug, projectSlug })),
   );
 
   // Two mutations that fail: one at input validation, one inside the procedure (slug conflict). Then a
   // successful tracked one (project_updated), the marker after which their events would have arrived.
-  const invalidEnvVar = await trpcMutation(page, "envVar.set", { organizationSlug, projectSlug, key: "not a key", value: envVarValue });
+  const invalidEnvVar = await trpcMutation(page, "envVar.set", {
+    organizationSlug,
+    projectSlug,
+    key: "not a key",
+    value: envVarValue,
+  });
   expect(invalidEnvVar.status()).toBe(400);
   const takenSlug = await trpcMutation(page, "organization.create", { name: "Duplicate", slug: organizationSlug });
   expect(takenSlug.ok()).toBe(false);
@@ -333,7 +357,11 @@ async function runJourney(browser: Browser): Promise<Journey> {
   );
 
   const sessionIdsBeforeSignOut = [
-    ...new Set((await browserEvents()).filter((event) => event.distinctId === userId).map((event) => event.properties.$session_id)),
+    ...new Set(
+      (await browserEvents())
+        .filter((event) => event.distinctId === userId)
+        .map((event) => event.properties.$session_id),
+    ),
   ];
   const signOutStartedAt = await page.evaluate(() => Date.now());
   await page.getByRole("button", { name: "Account menu" }).click();
@@ -342,7 +370,10 @@ async function runJourney(browser: Browser): Promise<Journey> {
   // Wait for the post-sign-out pageview to be sent, then close (flushing anything left).
   await waitForBrowserEvents(
     (events) =>
-      events.filter((event) => event.event === "$pageview" && pathnameOf(event) === "/login" && capturedAt(event) > signOutStartedAt),
+      events.filter(
+        (event) =>
+          event.event === "$pageview" && pathnameOf(event) === "/login" && capturedAt(event) > signOutStartedAt,
+      ),
     (found) => found.length > 0,
     "the /login $pageview after sign-out",
   );
@@ -372,7 +403,12 @@ async function runJourney(browser: Browser): Promise<Journey> {
  */
 function scannableTexts(line: StandinLogLine): string[] {
   const body = bodyTextOf(line);
-  const texts = [body, Buffer.from(line.bodyBase64, "base64").toString("utf8"), line.search, JSON.stringify(line.headers)];
+  const texts = [
+    body,
+    Buffer.from(line.bodyBase64, "base64").toString("utf8"),
+    line.search,
+    JSON.stringify(line.headers),
+  ];
   const visit = (value: unknown): void => {
     if (typeof value === "string") {
       if (value.charCodeAt(0) !== 0x1f || value.charCodeAt(1) !== 0x8b) return;
@@ -438,12 +474,17 @@ function waitForBrowserEvents(
   return pollLog((lines) => select(eventsFrom(lines, (line) => line.path !== "/batch/")), done, what);
 }
 
-async function pollLog<T>(select: (lines: StandinLogLine[]) => T, done: (value: T) => boolean, what: string): Promise<T> {
+async function pollLog<T>(
+  select: (lines: StandinLogLine[]) => T,
+  done: (value: T) => boolean,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + FLUSH_TIMEOUT_MS;
   for (;;) {
     const value = select(await readStandinLog(STANDIN_LOG));
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`The PostHog stand-in did not record ${what} within ${FLUSH_TIMEOUT_MS} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`The PostHog stand-in did not record ${what} within ${FLUSH_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

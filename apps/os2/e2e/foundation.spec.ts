@@ -6,7 +6,9 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect, test, type Page } from "@playwright/test";
+
+import { expect, type Page, test } from "@playwright/test";
+
 import { E2E_API_URL } from "./e2e-server.ts";
 
 const SCREENSHOT_DIR = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
@@ -118,7 +120,9 @@ test("a new user signs in, creates an organization and a project, keeps env valu
     await page.goto(`/orgs/${ORGANIZATION.slug}/projects/${PROJECT.slug}`);
     await expect(page.getByRole("heading", { name: PROJECT.name })).toBeVisible();
     await expect(page.getByRole("navigation", { name: "Project" })).toBeVisible();
-    await expect(page.getByRole("button", { name: `Organization: ${ORGANIZATION.name}. Switch organization` })).toBeVisible();
+    await expect(
+      page.getByRole("button", { name: `Organization: ${ORGANIZATION.name}. Switch organization` }),
+    ).toBeVisible();
     await expect(page.getByText("Environment variables", { exact: true }).locator("..")).toContainText("1");
     await screenshot(page, "project-phone");
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -134,7 +138,9 @@ test("a new user signs in, creates an organization and a project, keeps env valu
   });
 });
 
-test("a change made in one tab appears in another open tab without a reload (realtime invalidation)", async ({ context }) => {
+test("a change made in one tab appears in another open tab without a reload (realtime invalidation)", async ({
+  context,
+}) => {
   const editor = await context.newPage();
   await editor.goto("/login");
   await editor.getByLabel("Email", { exact: true }).fill("grace+test@example.com");

@@ -11,7 +11,8 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect, test, type Page } from "@playwright/test";
+
+import { expect, type Page, test } from "@playwright/test";
 
 const SCREENSHOT_DIR = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
 const DOCKER_API = "http://127.0.0.1:2375";
@@ -94,7 +95,9 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       machineId = await row.getAttribute("data-machine-id");
       expect(machineId).toMatch(/^mach_/);
       if (machineId) owned.add(machineId);
-      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running", { timeout: RUNNING_TIMEOUT });
+      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running", {
+        timeout: RUNNING_TIMEOUT,
+      });
       await expect(row).toContainText("Local Docker");
     });
 
@@ -102,10 +105,17 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await row.getByRole("link", { name: machineName }).click();
       await expect(page.getByRole("heading", { name: machineName })).toBeVisible();
       await expect(page.getByTestId("machine-url")).toHaveText(/^http:\/\/localhost:\d+$/);
-      await expect(page.getByRole("link", { name: "Open daemon" })).toHaveAttribute("href", new RegExp(`/${machineId}/proxy/3000/api/health$`));
-      await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", { timeout: 30_000 });
+      await expect(page.getByRole("link", { name: "Open daemon" })).toHaveAttribute(
+        "href",
+        new RegExp(`/${machineId}/proxy/3000/api/health$`),
+      );
+      await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", {
+        timeout: 30_000,
+      });
       // Wait for the shell's prompt before typing, so the keystrokes are not lost to a starting shell.
-      await expect.poll(async () => (await terminalRows(page)).some((text) => text.length > 0), { timeout: 30_000 }).toBe(true);
+      await expect
+        .poll(async () => (await terminalRows(page)).some((text) => text.length > 0), { timeout: 30_000 })
+        .toBe(true);
       await page.getByTestId("machine-terminal").click();
       await page.keyboard.type("echo hello-os2");
       await page.keyboard.press("Enter");
@@ -119,7 +129,9 @@ test("a user creates a local-docker machine, types into its browser terminal, th
     await test.step("leaving the page and coming back re-attaches to the same tmux session", async () => {
       await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Machines" }).click();
       await row.getByRole("link", { name: machineName }).click();
-      await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", { timeout: 30_000 });
+      await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", {
+        timeout: 30_000,
+      });
       // A fresh socket and a fresh xterm: the earlier output can only come from tmux redrawing the old session.
       await expect.poll(async () => (await terminalRows(page)).includes("hello-os2"), { timeout: 20_000 }).toBe(true);
     });
@@ -136,11 +148,15 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await expect(secondRow).toContainText(defaultName);
       const secondId = await secondRow.getAttribute("data-machine-id");
       if (secondId) owned.add(secondId);
-      await expect(secondRow.getByTestId("machine-status")).toHaveAttribute("data-state", "running", { timeout: RUNNING_TIMEOUT });
+      await expect(secondRow.getByTestId("machine-status")).toHaveAttribute("data-state", "running", {
+        timeout: RUNNING_TIMEOUT,
+      });
       await secondRow.getByRole("button", { name: `Actions for ${defaultName}` }).click();
       await expect(page.getByRole("menuitem")).toHaveText(["Stop", "Restart", "Archive", "Delete…"]);
       await page.getByRole("menuitem", { name: "Stop" }).click();
-      await expect(secondRow.getByTestId("machine-status")).toHaveAttribute("data-state", "stopped", { timeout: 60_000 });
+      await expect(secondRow.getByTestId("machine-status")).toHaveAttribute("data-state", "stopped", {
+        timeout: 60_000,
+      });
       await screenshot(page, "machines-table");
     });
 
@@ -155,7 +171,9 @@ test("a user creates a local-docker machine, types into its browser terminal, th
     await test.step("restore brings it back to running", async () => {
       await row.getByRole("button", { name: `Actions for ${machineName}` }).click();
       await page.getByRole("menuitem", { name: "Restore" }).click();
-      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running", { timeout: RUNNING_TIMEOUT });
+      await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "running", {
+        timeout: RUNNING_TIMEOUT,
+      });
     });
 
     await test.step("delete, after confirming, removes the row and the container", async () => {
@@ -197,6 +215,8 @@ async function removeMachine(page: Page, organizationSlug: string, projectSlug: 
     .post("/api/trpc/machine.delete", { data: { json: { organizationSlug, projectSlug, machineId } }, timeout: 60_000 })
     .catch((error: unknown) => console.warn(`machine.delete failed: ${String(error)}`));
   for (const container of await containersOf(machineId).catch(() => [])) {
-    await fetch(`${DOCKER_API}/containers/${container.Id}?force=true&v=true`, { method: "DELETE" }).catch(() => undefined);
+    await fetch(`${DOCKER_API}/containers/${container.Id}?force=true&v=true`, { method: "DELETE" }).catch(
+      () => undefined,
+    );
   }
 }

@@ -10,9 +10,11 @@
  * time; globalTeardown rebuilds dist without the key so a run never leaves a keyed bundle behind.
  */
 import { fileURLToPath } from "node:url";
+
 import { defineConfig } from "@playwright/test";
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.ts";
+
 import { ANALYTICS_E2E } from "./analytics-e2e-server.ts";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.ts";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const jsonReport = process.env.PLAYWRIGHT_JSON_OUTPUT_NAME?.replace(/(\.json)?$/, "-analytics.json");

@@ -5,7 +5,9 @@
  * the fixed code.
  */
 import { fileURLToPath } from "node:url";
+
 import { defineConfig } from "@playwright/test";
+
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.ts";
 import { E2E_API_URL, E2E_BASE_URL, E2E_PORT } from "./e2e-server.ts";
 

@@ -10,10 +10,11 @@
  * - Labels the image with a hash of the sandbox sources (see source-hash.ts).
  */
 import { spawn } from "node:child_process";
-import { copyFile, readFile, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { copyFile, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
 import { computeSandboxSourceHash, SANDBOX_SOURCE_HASH_LABEL } from "./source-hash";
 
 const sandboxDir = dirname(fileURLToPath(import.meta.url));
@@ -22,9 +23,16 @@ const dockerfile = join(sandboxDir, "Dockerfile");
 const log = (line: string) => console.log(`[snapshot:local-docker] ${line}`);
 
 /** Runs a command; `quiet` swallows its output (for probes), otherwise it streams to ours. */
-function run(command: string, args: string[], options: { quiet?: boolean; cwd?: string } = {}): Promise<{ code: number; stdout: string }> {
+function run(
+  command: string,
+  args: string[],
+  options: { quiet?: boolean; cwd?: string } = {},
+): Promise<{ code: number; stdout: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? repoRoot,
+      stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    });
     let stdout = "";
     child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
     child.on("error", () => resolvePromise({ code: 127, stdout }));
@@ -71,7 +79,11 @@ async function main(): Promise<void> {
 
   const sourceHash = await computeSandboxSourceHash(repoRoot);
   const registry = (await run("npm", ["config", "get", "registry"], { quiet: true })).stdout.trim();
-  const buildArgs = [`BASE_IMAGE=${baseImage}`, `SOURCE_HASH=${sourceHash}`, ...(registry ? [`NPM_REGISTRY=${registry}`] : [])];
+  const buildArgs = [
+    `BASE_IMAGE=${baseImage}`,
+    `SOURCE_HASH=${sourceHash}`,
+    ...(registry ? [`NPM_REGISTRY=${registry}`] : []),
+  ];
   for (const name of ["GIT_USER_NAME", "GIT_USER_EMAIL"]) {
     const value = process.env[`OS2_SANDBOX_${name}`];
     if (value) buildArgs.push(`${name}=${value}`);
@@ -85,7 +97,15 @@ async function main(): Promise<void> {
   }
   try {
     log(`building ${imageName} (source hash ${sourceHash.slice(0, 12)})`);
-    const args = ["build", "-f", dockerfile, "-t", imageName, ...buildArgs.flatMap((a) => ["--build-arg", a]), repoRoot];
+    const args = [
+      "build",
+      "-f",
+      dockerfile,
+      "-t",
+      imageName,
+      ...buildArgs.flatMap((a) => ["--build-arg", a]),
+      repoRoot,
+    ];
     const built = await run("docker", args);
     if (built.code !== 0) throw new Error(`docker build failed (exit ${built.code}); see the output above`);
   } finally {
@@ -93,7 +113,9 @@ async function main(): Promise<void> {
   }
   const size = (await run("docker", ["image", "inspect", "-f", "{{.Size}}", imageName], { quiet: true })).stdout.trim();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  log(`built ${imageName}: ${(Number(size) / 1e6).toFixed(0)} MB, label ${SANDBOX_SOURCE_HASH_LABEL}=${sourceHash.slice(0, 12)}…, in ${seconds} s`);
+  log(
+    `built ${imageName}: ${(Number(size) / 1e6).toFixed(0)} MB, label ${SANDBOX_SOURCE_HASH_LABEL}=${sourceHash.slice(0, 12)}…, in ${seconds} s`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -17,8 +17,10 @@ import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+
 import { Daytona, Image } from "@daytonaio/sdk";
 import { config as loadDotenv } from "dotenv";
+
 import { computeStage } from "../backend/stage";
 import { snapshotName } from "./snapshot-name";
 

@@ -9,6 +9,7 @@
  * `--prepare-only` runs step 1 and exits (the image build uses it to record the lockfile hash).
  */
 import { spawn } from "node:child_process";
+
 import { prepareWorkspace } from "./workspace-lockfile";
 
 const SHUTDOWN_DEADLINE_MS = 9_000; // Under Docker's default 10 s stop timeout, leaving room for tini.

@@ -9,8 +9,10 @@ import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import WebSocket from "ws";
+
 import { httpStatus } from "../test-support/http-status.ts";
 
 const execFileAsync = promisify(execFile);
@@ -21,7 +23,8 @@ const TOKEN = `tok-${randomBytes(8).toString("hex")}`;
 const RUN_LABEL = `os2-test.sandbox=${randomBytes(6).toString("hex")}`;
 const SERVICE = "/opt/os2/services/iterate-server";
 
-const docker = async (...args: string[]) => (await execFileAsync("docker", args, { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
+const docker = async (...args: string[]) =>
+  (await execFileAsync("docker", args, { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
 
 /** Runs a command in the container; resolves with its exit code instead of throwing. */
 async function dockerExec(id: string, ...cmd: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -41,11 +44,25 @@ function runStreaming(command: string, args: string[], cwd = repoRoot): Promise<
   });
 }
 
-type Sandbox = { id: string; base: string; call: (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response> };
+type Sandbox = {
+  id: string;
+  base: string;
+  call: (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response>;
+};
 const containers: string[] = [];
 
 async function startSandbox(): Promise<Sandbox> {
-  const id = await docker("run", "-d", "--label", RUN_LABEL, "-p", "127.0.0.1:0:3000", "-e", `MACHINE_AUTH_TOKEN=${TOKEN}`, IMAGE);
+  const id = await docker(
+    "run",
+    "-d",
+    "--label",
+    RUN_LABEL,
+    "-p",
+    "127.0.0.1:0:3000",
+    "-e",
+    `MACHINE_AUTH_TOKEN=${TOKEN}`,
+    IMAGE,
+  );
   containers.push(id);
   const port = (await docker("port", id, "3000/tcp")).split("\n")[0]?.split(":").pop();
   const base = `http://127.0.0.1:${port}`;
@@ -53,7 +70,11 @@ async function startSandbox(): Promise<Sandbox> {
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${TOKEN}`);
     if (init.json !== undefined) headers.set("content-type", "application/json");
-    return fetch(`${base}${path}`, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
+    return fetch(`${base}${path}`, {
+      ...init,
+      headers,
+      body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    });
   };
   return { id, base, call };
 }
@@ -87,7 +108,9 @@ describe("sandbox image", () => {
     // Builds (or refreshes from cache) the image exactly as a developer would, base stand-in included.
     expect(await runStreaming("bash", [join(repoRoot, "scripts/ensure-docker.sh")])).toBe(0);
     // From apps/os2, whose node_modules has tsx.
-    expect(await runStreaming("npx", ["tsx", join(sandboxDir, "build-local-image.ts")], resolve(sandboxDir, ".."))).toBe(0);
+    expect(
+      await runStreaming("npx", ["tsx", join(sandboxDir, "build-local-image.ts")], resolve(sandboxDir, "..")),
+    ).toBe(0);
     sandbox = await startSandbox();
   });
 
@@ -106,20 +129,33 @@ describe("sandbox image", () => {
   it("answers /api/health from the host through the published port within 2 s of docker run", async () => {
     expect(await waitForHealth(sandbox.base, 2000)).toBeLessThan(2000);
     const body = await (await fetch(`${sandbox.base}/api/health`)).json();
-    expect(body).toMatchObject({ status: "ok", services: [expect.objectContaining({ name: "iterate-server", state: "up" })] });
+    expect(body).toMatchObject({
+      status: "ok",
+      services: [expect.objectContaining({ name: "iterate-server", state: "up" })],
+    });
   });
 
   it("skips pnpm install on the first boot of a built image", async () => {
-    expect(await docker("logs", sandbox.id)).toMatch(/lockfile unchanged since the last install; skipping pnpm install/);
+    expect(await docker("logs", sandbox.id)).toMatch(
+      /lockfile unchanged since the last install; skipping pnpm install/,
+    );
   });
 
   it("restarts a kill -9'd daemon within 2 s, and s6-svstat shows the new process", async () => {
-    await pollUntil(() => dockerExec(sandbox.id, "s6-svstat", "-o", "ready", SERVICE), (r) => r.stdout === "true", 3000);
+    await pollUntil(
+      () => dockerExec(sandbox.id, "s6-svstat", "-o", "ready", SERVICE),
+      (r) => r.stdout === "true",
+      3000,
+    );
     await new Promise((r) => setTimeout(r, 1100)); // s6 delays restarts of services that lived under 1 s.
     const before = await daemonPid(sandbox.id);
     const killedAt = Date.now();
     await dockerExec(sandbox.id, "kill", "-9", String(before));
-    const after = await pollUntil(() => daemonPid(sandbox.id), (pid) => pid > 0 && pid !== before, 2000);
+    const after = await pollUntil(
+      () => daemonPid(sandbox.id),
+      (pid) => pid > 0 && pid !== before,
+      2000,
+    );
     await waitForHealth(sandbox.base, 2000);
     expect(Date.now() - killedAt).toBeLessThan(2000);
     expect(after).not.toBe(before);
@@ -140,20 +176,29 @@ describe("sandbox image", () => {
   });
 
   it("writes a file and reads it back", async () => {
-    const write = await sandbox.call("/api/files/write", { method: "PUT", json: { path: "/workspace/hello.txt", content: "hello sandbox\n" } });
+    const write = await sandbox.call("/api/files/write", {
+      method: "PUT",
+      json: { path: "/workspace/hello.txt", content: "hello sandbox\n" },
+    });
     expect(write.status).toBe(200);
     const read = await (await sandbox.call("/api/files/read?path=/workspace/hello.txt")).json();
     expect(read).toMatchObject({ content: "hello sandbox\n", size: 14 });
   });
 
   it("runs `echo hi` in a WebSocket terminal attached to tmux and reads hi back", async () => {
-    const ws = new WebSocket(`${sandbox.base.replace("http", "ws")}/api/pty/ws?cols=80&rows=24&tmuxSession=itest&token=${TOKEN}`);
+    const ws = new WebSocket(
+      `${sandbox.base.replace("http", "ws")}/api/pty/ws?cols=80&rows=24&tmuxSession=itest&token=${TOKEN}`,
+    );
     const output = new Promise<string>((resolveOutput, reject) => {
       let seen = "";
-      const timer = setTimeout(() => reject(new Error(`no "hi" line; saw ${JSON.stringify(seen.slice(-300))}`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`no "hi" line; saw ${JSON.stringify(seen.slice(-300))}`)),
+        10_000,
+      );
       ws.on("message", (data: Buffer) => {
         // tmux repaints with escape sequences (cursor moves, erase-to-end-of-line) around the text, so
         // compare the text only. The typed command shows as h''i, so a bare "hi" line is the output.
+        // eslint-disable-next-line no-control-regex -- matching terminal escapes and control bytes is the point
         seen += data.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]/g, "");
         if (/(^|[^a-z])hi\r\n/.test(seen)) {
           clearTimeout(timer);
@@ -169,9 +214,15 @@ describe("sandbox image", () => {
   });
 
   it("runs a shell agent's prompt in its own tmux session, which survives a daemon restart", async () => {
-    const created = await (await sandbox.call("/api/agents", { method: "POST", json: { harness: "shell", prompt: "echo agent-$((6*7))" } })).json();
+    const created = await (
+      await sandbox.call("/api/agents", { method: "POST", json: { harness: "shell", prompt: "echo agent-$((6*7))" } })
+    ).json();
     expect(created).toMatchObject({ status: "running", harness: "shell" });
-    const output = () => sandbox.call(`/api/agents/${created.id}/output`).then((r) => r.json()).then((b: { text: string }) => b.text);
+    const output = () =>
+      sandbox
+        .call(`/api/agents/${created.id}/output`)
+        .then((r) => r.json())
+        .then((b: { text: string }) => b.text);
     expect(await pollUntil(output, (t) => t.includes("agent-42"), 5000)).toContain("agent-42");
 
     await new Promise((r) => setTimeout(r, 1100));
@@ -210,7 +261,9 @@ describe("sandbox image", () => {
 
   it("runs Node 24 and trusts the build's CA bundle through NODE_EXTRA_CA_CERTS", async () => {
     expect((await dockerExec(sandbox.id, "node", "--version")).stdout).toMatch(/^v24\./);
-    expect((await dockerExec(sandbox.id, "printenv", "NODE_EXTRA_CA_CERTS")).stdout).toBe("/etc/ssl/certs/ca-certificates.crt");
+    expect((await dockerExec(sandbox.id, "printenv", "NODE_EXTRA_CA_CERTS")).stdout).toBe(
+      "/etc/ssl/certs/ca-certificates.crt",
+    );
   });
 
   it("stops within 10 s on docker stop (SIGTERM forwarded through entry.ts to s6)", async () => {

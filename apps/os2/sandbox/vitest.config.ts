@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+
 import { defineConfig } from "vitest/config";
 
 // The sandbox image's suites (`pnpm --filter os2 test:sandbox`): unit tests of the entry's helpers, and

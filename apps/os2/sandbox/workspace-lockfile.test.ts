@@ -1,7 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
 import { prepareWorkspace } from "./workspace-lockfile";
 
 describe("prepareWorkspace", () => {
@@ -9,8 +11,10 @@ describe("prepareWorkspace", () => {
   let stateFile: string;
   // Stands in for `pnpm install`: records each run, so the test sees whether an install happened.
   const install = ["sh", "-c", "echo run >> installs.txt"];
-  const installs = async () => (await readFile(join(dir, "installs.txt"), "utf8").catch(() => "")).split("\n").filter(Boolean).length;
-  const prepare = (installCommand = install) => prepareWorkspace({ workspaceDir: dir, stateFile, installCommand, log: () => {} });
+  const installs = async () =>
+    (await readFile(join(dir, "installs.txt"), "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+  const prepare = (installCommand = install) =>
+    prepareWorkspace({ workspaceDir: dir, stateFile, installCommand, log: () => {} });
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "os2-workspace-"));

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+
 import type Dockerode from "dockerode";
 
 const execFileAsync = promisify(execFile);
@@ -53,10 +54,21 @@ export type BuildFixtureImageInput = {
 export async function buildFixtureImage(docker: Dockerode, input: BuildFixtureImageInput): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "os2-fixture-image-"));
   try {
-    const labelLines = Object.entries(input.labels ?? {}).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
-    const dockerfile = [`FROM ${input.base}`, ...labelLines, `ENTRYPOINT ${JSON.stringify(input.entrypoint)}`, "CMD []", ""];
+    const labelLines = Object.entries(input.labels ?? {}).map(
+      ([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`,
+    );
+    const dockerfile = [
+      `FROM ${input.base}`,
+      ...labelLines,
+      `ENTRYPOINT ${JSON.stringify(input.entrypoint)}`,
+      "CMD []",
+      "",
+    ];
     await writeFile(join(dir, "Dockerfile"), dockerfile.join("\n"));
-    const stream = await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: input.tag, rm: true, forcerm: true });
+    const stream = await docker.buildImage(
+      { context: dir, src: ["Dockerfile"] },
+      { t: input.tag, rm: true, forcerm: true },
+    );
     const output = await new Promise<Array<{ error?: string; stream?: string }>>((resolve, reject) => {
       docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) =>
         error ? reject(error) : resolve(result),

@@ -6,7 +6,10 @@
  */
 import { get } from "node:http";
 
-export function httpStatus(url: string, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<number> {
+export function httpStatus(
+  url: string,
+  options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+): Promise<number> {
   return new Promise((resolve) => {
     const request = get(url, { headers: options.headers ?? {} }, (response) => {
       response.resume();

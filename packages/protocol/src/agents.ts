@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { queryIntSchema } from "./common";
 
 export const HARNESSES = ["claude-code", "opencode", "pi", "shell"] as const;
@@ -19,7 +20,9 @@ export const agentCreateRequestSchema = z.object({
   cwd: z.string().optional(),
   /** For `shell`, a command typed into the shell; for the others, the harness's first message. */
   prompt: z.string().default(""),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env keys must be shell identifiers"), z.string()).default({}),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env keys must be shell identifiers"), z.string())
+    .default({}),
   /** Start it right away (default) or only save its definition. */
   start: z.boolean().default(true),
 });

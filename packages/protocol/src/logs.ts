@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { queryIntSchema } from "./common";
 
 /** `GET /api/logs`: the services whose s6-log directory exists. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { queryIntSchema, tmuxSessionNameSchema } from "./common";
 
 export const tmuxSessionSchema = z.object({
@@ -41,6 +42,10 @@ export const ptyQuerySchema = z.object({
 });
 export const ptyClientMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("input"), data: z.string() }),
-  z.object({ type: z.literal("resize"), cols: z.number().int().min(2).max(1000), rows: z.number().int().min(2).max(1000) }),
+  z.object({
+    type: z.literal("resize"),
+    cols: z.number().int().min(2).max(1000),
+    rows: z.number().int().min(2).max(1000),
+  }),
 ]);
 export type PtyClientMessage = z.infer<typeof ptyClientMessageSchema>;

@@ -17,7 +17,13 @@ export const EXIT_FILE_VAR = "OS2_AGENT_EXIT_FILE";
  * daemon reads the file when tmux has no status.
  */
 export function recordingExitStatus(command: string[]): string[] {
-  return ["bash", "-c", `"$@"; code=$?; printf '%s' "$code" > "$${EXIT_FILE_VAR}"; exit "$code"`, "os2-agent", ...command];
+  return [
+    "bash",
+    "-c",
+    `"$@"; code=$?; printf '%s' "$code" > "$${EXIT_FILE_VAR}"; exit "$code"`,
+    "os2-agent",
+    ...command,
+  ];
 }
 
 // `exec` so the harness is the pane's process and its exit status is the pane's dead status.
@@ -34,7 +40,10 @@ export function harnessLaunch(harness: Harness, prompt: string): HarnessLaunch {
     case "claude-code":
       return { command: viaLoginShell(`exec claude "$${PROMPT_VAR}"`, "exec claude", prompt), typePrompt: false };
     case "opencode":
-      return { command: viaLoginShell(`exec opencode --prompt "$${PROMPT_VAR}"`, "exec opencode", prompt), typePrompt: false };
+      return {
+        command: viaLoginShell(`exec opencode --prompt "$${PROMPT_VAR}"`, "exec opencode", prompt),
+        typePrompt: false,
+      };
     case "pi":
       return { command: viaLoginShell(`exec pi "$${PROMPT_VAR}"`, "exec pi", prompt), typePrompt: false };
   }

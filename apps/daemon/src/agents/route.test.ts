@@ -1,5 +1,6 @@
+import { type Agent, agentOutputResponseSchema, agentSchema, tmuxListResponseSchema } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentOutputResponseSchema, agentSchema, tmuxListResponseSchema, type Agent } from "@os2/protocol";
+
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
@@ -19,16 +20,25 @@ describe("/api/agents", () => {
   });
   afterAll(() => daemon.cleanup());
 
-  const output = async (d: TestDaemon, id: string) => agentOutputResponseSchema.parse(await (await d.call(`/api/agents/${id}/output`)).json()).text;
+  const output = async (d: TestDaemon, id: string) =>
+    agentOutputResponseSchema.parse(await (await d.call(`/api/agents/${id}/output`)).json()).text;
 
   it("runs a shell agent's initial prompt in its own tmux session", async () => {
-    const res = await daemon.call("/api/agents", { method: "POST", json: { harness: "shell", prompt: "echo agent-$((40+2))", name: "sh" } });
+    const res = await daemon.call("/api/agents", {
+      method: "POST",
+      json: { harness: "shell", prompt: "echo agent-$((40+2))", name: "sh" },
+    });
     expect(res.status).toBe(201);
     agent = agentSchema.parse(await res.json());
     expect(agent).toMatchObject({ status: "running", harness: "shell", cwd: daemon.config.workspaceDir });
     const { sessions } = tmuxListResponseSchema.parse(await (await daemon.call("/api/tmux/sessions")).json());
     expect(sessions.map((s) => s.name)).toContain(agent.tmuxSession);
-    expect(await waitFor(() => output(daemon, agent.id), (t) => t.includes("agent-42"))).toContain("agent-42");
+    expect(
+      await waitFor(
+        () => output(daemon, agent.id),
+        (t) => t.includes("agent-42"),
+      ),
+    ).toContain("agent-42");
   });
 
   it("keeps the agent after a daemon restart, still running in tmux", async () => {
@@ -39,20 +49,33 @@ describe("/api/agents", () => {
   });
 
   it("stops and starts an agent", async () => {
-    expect((await (await daemon.call(`/api/agents/${agent.id}/stop`, { method: "POST" })).json()).status).toBe("stopped");
-    expect((await (await daemon.call(`/api/agents/${agent.id}/start`, { method: "POST" })).json()).status).toBe("running");
+    expect((await (await daemon.call(`/api/agents/${agent.id}/stop`, { method: "POST" })).json()).status).toBe(
+      "stopped",
+    );
+    expect((await (await daemon.call(`/api/agents/${agent.id}/start`, { method: "POST" })).json()).status).toBe(
+      "running",
+    );
   });
 
   it("reports an agent whose harness ended as exited with its exit code", async () => {
     const res = await daemon.call("/api/agents", { method: "POST", json: { harness: "shell", prompt: "exit 7" } });
     const created = agentSchema.parse(await res.json());
-    const done = await waitFor(async () => agentSchema.parse(await (await daemon.call(`/api/agents/${created.id}`)).json()), (a) => a.status === "exited");
+    const done = await waitFor(
+      async () => agentSchema.parse(await (await daemon.call(`/api/agents/${created.id}`)).json()),
+      (a) => a.status === "exited",
+    );
     expect(done).toMatchObject({ status: "exited", exitCode: 7 });
   });
 
   it("deletes an agent and its session, idempotently", async () => {
-    expect(await (await daemon.call(`/api/agents/${agent.id}`, { method: "DELETE" })).json()).toEqual({ id: agent.id, deleted: true });
-    expect(await (await daemon.call(`/api/agents/${agent.id}`, { method: "DELETE" })).json()).toEqual({ id: agent.id, deleted: false });
+    expect(await (await daemon.call(`/api/agents/${agent.id}`, { method: "DELETE" })).json()).toEqual({
+      id: agent.id,
+      deleted: true,
+    });
+    expect(await (await daemon.call(`/api/agents/${agent.id}`, { method: "DELETE" })).json()).toEqual({
+      id: agent.id,
+      deleted: false,
+    });
     expect((await daemon.call(`/api/agents/${agent.id}`)).status).toBe(404);
   });
 

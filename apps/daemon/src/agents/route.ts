@@ -1,5 +1,12 @@
+import {
+  agentCreateRequestSchema,
+  type AgentDeleteResponse,
+  type AgentListResponse,
+  agentOutputQuerySchema,
+  type AgentOutputResponse,
+} from "@os2/protocol";
 import { Hono } from "hono";
-import { agentCreateRequestSchema, agentOutputQuerySchema, type AgentDeleteResponse, type AgentListResponse, type AgentOutputResponse } from "@os2/protocol";
+
 import type { DaemonConfig } from "../config";
 import { notFound, parseJsonBody, parseQuery } from "../http/errors";
 import { resolveExistingDir } from "../paths";

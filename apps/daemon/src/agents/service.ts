@@ -1,12 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+
 import type { Agent, AgentCreateRequest } from "@os2/protocol";
+
 import type { Tmux } from "../tmux/tmux";
 import { EXIT_FILE_VAR, harnessEnv, harnessLaunch, recordingExitStatus } from "./harness";
 import type { AgentRecord, AgentStore } from "./store";
 
-type CreateAgentInput = Required<Pick<AgentCreateRequest, "harness" | "prompt" | "env">> & { name?: string; cwd: string };
+type CreateAgentInput = Required<Pick<AgentCreateRequest, "harness" | "prompt" | "env">> & {
+  name?: string;
+  cwd: string;
+};
 
 /** Agents: a persisted definition plus a tmux session named after it; tmux is the source of truth for status. */
 export class AgentService {

@@ -1,7 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+
 import { harnessSchema } from "@os2/protocol";
+import { z } from "zod";
 
 /** What is persisted about an agent; its status is never stored, it is read from tmux. */
 export const agentRecordSchema = z.object({

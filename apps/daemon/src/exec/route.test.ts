@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { execResultSchema, execStreamEventSchema } from "@os2/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
 describe("POST /api/exec", () => {
@@ -33,7 +35,13 @@ describe("POST /api/exec", () => {
   });
 
   it("runs in cwd with the given env and stdin", async () => {
-    const result = await exec({ command: "sh", args: ["-c", 'pwd; echo "$GREETING"; cat'], cwd: "/tmp", env: { GREETING: "hi" }, stdin: "from-stdin" });
+    const result = await exec({
+      command: "sh",
+      args: ["-c", 'pwd; echo "$GREETING"; cat'],
+      cwd: "/tmp",
+      env: { GREETING: "hi" },
+      stdin: "from-stdin",
+    });
     expect(result.stdout).toBe("/tmp\nhi\nfrom-stdin");
   });
 
@@ -44,17 +52,36 @@ describe("POST /api/exec", () => {
   });
 
   it("streams NDJSON events ending with the exit event", async () => {
-    const res = await daemon.call("/api/exec", { method: "POST", json: { command: "sh", args: ["-c", "echo a; echo b >&2; exit 2"], stream: true } });
+    const res = await daemon.call("/api/exec", {
+      method: "POST",
+      json: { command: "sh", args: ["-c", "echo a; echo b >&2; exit 2"], stream: true },
+    });
     expect(res.headers.get("content-type")).toMatch(/application\/x-ndjson/);
-    const events = (await res.text()).trim().split("\n").map((line) => execStreamEventSchema.parse(JSON.parse(line)));
-    expect(events.filter((e) => e.type === "stdout").map((e) => ("data" in e ? e.data : "")).join("")).toBe("a\n");
-    expect(events.filter((e) => e.type === "stderr").map((e) => ("data" in e ? e.data : "")).join("")).toBe("b\n");
+    const events = (await res.text())
+      .trim()
+      .split("\n")
+      .map((line) => execStreamEventSchema.parse(JSON.parse(line)));
+    expect(
+      events
+        .filter((e) => e.type === "stdout")
+        .map((e) => ("data" in e ? e.data : ""))
+        .join(""),
+    ).toBe("a\n");
+    expect(
+      events
+        .filter((e) => e.type === "stderr")
+        .map((e) => ("data" in e ? e.data : ""))
+        .join(""),
+    ).toBe("b\n");
     expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 2 });
   });
 
   it("kills a streamed command when the client goes away", async () => {
     const marker = `31.${Date.now() % 100000}`; // a unique sleep argument to find the process by
-    const res = await daemon.call("/api/exec", { method: "POST", json: { command: "sh", args: ["-c", `echo started; exec sleep ${marker}`], stream: true } });
+    const res = await daemon.call("/api/exec", {
+      method: "POST",
+      json: { command: "sh", args: ["-c", `echo started; exec sleep ${marker}`], stream: true },
+    });
     const reader = res.body?.getReader();
     await reader?.read();
     await reader?.cancel();
@@ -72,7 +99,11 @@ describe("POST /api/exec", () => {
   });
 
   it("answers 400 for malformed JSON", async () => {
-    const res = await daemon.call("/api/exec", { method: "POST", body: "{not json", headers: { "content-type": "application/json" } });
+    const res = await daemon.call("/api/exec", {
+      method: "POST",
+      body: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).message).toMatch(/valid JSON/);
   });

@@ -1,5 +1,6 @@
-import { Hono } from "hono";
 import { execRequestSchema, type ExecResult, type ExecStreamEvent } from "@os2/protocol";
+import { Hono } from "hono";
+
 import type { DaemonConfig } from "../config";
 import { parseJsonBody } from "../http/errors";
 import { resolveExistingDir } from "../paths";
@@ -10,7 +11,14 @@ export function execRoutes(config: DaemonConfig) {
   return new Hono().post("/", async (c) => {
     const req = await parseJsonBody(c, execRequestSchema);
     const cwd = await resolveExistingDir(config.workspaceDir, req.cwd);
-    const base = { command: req.command, args: req.args, cwd, env: req.env, timeoutMs: req.timeoutMs, stdin: req.stdin };
+    const base = {
+      command: req.command,
+      args: req.args,
+      cwd,
+      env: req.env,
+      timeoutMs: req.timeoutMs,
+      stdin: req.stdin,
+    };
     if (req.stream) return streamExec(base, c.req.raw.signal);
     return c.json(await bufferExec(base, config.execMaxOutputBytes, c.req.raw.signal));
   });
@@ -46,15 +54,20 @@ function streamExec(base: ExecBase, requestSignal: AbortSignal): Response {
       const send = (event: ExecStreamEvent) => {
         if (!abort.signal.aborted) controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
       };
-      void runProcess({
+      runProcess({
         ...base,
         signal: abort.signal,
         onStdout: (data) => send({ type: "stdout", data }),
         onStderr: (data) => send({ type: "stderr", data }),
-      }).then((exit) => {
-        send({ type: "exit", ...exit });
-        if (!abort.signal.aborted) controller.close();
-      });
+      }).then(
+        (exit) => {
+          send({ type: "exit", ...exit });
+          if (!abort.signal.aborted) controller.close();
+        },
+        (error: unknown) => {
+          if (!abort.signal.aborted) controller.error(error);
+        },
+      );
     },
     // The client went away: kill the command rather than let it run unobserved.
     cancel() {
@@ -62,6 +75,10 @@ function streamExec(base: ExecBase, requestSignal: AbortSignal): Response {
     },
   });
   return new Response(body, {
-    headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    },
   });
 }

@@ -64,7 +64,12 @@ export function runProcess(input: RunProcessInput): Promise<ProcessExit> {
 
     child.on("error", (error: NodeJS.ErrnoException) => {
       const exitCode = error.code === "ENOENT" ? EXIT_NOT_FOUND : error.code === "EACCES" ? EXIT_NOT_EXECUTABLE : 1;
-      const reason = exitCode === EXIT_NOT_FOUND ? "command not found" : exitCode === EXIT_NOT_EXECUTABLE ? "permission denied" : error.message;
+      const reason =
+        exitCode === EXIT_NOT_FOUND
+          ? "command not found"
+          : exitCode === EXIT_NOT_EXECUTABLE
+            ? "permission denied"
+            : error.message;
       input.onStderr(`${input.command}: ${reason}\n`);
       finish({ exitCode, signal: null });
     });

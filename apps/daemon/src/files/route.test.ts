@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileReadResponseSchema, filesListResponseSchema } from "@os2/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
 describe("/api/files", () => {
@@ -43,7 +44,10 @@ describe("/api/files", () => {
   });
 
   it("answers 413 to reading a file over the cap", async () => {
-    await daemon.call("/api/exec", { method: "POST", json: { command: "sh", args: ["-c", "head -c 2000 /dev/zero > big.bin"] } });
+    await daemon.call("/api/exec", {
+      method: "POST",
+      json: { command: "sh", args: ["-c", "head -c 2000 /dev/zero > big.bin"] },
+    });
     expect((await daemon.call("/api/files/read?path=big.bin")).status).toBe(413);
   });
 

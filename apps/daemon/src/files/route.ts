@@ -1,16 +1,18 @@
 import { chmod, lstat, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+
 import {
-  fileReadQuerySchema,
-  filesListQuerySchema,
-  fileWriteRequestSchema,
   type FileEntry,
+  fileReadQuerySchema,
   type FileReadResponse,
+  filesListQuerySchema,
   type FilesListResponse,
+  fileWriteRequestSchema,
   type FileWriteResponse,
 } from "@os2/protocol";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+
 import type { DaemonConfig } from "../config";
 import { badRequest, HttpError, notFound, parseJsonBody, parseQuery } from "../http/errors";
 import { resolvePath } from "../paths";
@@ -48,7 +50,16 @@ export function filesRoutes(config: DaemonConfig) {
     })
     .put(
       "/write",
-      bodyLimit({ maxSize: bodyCap, onError: () => { throw new HttpError(413, "payload_too_large", `request body is over ${bodyCap} bytes; files are capped at ${cap} bytes (OS2_FILES_MAX_BYTES)`); } }),
+      bodyLimit({
+        maxSize: bodyCap,
+        onError: () => {
+          throw new HttpError(
+            413,
+            "payload_too_large",
+            `request body is over ${bodyCap} bytes; files are capped at ${cap} bytes (OS2_FILES_MAX_BYTES)`,
+          );
+        },
+      }),
       async (c) => {
         const req = await parseJsonBody(c, fileWriteRequestSchema);
         const file = resolvePath(config.workspaceDir, req.path);

@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { healthResponseSchema } from "@os2/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
 describe("GET /api/health", () => {
@@ -31,7 +33,9 @@ describe("GET /api/health", () => {
     }
     expect(body).toMatchObject({ status: "ok", version: "test" });
     expect(body.uptimeSeconds).toBeGreaterThan(0);
-    expect(body.services).toEqual([expect.objectContaining({ name: "sleeper", state: "up", wantUp: true, pid: expect.any(Number) })]);
+    expect(body.services).toEqual([
+      expect.objectContaining({ name: "sleeper", state: "up", wantUp: true, pid: expect.any(Number) }),
+    ]);
   });
 
   it("reports a service stopped on purpose (s6-svc -d) as down without degrading health", async () => {

@@ -1,5 +1,6 @@
-import { Hono } from "hono";
 import type { HealthResponse } from "@os2/protocol";
+import { Hono } from "hono";
+
 import type { DaemonConfig } from "../config";
 import { readAllServiceStatuses } from "./s6";
 

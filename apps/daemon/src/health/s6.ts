@@ -1,6 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+
 import type { ServiceStatus } from "@os2/protocol";
+
 import { runCommand } from "../process";
 
 const SVSTAT_FIELDS = "up,wantedup,ready,pid,updownfor,exitcode,signal";
@@ -9,7 +11,10 @@ const SVSTAT_FIELDS = "up,wantedup,ready,pid,updownfor,exitcode,signal";
 export async function listServices(scanDir: string): Promise<string[]> {
   try {
     const entries = await readdir(scanDir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .sort();
   } catch {
     return []; // No scan dir: the daemon runs outside the image (dev, tests).
   }
@@ -19,7 +24,16 @@ export async function readServiceStatus(scanDir: string, name: string): Promise<
   const result = await runCommand("s6-svstat", ["-o", SVSTAT_FIELDS, join(scanDir, name)], { timeoutMs: 2000 });
   const [up, wantUp, ready, pid, seconds, exitCode, signal] = result.stdout.trim().split(/\s+/);
   if (result.code !== 0 || signal === undefined) {
-    return { name, state: "unknown", wantUp: false, ready: false, pid: null, seconds: null, exitCode: null, signal: null };
+    return {
+      name,
+      state: "unknown",
+      wantUp: false,
+      ready: false,
+      pid: null,
+      seconds: null,
+      exitCode: null,
+      signal: null,
+    };
   }
   const int = (v: string | undefined) => (v === undefined || Number(v) < 0 ? null : Number(v));
   return {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestDaemon, TEST_TOKEN, type TestDaemon } from "../test-support";
 
 describe("machine token", () => {

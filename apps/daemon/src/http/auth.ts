@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+
+import { MACHINE_TOKEN_COOKIE } from "@os2/protocol";
 import type { MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import { MACHINE_TOKEN_COOKIE } from "@os2/protocol";
+
 import { HttpError } from "./errors";
 
 // Hashing first makes the comparison constant-time regardless of the candidate's length.
@@ -16,7 +18,11 @@ export function requireMachineToken(token: string | undefined): MiddlewareHandle
   const expected = token === undefined ? undefined : digest(token);
   return async (c, next) => {
     if (!expected) {
-      throw new HttpError(401, "unauthorized", "MACHINE_AUTH_TOKEN is not set on this machine; set it to use the daemon API");
+      throw new HttpError(
+        401,
+        "unauthorized",
+        "MACHINE_AUTH_TOKEN is not set on this machine; set it to use the daemon API",
+      );
     }
     const header = c.req.header("authorization");
     const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1];

@@ -1,7 +1,7 @@
+import type { ErrorResponse } from "@os2/protocol";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import type { ErrorResponse } from "@os2/protocol";
 
 /** A failure the client caused or can act on; `onError` turns it into an `ErrorResponse`. */
 export class HttpError extends Error {

@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
 describe("/api/logs", () => {

@@ -1,7 +1,14 @@
 import { open, readdir } from "node:fs/promises";
 import { join } from "node:path";
+
+import {
+  type LogsListResponse,
+  logsReadQuerySchema,
+  type LogsReadResponse,
+  tmuxSessionNameSchema,
+} from "@os2/protocol";
 import { Hono } from "hono";
-import { logsReadQuerySchema, tmuxSessionNameSchema, type LogsListResponse, type LogsReadResponse } from "@os2/protocol";
+
 import type { DaemonConfig } from "../config";
 import { notFound, parseOrThrow, parseQuery } from "../http/errors";
 
@@ -13,7 +20,9 @@ export function logsRoutes(config: DaemonConfig) {
   return new Hono()
     .get("/", async (c) => {
       const entries = await readdir(config.logDir, { withFileTypes: true }).catch(() => []);
-      const services = entries.filter((e) => e.isDirectory()).map((e) => ({ name: e.name, logDir: join(config.logDir, e.name) }));
+      const services = entries
+        .filter((e) => e.isDirectory())
+        .map((e) => ({ name: e.name, logDir: join(config.logDir, e.name) }));
       const body: LogsListResponse = { services: services.sort((a, b) => a.name.localeCompare(b.name)) };
       return c.json(body);
     })

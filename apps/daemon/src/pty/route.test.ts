@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
 import type { AddressInfo } from "node:net";
+
 import { serve, type ServerType } from "@hono/node-server";
 import { tmuxListResponseSchema } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+
 import { createTestDaemon, TEST_TOKEN, type TestDaemon } from "../test-support";
 
 /**
@@ -13,8 +15,12 @@ import { createTestDaemon, TEST_TOKEN, type TestDaemon } from "../test-support";
 function readUntil(ws: WebSocket, needle: RegExp, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = "";
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${needle}; saw: ${JSON.stringify(seen.slice(-500))}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${needle}; saw: ${JSON.stringify(seen.slice(-500))}`)),
+      timeoutMs,
+    );
     ws.on("message", (data: Buffer) => {
+      // eslint-disable-next-line no-control-regex -- matching terminal escapes and control bytes is the point
       seen += data.toString("utf8").replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]/g, "");
       if (needle.test(seen)) {
         clearTimeout(timer);
@@ -64,7 +70,11 @@ describe("/api/pty/ws", () => {
     let size = "";
     for (let i = 0; i < 50 && size !== "120x40"; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      size = execFileSync("tmux", ["-S", socket, "list-clients", "-t", "=term2", "-F", "#{client_width}x#{client_height}"], { encoding: "utf8" }).trim();
+      size = execFileSync(
+        "tmux",
+        ["-S", socket, "list-clients", "-t", "=term2", "-F", "#{client_width}x#{client_height}"],
+        { encoding: "utf8" },
+      ).trim();
     }
     expect(size).toBe("120x40");
     ws.close();
@@ -72,7 +82,9 @@ describe("/api/pty/ws", () => {
 
   it("keeps the tmux session after the socket closes", async () => {
     await new Promise((r) => setTimeout(r, 200));
-    const sessions = tmuxListResponseSchema.parse(await (await daemon.call("/api/tmux/sessions")).json()).sessions.map((s) => s.name);
+    const sessions = tmuxListResponseSchema
+      .parse(await (await daemon.call("/api/tmux/sessions")).json())
+      .sessions.map((s) => s.name);
     expect(sessions).toEqual(expect.arrayContaining(["term1", "term2"]));
   });
 

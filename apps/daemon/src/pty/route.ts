@@ -1,6 +1,7 @@
+import { ptyClientMessageSchema, ptyQuerySchema } from "@os2/protocol";
 import { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
-import { ptyClientMessageSchema, ptyQuerySchema } from "@os2/protocol";
+
 import type { DaemonConfig } from "../config";
 import { parseQuery } from "../http/errors";
 import { resolveExistingDir } from "../paths";
@@ -51,7 +52,12 @@ function handleTextMessage(terminal: TmuxTerminal, text: string, ws: WSContext):
   try {
     raw = JSON.parse(text);
   } catch {
-    ws.send(JSON.stringify({ type: "error", message: "text frames must be JSON {type:'input'|'resize'}; send raw input as binary frames" }));
+    ws.send(
+      JSON.stringify({
+        type: "error",
+        message: "text frames must be JSON {type:'input'|'resize'}; send raw input as binary frames",
+      }),
+    );
     return;
   }
   const parsed = ptyClientMessageSchema.safeParse(raw);
@@ -61,5 +67,6 @@ function handleTextMessage(terminal: TmuxTerminal, text: string, ws: WSContext):
   }
   const message = parsed.data;
   if (message.type === "input") terminal.write(message.data);
-  else void terminal.resize(message);
+  // A resize that fails (the session just ended) changes nothing worth reporting.
+  else terminal.resize(message).catch(() => undefined);
 }

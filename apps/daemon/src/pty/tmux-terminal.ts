@@ -1,5 +1,6 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { readFile, readlink } from "node:fs/promises";
+
 import { runCommand } from "../process";
 
 export type TerminalSize = { cols: number; rows: number };

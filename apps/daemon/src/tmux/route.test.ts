@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
 describe("/api/tmux/sessions", () => {
@@ -23,8 +24,14 @@ describe("/api/tmux/sessions", () => {
   });
 
   it("kills a session, and killing it again still succeeds", async () => {
-    expect(await (await daemon.call("/api/tmux/sessions/work", { method: "DELETE" })).json()).toEqual({ name: "work", killed: true });
-    expect(await (await daemon.call("/api/tmux/sessions/work", { method: "DELETE" })).json()).toEqual({ name: "work", killed: false });
+    expect(await (await daemon.call("/api/tmux/sessions/work", { method: "DELETE" })).json()).toEqual({
+      name: "work",
+      killed: true,
+    });
+    expect(await (await daemon.call("/api/tmux/sessions/work", { method: "DELETE" })).json()).toEqual({
+      name: "work",
+      killed: false,
+    });
     expect((await (await daemon.call("/api/tmux/sessions")).json()).sessions).toEqual([]);
   });
 

@@ -1,5 +1,12 @@
+import {
+  tmuxEnsureRequestSchema,
+  type TmuxEnsureResponse,
+  type TmuxKillResponse,
+  type TmuxListResponse,
+  tmuxSessionNameSchema,
+} from "@os2/protocol";
 import { Hono } from "hono";
-import { tmuxEnsureRequestSchema, tmuxSessionNameSchema, type TmuxEnsureResponse, type TmuxKillResponse, type TmuxListResponse } from "@os2/protocol";
+
 import type { DaemonConfig } from "../config";
 import { HttpError, parseJsonBody, parseOrThrow } from "../http/errors";
 import { resolveExistingDir } from "../paths";
@@ -18,7 +25,12 @@ export function tmuxRoutes(config: DaemonConfig, tmux: Tmux) {
       const command = req.command ? ["bash", "-lc", req.command] : undefined;
       const created = await tmux.ensureSession({ name: req.name, cwd, command });
       const session = await tmux.getSession(req.name);
-      if (!session) throw new HttpError(500, "internal", `tmux session ${req.name} vanished right after creation (did its command exit?)`);
+      if (!session)
+        throw new HttpError(
+          500,
+          "internal",
+          `tmux session ${req.name} vanished right after creation (did its command exit?)`,
+        );
       const body: TmuxEnsureResponse = { session, created };
       return c.json(body, created ? 201 : 200);
     })

@@ -1,5 +1,6 @@
 import type { TmuxSession } from "@os2/protocol";
-import { runCommand, type CommandResult } from "../process";
+
+import { type CommandResult, runCommand } from "../process";
 
 export type PaneState = { state: "alive" } | { state: "dead"; exitCode: number | null } | { state: "missing" };
 

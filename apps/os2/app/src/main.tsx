@@ -1,18 +1,20 @@
 /** The SPA's entry: providers (TanStack Query, tRPC) around the router. */
+import "./styles.css";
+
 import { QueryClientProvider } from "@tanstack/react-query";
 import { RouterProvider } from "@tanstack/react-router";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+
 import { initAnalytics } from "./analytics.ts";
-import { TRPCProvider, queryClient, trpcClient } from "./lib/trpc.ts";
+import { queryClient, trpcClient, TRPCProvider } from "./lib/trpc.ts";
 import { router } from "./router.tsx";
-import "./styles.css";
 
 // Before the first render, so the first pageview and identify are queued on a started client.
 initAnalytics();
 
 const container = document.getElementById("root");
-if (!container) throw new Error("index.html is missing <div id=\"root\">");
+if (!container) throw new Error('index.html is missing <div id="root">');
 
 createRoot(container).render(
   <StrictMode>

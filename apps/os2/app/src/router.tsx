@@ -22,26 +22,27 @@
  *         /settings
  */
 import { createRouter } from "@tanstack/react-router";
+
 import { PendingBlock } from "./components/ui/misc.tsx";
 import { queryClient, trpc } from "./lib/trpc.ts";
 import { adminRoute } from "./routes/admin.tsx";
 import { authedRoute } from "./routes/authed.tsx";
 import { homeRoute } from "./routes/home.tsx";
 import { loginRoute } from "./routes/login.tsx";
+import { machinePageRoute } from "./routes/machine-page.tsx";
 import { newOrganizationRoute } from "./routes/new-organization.tsx";
+import { organizationRoute, organizationTabsRoute } from "./routes/organization.tsx";
 import { organizationNewProjectRoute } from "./routes/organization-new-project.tsx";
 import { organizationProjectsRoute } from "./routes/organization-projects.tsx";
 import { organizationSettingsRoute } from "./routes/organization-settings.tsx";
 import { organizationTeamRoute } from "./routes/organization-team.tsx";
-import { organizationRoute, organizationTabsRoute } from "./routes/organization.tsx";
+import { projectRoute } from "./routes/project.tsx";
 import { projectAccessTokensRoute } from "./routes/project-access-tokens.tsx";
 import { projectEnvVarsRoute } from "./routes/project-env-vars.tsx";
-import { machinePageRoute } from "./routes/machine-page.tsx";
 import { projectMachinesIndexRoute, projectMachinesRoute } from "./routes/project-machines.tsx";
 import { projectOverviewRoute } from "./routes/project-overview.tsx";
 import { projectSettingsRoute } from "./routes/project-settings.tsx";
-import { projectRoute } from "./routes/project.tsx";
-import { NotFoundPage, RouteErrorPage, rootRoute } from "./routes/root.tsx";
+import { NotFoundPage, rootRoute, RouteErrorPage } from "./routes/root.tsx";
 import { userSettingsRoute } from "./routes/user-settings.tsx";
 
 const routeTree = rootRoute.addChildren([

@@ -1,10 +1,12 @@
-import { createServer, request, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
+
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
-import { startPostHogStandin, type PostHogStandin } from "../../test-support/posthog-standin/standin.ts";
+
+import { type PostHogStandin, startPostHogStandin } from "../../test-support/posthog-standin/standin.ts";
 import { createIngestProxy, deriveAssetsHost, type IngestProxyOptions } from "./ingest-proxy.ts";
 
 /** Servers and stand-ins started by a test, closed after it whether it passed or not. */

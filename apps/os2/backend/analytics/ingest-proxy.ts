@@ -12,7 +12,8 @@
  *
  * Mount with `app.route("/ingest", createIngestProxy({ posthogHost }))`.
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
+
 import { DEFAULT_POSTHOG_HOST } from "./server-analytics.ts";
 
 export interface IngestProxyOptions {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startPostHogStandin, type PostHogStandin } from "../../test-support/posthog-standin/standin.ts";
+
+import { type PostHogStandin, startPostHogStandin } from "../../test-support/posthog-standin/standin.ts";
 import { captureMachineFailed, captureMachineReady } from "./machine-events.ts";
 import { createServerAnalytics } from "./server-analytics.ts";
 

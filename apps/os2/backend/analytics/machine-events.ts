@@ -9,8 +9,7 @@ import type { ServerAnalytics } from "./server-analytics.ts";
  * organization id stands in as distinct id and no person profile is created for it.
  */
 export type MachineEventActor =
-  | { userId: string; organizationId?: string }
-  | { userId?: undefined; organizationId: string };
+  { userId: string; organizationId?: string } | { userId?: undefined; organizationId: string };
 
 export type MachineEventInput = MachineEventActor & {
   machineId: string;

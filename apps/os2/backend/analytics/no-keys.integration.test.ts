@@ -8,8 +8,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostHogStandin, type PostHogStandin } from "../../test-support/posthog-standin/standin.ts";
+
+import { type PostHogStandin, startPostHogStandin } from "../../test-support/posthog-standin/standin.ts";
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
 const packageDir = fileURLToPath(new URL("../..", import.meta.url));
@@ -56,12 +58,16 @@ describe("the SPA bundle built without VITE_POSTHOG_PUBLIC_KEY", () => {
   it("contains no PostHog project key", () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "os2-spa-nokeys-"));
     try {
-      execFileSync("node_modules/.bin/vite", ["build", "--config", "app/vite.config.ts", "--outDir", outDir, "--logLevel", "error"], {
-        cwd: packageDir,
-        // Empty values beat a developer's .env (Vite lets the process environment win).
-        env: { ...process.env, VITE_POSTHOG_PUBLIC_KEY: "", VITE_POSTHOG_PROXY_URI: "" },
-        stdio: "pipe",
-      });
+      execFileSync(
+        "node_modules/.bin/vite",
+        ["build", "--config", "app/vite.config.ts", "--outDir", outDir, "--logLevel", "error"],
+        {
+          cwd: packageDir,
+          // Empty values beat a developer's .env (Vite lets the process environment win).
+          env: { ...process.env, VITE_POSTHOG_PUBLIC_KEY: "", VITE_POSTHOG_PROXY_URI: "" },
+          stdio: "pipe",
+        },
+      );
       const assetsDir = path.join(outDir, "assets");
       const scripts = fs.readdirSync(assetsDir).filter((name) => name.endsWith(".js"));
       expect(scripts.length).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { startPostHogStandin, type PostHogStandin } from "../../test-support/posthog-standin/standin.ts";
+
+import { type PostHogStandin, startPostHogStandin } from "../../test-support/posthog-standin/standin.ts";
 import { createServerAnalytics, dropSensitiveProperties } from "./server-analytics.ts";
 
 // The real posthog-node, only counted: "never constructed" is the guarantee behind "no key, no calls".

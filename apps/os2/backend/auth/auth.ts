@@ -7,10 +7,11 @@ import { APIError, betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { createAuthMiddleware } from "better-auth/api";
 import { admin, emailOTP } from "better-auth/plugins";
-import { newId, type IdKind } from "../ids.ts";
+
 import type { Db } from "../db/client.ts";
 import { account, session, user, verification } from "../db/schema/auth.ts";
-import { TEST_OTP_CODE, isSignupAllowed, isTestEmail, type SignupAllowlist } from "./email-rules.ts";
+import { type IdKind, newId } from "../ids.ts";
+import { isSignupAllowed, isTestEmail, type SignupAllowlist, TEST_OTP_CODE } from "./email-rules.ts";
 import type { Mailer } from "./mailer.ts";
 
 export type CreateAuthOptions = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+
 import { isSignupAllowed, isTestEmail, parseSignupAllowlist } from "./email-rules.ts";
 
 describe("signup allowlist", () => {

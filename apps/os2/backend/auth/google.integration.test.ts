@@ -1,5 +1,6 @@
 /** Google sign-in exists only when both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are set. */
 import { afterEach, describe, expect, it } from "vitest";
+
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
 describe("Google sign-in", () => {

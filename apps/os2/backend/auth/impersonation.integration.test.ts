@@ -1,5 +1,6 @@
 /** System administrators can act as another user and come back; nobody else can. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { applySetCookies, createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
 const ORIGIN = "http://localhost:3001";

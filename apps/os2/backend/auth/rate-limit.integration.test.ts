@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
 describe("sign-in code requests", () => {
@@ -12,7 +13,11 @@ describe("sign-in code requests", () => {
     const send = () =>
       t.fetch("/api/auth/email-otp/send-verification-otp", {
         method: "POST",
-        headers: { "content-type": "application/json", origin: "http://localhost:3001", "x-forwarded-for": "203.0.113.7" },
+        headers: {
+          "content-type": "application/json",
+          origin: "http://localhost:3001",
+          "x-forwarded-for": "203.0.113.7",
+        },
         body: JSON.stringify({ email: "flood@example.com", type: "sign-in" }),
       });
     const statuses: number[] = [];
@@ -27,7 +32,11 @@ describe("sign-in code requests", () => {
     for (let i = 0; i < 5; i++) {
       const response = await fetch(`${base}/api/auth/email-otp/send-verification-otp`, {
         method: "POST",
-        headers: { "content-type": "application/json", origin: "http://localhost:3001", "x-forwarded-for": `198.51.100.${i}` },
+        headers: {
+          "content-type": "application/json",
+          origin: "http://localhost:3001",
+          "x-forwarded-for": `198.51.100.${i}`,
+        },
         body: JSON.stringify({ email: "spoof@example.com", type: "sign-in" }),
       });
       statuses.push(response.status);

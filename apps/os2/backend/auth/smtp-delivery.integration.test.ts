@@ -1,7 +1,9 @@
 /** With SMTP_URL set, sign-in codes go out by mail (to a local SMTP server here) and never to the log. */
 import type { AddressInfo } from "node:net";
+
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
 describe("sign-in codes over SMTP", () => {

@@ -14,15 +14,7 @@ export const MACHINE_TYPES: readonly MachineType[] = ["local-docker", "daytona"]
 
 /** What the provider itself reports; `running` here means the container/sandbox runs, not that the daemon is healthy. */
 export type ProviderMachineState =
-  | "creating"
-  | "starting"
-  | "running"
-  | "stopping"
-  | "stopped"
-  | "archived"
-  | "error"
-  | "deleting"
-  | "missing";
+  "creating" | "starting" | "running" | "stopping" | "stopped" | "archived" | "error" | "deleting" | "missing";
 
 /** Labels put on every container or sandbox os2 creates. The reconciler only ever touches these. */
 export type MachineLabels = {

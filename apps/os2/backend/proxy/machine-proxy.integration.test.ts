@@ -5,8 +5,10 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
+
 import { createUnconfiguredDaytonaProvider } from "../providers/daytona/index.ts";
 import type { MachineProvider } from "../providers/types.ts";
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
@@ -22,7 +24,13 @@ describe("machine proxy WebSockets", () => {
   beforeAll(async () => {
     machineServer = createServer((request, response) => {
       // The daemon's own health shape: os2 counts a machine running only on `status: "ok"`.
-      const health = { status: "ok", version: "test", startedAt: new Date().toISOString(), uptimeSeconds: 1, services: [] };
+      const health = {
+        status: "ok",
+        version: "test",
+        startedAt: new Date().toISOString(),
+        uptimeSeconds: 1,
+        services: [],
+      };
       response.writeHead(request.url === "/api/health" ? 200 : 404).end(JSON.stringify(health));
     });
     const wss = new WebSocketServer({ server: machineServer });
@@ -45,7 +53,9 @@ describe("machine proxy WebSockets", () => {
       list: async () => [],
       daemonEndpoint: async () => ({ url: machineUrl, headers: {} }),
     };
-    t = await createTestOs2({ providers: { "local-docker": loopbackMachine, daytona: createUnconfiguredDaytonaProvider() } });
+    t = await createTestOs2({
+      providers: { "local-docker": loopbackMachine, daytona: createUnconfiguredDaytonaProvider() },
+    });
     fx = await setUpProject(t);
     base = await t.listen();
   });

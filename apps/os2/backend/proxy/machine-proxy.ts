@@ -6,15 +6,17 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+
 import type { Context } from "hono";
 import { WebSocket, WebSocketServer } from "ws";
+
 import { headersOf } from "../http/node-headers.ts";
 import type { Logger } from "../logger.ts";
 import type { AccessService, MachineAccess } from "../services/access.ts";
 import { asDomainError } from "../services/errors.ts";
 import { type DaemonEndpoint, type EndpointAttempt, withFreshEndpoint } from "../services/machines/endpoints.ts";
 import { errorMessage, type Machine, type MachineService } from "../services/machines/machine-service.ts";
-import { type MachineAddress, parseProxyPath } from "./machine-access.ts";
+import { type MachineAddress, parseProxyPath } from "./proxy-path.ts";
 
 export type MachineProxyOptions = { access: AccessService; machines: MachineService; log: Logger };
 
@@ -35,9 +37,14 @@ const HOP_BY_HOP = new Set([
   "content-length",
 ]);
 /** fetch() has already decoded the body, and os2 must not plant the machine's cookies on its own origin. */
-const DROPPED_RESPONSE_HEADERS = new Set(["content-encoding", "content-length", "transfer-encoding", "connection", "set-cookie"]);
+const DROPPED_RESPONSE_HEADERS = new Set([
+  "content-encoding",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "set-cookie",
+]);
 const MAX_REPLAYABLE_BODY = 16 * 1024 * 1024;
-
 
 /** Access decisions are reused this long, so a burst of requests costs one session and membership lookup. */
 const ACCESS_CACHE_MS = 2_000;
@@ -81,7 +88,8 @@ export function createMachineProxy(options: MachineProxyOptions) {
     const target = parseProxyPath(url.pathname);
     if (!target) return c.json({ error: "Not a machine proxy path" }, 404);
     const access = await cachedAccess(c.req.raw.headers, target);
-    if (access.status === "unauthorized") return c.json({ error: "Sign in, or send a project access token as Bearer." }, 401);
+    if (access.status === "unauthorized")
+      return c.json({ error: "Sign in, or send a project access token as Bearer." }, 401);
     if (access.status === "not_found") return c.json({ error: "Machine not found" }, 404);
 
     const row = access.access.machine;
@@ -103,7 +111,7 @@ export function createMachineProxy(options: MachineProxyOptions) {
             body: hasBody ? body : undefined,
             redirect: "manual",
             ...(hasBody && body instanceof ReadableStream ? { duplex: "half" } : {}),
-          } as RequestInit);
+          });
         },
         isUnauthorized: (response) => response.status === 401,
         discard: async (response) => {
@@ -114,7 +122,11 @@ export function createMachineProxy(options: MachineProxyOptions) {
       for (const [name, value] of upstream.headers) {
         if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) responseHeaders.set(name, value);
       }
-      return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+      return new Response(upstream.body, {
+        status: upstream.status,
+        statusText: upstream.statusText,
+        headers: responseHeaders,
+      });
     } catch (error) {
       options.machines.forgetEndpoints(row.id);
       return c.json({ error: `The machine did not answer on port ${target.port}: ${errorMessage(error)}` }, 502);
@@ -162,9 +174,16 @@ type Frame = { data: WebSocket.RawData; isBinary: boolean };
 /** `early` holds frames the machine sent before the client side was upgraded (tmux draws at once). */
 type UpstreamResult = { status: number; socket: WebSocket | null; early: Frame[]; stopBuffering: () => void };
 
-function openUpstream(endpoint: DaemonEndpoint, pathAndQuery: string, request: IncomingMessage): Promise<UpstreamResult> {
+function openUpstream(
+  endpoint: DaemonEndpoint,
+  pathAndQuery: string,
+  request: IncomingMessage,
+): Promise<UpstreamResult> {
   const wsUrl = `${endpoint.url.replace(/^http/, "ws")}${pathAndQuery}`;
-  const protocols = request.headers["sec-websocket-protocol"]?.split(",").map((p) => p.trim()).filter(Boolean);
+  const protocols = request.headers["sec-websocket-protocol"]
+    ?.split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   return new Promise((resolve) => {
     const upstream = new WebSocket(wsUrl, protocols, { headers: endpoint.headers, handshakeTimeout: 10_000 });
     const early: Frame[] = [];
@@ -181,7 +200,11 @@ function openUpstream(endpoint: DaemonEndpoint, pathAndQuery: string, request: I
 }
 
 /** Relays frames both ways, keeping text as text and binary as binary, and closes each side with the other. */
-function pipeSockets(client: WebSocket, upstream: WebSocket, buffered: Pick<UpstreamResult, "early" | "stopBuffering">) {
+function pipeSockets(
+  client: WebSocket,
+  upstream: WebSocket,
+  buffered: Pick<UpstreamResult, "early" | "stopBuffering">,
+) {
   // Flush what arrived during the upgrade and switch to relaying in the same tick, so order is kept.
   for (const frame of buffered.early) client.send(frame.data, { binary: frame.isBinary });
   buffered.stopBuffering();

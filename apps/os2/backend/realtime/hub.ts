@@ -8,8 +8,10 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+
 import { eq } from "drizzle-orm";
-import { WebSocketServer, type WebSocket } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
+
 import type { Db, PubSub } from "../db/client.ts";
 import { organizationMembership } from "../db/schema/organization.ts";
 import { headersOf } from "../http/node-headers.ts";
@@ -121,7 +123,10 @@ function parseNotification(payload: string): { organizationId: string; keys: str
       "keys" in value &&
       Array.isArray(value.keys)
     ) {
-      return { organizationId: value.organizationId, keys: value.keys.filter((k): k is string => typeof k === "string") };
+      return {
+        organizationId: value.organizationId,
+        keys: value.keys.filter((k): k is string => typeof k === "string"),
+      };
     }
   } catch {
     // A malformed notification from another process is ignored rather than crashing this one.

@@ -3,6 +3,7 @@
  * returned once by createAccessToken. A token authenticates API calls for its own project only.
  */
 import { and, desc, eq, isNull } from "drizzle-orm";
+
 import { randomToken, sha256Hex } from "../crypto.ts";
 import type { Db } from "../db/client.ts";
 import { projectAccessToken } from "../db/schema/project-access-token.ts";
@@ -59,7 +60,10 @@ export async function authenticateAccessToken(db: Db, rawToken: string) {
   if (!row) return null;
   const now = Date.now();
   if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.update(projectAccessToken).set({ lastUsedAt: new Date(now) }).where(eq(projectAccessToken.id, row.id));
+    await db
+      .update(projectAccessToken)
+      .set({ lastUsedAt: new Date(now) })
+      .where(eq(projectAccessToken.id, row.id));
   }
   return { tokenId: row.id, projectId: row.projectId };
 }

@@ -7,6 +7,7 @@
  * answer never confirms that another organization's resource exists.
  */
 import { and, eq } from "drizzle-orm";
+
 import type { Auth } from "../auth/auth.ts";
 import type { Db } from "../db/client.ts";
 import { machine } from "../db/schema/machine.ts";
@@ -142,7 +143,8 @@ export class AccessService {
   ): Promise<MachineAccess> {
     const access = await this.project(caller, address.organizationSlug, address.projectSlug).catch((error: unknown) => {
       // The proxy path names a machine, so "project not found" reads as the machine not being there.
-      if (error instanceof DomainError && error.kind === "not_found") throw new DomainError("not_found", "Machine not found");
+      if (error instanceof DomainError && error.kind === "not_found")
+        throw new DomainError("not_found", "Machine not found");
       throw error;
     });
     const [row] = await this.deps.db

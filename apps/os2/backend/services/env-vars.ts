@@ -4,6 +4,7 @@
  * machine only.
  */
 import { and, asc, eq, isNull } from "drizzle-orm";
+
 import type { Encryptor } from "../crypto.ts";
 import { MASKED_VALUE } from "../crypto.ts";
 import type { Db } from "../db/client.ts";
@@ -57,7 +58,9 @@ export async function setEnvVar(
       return { id: existing.id, key: input.key, machineId, created: false };
     }
     const id = newId("envVar");
-    await tx.insert(projectEnvVar).values({ id, projectId: input.projectId, key: input.key, valueEncrypted, machineId });
+    await tx
+      .insert(projectEnvVar)
+      .values({ id, projectId: input.projectId, key: input.key, valueEncrypted, machineId });
     return { id, key: input.key, machineId, created: true };
   });
 }
@@ -71,10 +74,15 @@ export async function deleteEnvVar(db: Db, input: { projectId: string; id: strin
 }
 
 /** Project vars, then the machine's overrides on top. Decrypts: call only when building a machine's env. */
-export async function resolveEnvForMachine(db: Db, encryptor: Encryptor, input: { projectId: string; machineId: string }) {
+export async function resolveEnvForMachine(
+  db: Db,
+  encryptor: Encryptor,
+  input: { projectId: string; machineId: string },
+) {
   const rows = await db.select().from(projectEnvVar).where(eq(projectEnvVar.projectId, input.projectId));
   const env: Record<string, string> = {};
   for (const row of rows.filter((r) => r.machineId === null)) env[row.key] = encryptor.decrypt(row.valueEncrypted);
-  for (const row of rows.filter((r) => r.machineId === input.machineId)) env[row.key] = encryptor.decrypt(row.valueEncrypted);
+  for (const row of rows.filter((r) => r.machineId === input.machineId))
+    env[row.key] = encryptor.decrypt(row.valueEncrypted);
   return env;
 }

@@ -3,6 +3,7 @@
  * least one owner (the last one can be neither removed nor demoted).
  */
 import { and, asc, count, eq, sql } from "drizzle-orm";
+
 import type { Db, Queryable } from "../db/client.ts";
 import { user } from "../db/schema/auth.ts";
 import { organization, organizationMembership, type OrganizationRole } from "../db/schema/organization.ts";
@@ -38,7 +39,12 @@ export async function createOrganization(
 
 export async function listOrganizationsForUser(db: Db, userId: string) {
   return db
-    .select({ id: organization.id, name: organization.name, slug: organization.slug, role: organizationMembership.role })
+    .select({
+      id: organization.id,
+      name: organization.name,
+      slug: organization.slug,
+      role: organizationMembership.role,
+    })
     .from(organizationMembership)
     .innerJoin(organization, eq(organization.id, organizationMembership.organizationId))
     .where(eq(organizationMembership.userId, userId))
@@ -47,7 +53,10 @@ export async function listOrganizationsForUser(db: Db, userId: string) {
 
 export async function updateOrganization(db: Db, organizationId: string, input: { name?: string; slug?: string }) {
   if (input.slug) {
-    const [clash] = await db.select({ id: organization.id }).from(organization).where(eq(organization.slug, input.slug));
+    const [clash] = await db
+      .select({ id: organization.id })
+      .from(organization)
+      .where(eq(organization.slug, input.slug));
     if (clash && clash.id !== organizationId) {
       throw new DomainError("conflict", `The organization slug "${input.slug}" is taken: choose another slug.`);
     }
@@ -99,7 +108,12 @@ export async function addMember(
     const [existing] = await tx
       .select({ id: organizationMembership.id })
       .from(organizationMembership)
-      .where(and(eq(organizationMembership.organizationId, input.organizationId), eq(organizationMembership.userId, member.id)));
+      .where(
+        and(
+          eq(organizationMembership.organizationId, input.organizationId),
+          eq(organizationMembership.userId, member.id),
+        ),
+      );
     if (existing) throw new DomainError("conflict", `${email} is already a member of this organization.`);
     await tx.insert(organizationMembership).values({
       id: newId("membership"),
@@ -126,7 +140,12 @@ export async function updateMemberRole(
     await tx
       .update(organizationMembership)
       .set({ role: input.role })
-      .where(and(eq(organizationMembership.organizationId, input.organizationId), eq(organizationMembership.userId, input.userId)));
+      .where(
+        and(
+          eq(organizationMembership.organizationId, input.organizationId),
+          eq(organizationMembership.userId, input.userId),
+        ),
+      );
   });
 }
 
@@ -141,7 +160,12 @@ export async function removeMember(
     if (current === "owner") await assertAnotherOwner(tx, input.organizationId);
     await tx
       .delete(organizationMembership)
-      .where(and(eq(organizationMembership.organizationId, input.organizationId), eq(organizationMembership.userId, input.userId)));
+      .where(
+        and(
+          eq(organizationMembership.organizationId, input.organizationId),
+          eq(organizationMembership.userId, input.userId),
+        ),
+      );
   });
 }
 

@@ -1,5 +1,6 @@
 /** Projects belong to one organization; their slug is unique within it and derived from the name. */
 import { and, asc, eq } from "drizzle-orm";
+
 import type { Db } from "../db/client.ts";
 import { project } from "../db/schema/project.ts";
 import { newId } from "../ids.ts";

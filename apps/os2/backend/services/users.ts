@@ -1,5 +1,6 @@
 /** Users as os2 itself changes them (better-auth owns sign-in), and the system administrators' overview. */
 import { count, desc, eq } from "drizzle-orm";
+
 import type { Db } from "../db/client.ts";
 import { user } from "../db/schema/auth.ts";
 import { organization, organizationMembership } from "../db/schema/organization.ts";

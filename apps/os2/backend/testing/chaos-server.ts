@@ -3,17 +3,19 @@
  * it with SIGKILL mid-operation. Prints "ready <port>" once listening, and "reconciled" after its first
  * reconcile pass and any boots that pass started have settled.
  */
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
+
 import { createOs2 } from "../app.ts";
 import { parseEnv } from "../env.ts";
 import { createLogger } from "../logger.ts";
 
 const env = parseEnv(process.env);
-const os2 = await createOs2({ env, log: createLogger((line) => process.stderr.write(`${line}\n`)), startReconciler: false });
-const server = createServer(getRequestListener(os2.app.fetch));
-os2.attach(server);
+const os2 = await createOs2({
+  env,
+  log: createLogger((line) => process.stderr.write(`${line}\n`)),
+  startReconciler: false,
+});
+const server = os2.createServer();
 server.listen(0, "127.0.0.1", () => {
   process.stdout.write(`ready ${(server.address() as AddressInfo).port}\n`);
 });

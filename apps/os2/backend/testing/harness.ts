@@ -4,14 +4,15 @@
  * through the Hono app's fetch, so auth cookies, tRPC and error formatting are all exercised for real.
  */
 import fs from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import os from "node:os";
 import path from "node:path";
+
 import { createTRPCClient, httpLink } from "@trpc/client";
-import superjson from "superjson";
 import postgres from "postgres";
+import superjson from "superjson";
+
 import { createOs2, type CreateOs2Options, type Os2 } from "../app.ts";
 import { parseEnv } from "../env.ts";
 import { createLogger } from "../logger.ts";
@@ -124,8 +125,7 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
       });
     },
     async listen() {
-      const server = createServer(getRequestListener(os2.app.fetch));
-      os2.attach(server);
+      const server = os2.createServer();
       servers.push(server);
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

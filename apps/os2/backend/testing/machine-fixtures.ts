@@ -5,6 +5,7 @@
  */
 import Dockerode from "dockerode";
 import WebSocket from "ws";
+
 import type { TestOs2 } from "./harness.ts";
 
 export const docker = new Dockerode({ host: "127.0.0.1", port: 2375 });
@@ -15,7 +16,10 @@ export async function containersOfStage(stage: string) {
 
 export async function removeContainersOfStage(stage: string) {
   for (const info of await containersOfStage(stage)) {
-    await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(info.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
 }
 

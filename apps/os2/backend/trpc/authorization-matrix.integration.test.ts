@@ -4,10 +4,21 @@
  */
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
-type Caller = "anonymous" | "outsider" | "member" | "admin" | "owner" | "systemAdmin" | "otherProjectToken" | "ownProjectToken";
-const CALLERS: Caller[] = ["anonymous", "outsider", "member", "admin", "owner", "systemAdmin", "otherProjectToken", "ownProjectToken"];
+type Caller =
+  "anonymous" | "outsider" | "member" | "admin" | "owner" | "systemAdmin" | "otherProjectToken" | "ownProjectToken";
+const CALLERS: Caller[] = [
+  "anonymous",
+  "outsider",
+  "member",
+  "admin",
+  "owner",
+  "systemAdmin",
+  "otherProjectToken",
+  "ownProjectToken",
+];
 type Outcome = "ok" | "UNAUTHORIZED" | "NOT_FOUND" | "FORBIDDEN";
 type Api = ReturnType<TestOs2["client"]>;
 
@@ -21,7 +32,11 @@ type Row = {
   expect: Partial<Record<Caller, Outcome>> & { default: Outcome };
 };
 
-const USERS_ONLY = { anonymous: "UNAUTHORIZED", otherProjectToken: "UNAUTHORIZED", ownProjectToken: "UNAUTHORIZED" } as const;
+const USERS_ONLY = {
+  anonymous: "UNAUTHORIZED",
+  otherProjectToken: "UNAUTHORIZED",
+  ownProjectToken: "UNAUTHORIZED",
+} as const;
 const ORG_MEMBERS = { ...USERS_ONLY, outsider: "NOT_FOUND", systemAdmin: "NOT_FOUND", default: "ok" } as const;
 const ORG_ADMINS = { ...ORG_MEMBERS, member: "FORBIDDEN" } as const;
 const PROJECT_ANY = {
@@ -40,11 +55,31 @@ const p = (w: World) => ({ organizationSlug: w.org, projectSlug: w.project });
 const MATRIX: Row[] = [
   { procedure: "user.me", call: (api) => api.user.me.query(), expect: { default: "ok" } },
   { procedure: "user.authConfig", call: (api) => api.user.authConfig.query(), expect: { default: "ok" } },
-  { procedure: "user.organizations", call: (api) => api.user.organizations.query(), expect: { ...USERS_ONLY, default: "ok" } },
-  { procedure: "user.update", call: (api) => api.user.update.mutate({ name: "Renamed" }), expect: { ...USERS_ONLY, default: "ok" } },
-  { procedure: "organization.create", call: (api) => api.organization.create.mutate({ name: "New Org" }), expect: { ...USERS_ONLY, default: "ok" } },
-  { procedure: "organization.bySlug", call: (api, w) => api.organization.bySlug.query({ organizationSlug: w.org }), expect: ORG_MEMBERS },
-  { procedure: "organization.members", call: (api, w) => api.organization.members.query({ organizationSlug: w.org }), expect: ORG_MEMBERS },
+  {
+    procedure: "user.organizations",
+    call: (api) => api.user.organizations.query(),
+    expect: { ...USERS_ONLY, default: "ok" },
+  },
+  {
+    procedure: "user.update",
+    call: (api) => api.user.update.mutate({ name: "Renamed" }),
+    expect: { ...USERS_ONLY, default: "ok" },
+  },
+  {
+    procedure: "organization.create",
+    call: (api) => api.organization.create.mutate({ name: "New Org" }),
+    expect: { ...USERS_ONLY, default: "ok" },
+  },
+  {
+    procedure: "organization.bySlug",
+    call: (api, w) => api.organization.bySlug.query({ organizationSlug: w.org }),
+    expect: ORG_MEMBERS,
+  },
+  {
+    procedure: "organization.members",
+    call: (api, w) => api.organization.members.query({ organizationSlug: w.org }),
+    expect: ORG_MEMBERS,
+  },
   {
     procedure: "organization.update",
     call: (api, w) => api.organization.update.mutate({ organizationSlug: w.org, name: "Renamed Org" }),
@@ -59,13 +94,15 @@ const MATRIX: Row[] = [
   {
     procedure: "organization.addMember",
     fresh: true,
-    call: (api, w) => api.organization.addMember.mutate({ organizationSlug: w.org, email: "newbie@example.com", role: "member" }),
+    call: (api, w) =>
+      api.organization.addMember.mutate({ organizationSlug: w.org, email: "newbie@example.com", role: "member" }),
     expect: ORG_ADMINS,
   },
   {
     procedure: "organization.updateMemberRole",
     fresh: true,
-    call: (api, w) => api.organization.updateMemberRole.mutate({ organizationSlug: w.org, userId: w.memberUserId, role: "admin" }),
+    call: (api, w) =>
+      api.organization.updateMemberRole.mutate({ organizationSlug: w.org, userId: w.memberUserId, role: "admin" }),
     expect: ORG_ADMINS,
   },
   {
@@ -75,20 +112,46 @@ const MATRIX: Row[] = [
     // A member may remove themselves (leave); the matrix's "member" caller is that very member.
     expect: { ...ORG_MEMBERS },
   },
-  { procedure: "project.list", call: (api, w) => api.project.list.query({ organizationSlug: w.org }), expect: ORG_MEMBERS },
+  {
+    procedure: "project.list",
+    call: (api, w) => api.project.list.query({ organizationSlug: w.org }),
+    expect: ORG_MEMBERS,
+  },
   { procedure: "project.bySlug", call: (api, w) => api.project.bySlug.query(p(w)), expect: PROJECT_ANY },
   {
     procedure: "project.create",
     call: (api, w) => api.project.create.mutate({ organizationSlug: w.org, name: "Another" }),
     expect: ORG_ADMINS,
   },
-  { procedure: "project.update", call: (api, w) => api.project.update.mutate({ ...p(w), name: "Renamed" }), expect: PROJECT_ADMINS },
-  { procedure: "project.delete", fresh: true, call: (api, w) => api.project.delete.mutate(p(w)), expect: PROJECT_ADMINS },
+  {
+    procedure: "project.update",
+    call: (api, w) => api.project.update.mutate({ ...p(w), name: "Renamed" }),
+    expect: PROJECT_ADMINS,
+  },
+  {
+    procedure: "project.delete",
+    fresh: true,
+    call: (api, w) => api.project.delete.mutate(p(w)),
+    expect: PROJECT_ADMINS,
+  },
   { procedure: "envVar.list", call: (api, w) => api.envVar.list.query(p(w)), expect: PROJECT_ANY },
-  { procedure: "envVar.set", call: (api, w) => api.envVar.set.mutate({ ...p(w), key: "MATRIX_KEY", value: "v" }), expect: PROJECT_ANY },
-  { procedure: "envVar.delete", fresh: true, call: (api, w) => api.envVar.delete.mutate({ ...p(w), id: w.envVarId }), expect: PROJECT_ANY },
+  {
+    procedure: "envVar.set",
+    call: (api, w) => api.envVar.set.mutate({ ...p(w), key: "MATRIX_KEY", value: "v" }),
+    expect: PROJECT_ANY,
+  },
+  {
+    procedure: "envVar.delete",
+    fresh: true,
+    call: (api, w) => api.envVar.delete.mutate({ ...p(w), id: w.envVarId }),
+    expect: PROJECT_ANY,
+  },
   { procedure: "accessToken.list", call: (api, w) => api.accessToken.list.query(p(w)), expect: PROJECT_ANY },
-  { procedure: "accessToken.create", call: (api, w) => api.accessToken.create.mutate({ ...p(w), name: "ci" }), expect: PROJECT_MEMBERS },
+  {
+    procedure: "accessToken.create",
+    call: (api, w) => api.accessToken.create.mutate({ ...p(w), name: "ci" }),
+    expect: PROJECT_MEMBERS,
+  },
   {
     procedure: "accessToken.revoke",
     fresh: true,
@@ -127,8 +190,16 @@ for (const target of databases) {
       const owner = apis.owner;
       const org = await owner.organization.create.mutate({ name: `Acme ${worldCount}` });
       const project = await owner.project.create.mutate({ organizationSlug: org.slug, name: "Alpha" });
-      await owner.organization.addMember.mutate({ organizationSlug: org.slug, email: "admin+test@example.com", role: "admin" });
-      const member = await owner.organization.addMember.mutate({ organizationSlug: org.slug, email: "member+test@example.com", role: "member" });
+      await owner.organization.addMember.mutate({
+        organizationSlug: org.slug,
+        email: "admin+test@example.com",
+        role: "admin",
+      });
+      const member = await owner.organization.addMember.mutate({
+        organizationSlug: org.slug,
+        email: "member+test@example.com",
+        role: "member",
+      });
       const w = { org: org.slug, project: project.slug };
       const envVar = await owner.envVar.set.mutate({ ...p({ ...w } as World), key: "EXISTING", value: "x" });
       const token = await owner.accessToken.create.mutate({ ...p({ ...w } as World), name: "own" });
@@ -152,7 +223,10 @@ for (const target of databases) {
       }
       apis.anonymous = t.client();
       const outsiderOrg = await apis.outsider.organization.create.mutate({ name: "Elsewhere" });
-      const outsiderProject = await apis.outsider.project.create.mutate({ organizationSlug: outsiderOrg.slug, name: "Beta" });
+      const outsiderProject = await apis.outsider.project.create.mutate({
+        organizationSlug: outsiderOrg.slug,
+        name: "Beta",
+      });
       otherToken = (
         await apis.outsider.accessToken.create.mutate({
           organizationSlug: outsiderOrg.slug,

@@ -6,6 +6,7 @@ import { TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 
 async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string; httpStatus: number }> {
@@ -90,19 +91,33 @@ describe("foundation", () => {
     it("never removes or demotes the last owner", async () => {
       const me = await owner.user.me.query();
       const demote = await errorOf(
-        owner.organization.updateMemberRole.mutate({ organizationSlug: org.slug, userId: me?.id ?? "", role: "member" }),
+        owner.organization.updateMemberRole.mutate({
+          organizationSlug: org.slug,
+          userId: me?.id ?? "",
+          role: "member",
+        }),
       );
       expect(demote.code).toBe("PRECONDITION_FAILED");
       expect(demote.message).toMatch(/at least one owner/);
-      const leave = await errorOf(owner.organization.removeMember.mutate({ organizationSlug: org.slug, userId: me?.id ?? "" }));
+      const leave = await errorOf(
+        owner.organization.removeMember.mutate({ organizationSlug: org.slug, userId: me?.id ?? "" }),
+      );
       expect(leave.code).toBe("PRECONDITION_FAILED");
     });
 
     it("lets an owner step down once another owner exists", async () => {
       const o = await owner.organization.create.mutate({ name: "Handover" });
-      const second = await owner.organization.addMember.mutate({ organizationSlug: o.slug, email: "heir+test@example.com", role: "owner" });
+      const second = await owner.organization.addMember.mutate({
+        organizationSlug: o.slug,
+        email: "heir+test@example.com",
+        role: "owner",
+      });
       const me = await owner.user.me.query();
-      await owner.organization.updateMemberRole.mutate({ organizationSlug: o.slug, userId: me?.id ?? "", role: "member" });
+      await owner.organization.updateMemberRole.mutate({
+        organizationSlug: o.slug,
+        userId: me?.id ?? "",
+        role: "member",
+      });
       const members = await owner.organization.members.query({ organizationSlug: o.slug });
       expect(members.find((m) => m.userId === second.userId)?.role).toBe("owner");
     });
@@ -111,7 +126,12 @@ describe("foundation", () => {
   describe("secrets at rest", () => {
     it("stores env var values encrypted and lists them masked", async () => {
       const secret = "sk-live-VERY-SECRET-4242";
-      await owner.envVar.set.mutate({ organizationSlug: org.slug, projectSlug: project.slug, key: "API_KEY", value: secret });
+      await owner.envVar.set.mutate({
+        organizationSlug: org.slug,
+        projectSlug: project.slug,
+        key: "API_KEY",
+        value: secret,
+      });
       const listed = await owner.envVar.list.query({ organizationSlug: org.slug, projectSlug: project.slug });
       expect(JSON.stringify(listed)).not.toContain(secret);
       expect(listed.find((row) => row.key === "API_KEY")?.maskedValue).toMatch(/^•+$/);
@@ -120,7 +140,11 @@ describe("foundation", () => {
     });
 
     it("stores only the SHA-256 of access tokens and shows the raw token once", async () => {
-      const created = await owner.accessToken.create.mutate({ organizationSlug: org.slug, projectSlug: project.slug, name: "ci" });
+      const created = await owner.accessToken.create.mutate({
+        organizationSlug: org.slug,
+        projectSlug: project.slug,
+        name: "ci",
+      });
       expect(created.token).toMatch(/^pat_/);
       const rows = await t.os2.database.db.execute(sql`select * from project_access_token`);
       expect(JSON.stringify(rows)).not.toContain(created.token);
@@ -129,26 +153,63 @@ describe("foundation", () => {
     });
 
     it("records last use of an access token and rejects it once revoked", async () => {
-      const created = await owner.accessToken.create.mutate({ organizationSlug: org.slug, projectSlug: project.slug, name: "tmp" });
+      const created = await owner.accessToken.create.mutate({
+        organizationSlug: org.slug,
+        projectSlug: project.slug,
+        name: "tmp",
+      });
       const viaToken = t.client({ bearer: created.token });
       await viaToken.envVar.list.query({ organizationSlug: org.slug, projectSlug: project.slug });
       const listed = await owner.accessToken.list.query({ organizationSlug: org.slug, projectSlug: project.slug });
       expect(listed.find((row) => row.id === created.id)?.lastUsedAt).toBeInstanceOf(Date);
       await owner.accessToken.revoke.mutate({ organizationSlug: org.slug, projectSlug: project.slug, id: created.id });
-      const denied = await errorOf(viaToken.envVar.list.query({ organizationSlug: org.slug, projectSlug: project.slug }));
+      const denied = await errorOf(
+        viaToken.envVar.list.query({ organizationSlug: org.slug, projectSlug: project.slug }),
+      );
       expect(denied.code).toBe("UNAUTHORIZED");
     });
   });
 
   describe("bad input is a 400 naming the field", () => {
     const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
-      ["an organization name over 100 characters", () => owner.organization.create.mutate({ name: "x".repeat(101) }), /name: Must be at most 100/],
+      [
+        "an organization name over 100 characters",
+        () => owner.organization.create.mutate({ name: "x".repeat(101) }),
+        /name: Must be at most 100/,
+      ],
       ["a bad organization slug", () => owner.organization.create.mutate({ name: "ok", slug: "Not A Slug" }), /slug:/],
-      ["a bad email", () => owner.organization.addMember.mutate({ organizationSlug: "acme", email: "nope", role: "member" }), /email: Must be an email/],
-      ["a bad env key", () => owner.envVar.set.mutate({ organizationSlug: "acme", projectSlug: "alpha", key: "lower-case", value: "v" }), /key: Use uppercase/],
-      ["an env value over 64 KiB", () => owner.envVar.set.mutate({ organizationSlug: "acme", projectSlug: "alpha", key: "BIG", value: "x".repeat(64 * 1024 + 1) }), /value: Must be at most 64 KiB/],
-      ["a wrong type", () => owner.project.create.mutate({ organizationSlug: "acme", name: 42 as unknown as string }), /name:/],
-      ["a malformed id", () => owner.envVar.delete.mutate({ organizationSlug: "acme", projectSlug: "alpha", id: "nope" }), /id: Must be an id starting with env_/],
+      [
+        "a bad email",
+        () => owner.organization.addMember.mutate({ organizationSlug: "acme", email: "nope", role: "member" }),
+        /email: Must be an email/,
+      ],
+      [
+        "a bad env key",
+        () =>
+          owner.envVar.set.mutate({ organizationSlug: "acme", projectSlug: "alpha", key: "lower-case", value: "v" }),
+        /key: Use uppercase/,
+      ],
+      [
+        "an env value over 64 KiB",
+        () =>
+          owner.envVar.set.mutate({
+            organizationSlug: "acme",
+            projectSlug: "alpha",
+            key: "BIG",
+            value: "x".repeat(64 * 1024 + 1),
+          }),
+        /value: Must be at most 64 KiB/,
+      ],
+      [
+        "a wrong type",
+        () => owner.project.create.mutate({ organizationSlug: "acme", name: 42 as unknown as string }),
+        /name:/,
+      ],
+      [
+        "a malformed id",
+        () => owner.envVar.delete.mutate({ organizationSlug: "acme", projectSlug: "alpha", id: "nope" }),
+        /id: Must be an id starting with env_/,
+      ],
     ];
     for (const [what, call, message] of cases) {
       it(`rejects ${what}`, async () => {
@@ -162,8 +223,16 @@ describe("foundation", () => {
     it("answers malformed JSON and unknown procedures with 4xx, never 500", async () => {
       const cookie = await t.signIn("owner+test@example.com");
       const responses = await Promise.all([
-        t.fetch("/api/trpc/organization.create", { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{not json" }),
-        t.fetch("/api/trpc/organization.create", { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "[]" }),
+        t.fetch("/api/trpc/organization.create", {
+          method: "POST",
+          headers: { cookie, "content-type": "application/json" },
+          body: "{not json",
+        }),
+        t.fetch("/api/trpc/organization.create", {
+          method: "POST",
+          headers: { cookie, "content-type": "application/json" },
+          body: "[]",
+        }),
         t.fetch("/api/trpc/nope.nothing", { method: "POST", headers: { cookie }, body: "{}" }),
         t.fetch(`/api/trpc/project.list?input=${encodeURIComponent("%%%")}`, { headers: { cookie } }),
       ]);
@@ -214,7 +283,9 @@ describe("foundation", () => {
 
     it("sends nothing after a failed mutation", async () => {
       const member = await connect(await t.signIn("owner+test@example.com"));
-      await errorOf(owner.envVar.set.mutate({ organizationSlug: org.slug, projectSlug: project.slug, key: "bad key", value: "1" }));
+      await errorOf(
+        owner.envVar.set.mutate({ organizationSlug: org.slug, projectSlug: project.slug, key: "bad key", value: "1" }),
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(member.messages).not.toContainEqual(expect.objectContaining({ type: "invalidate" }));
       member.socket.close();

@@ -3,9 +3,10 @@
  * (public → signed-in → organization member → organization admin; project; system admin).
  * A resource in an organization the caller does not belong to is NOT_FOUND, never FORBIDDEN.
  */
-import { TRPCError, initTRPC } from "@trpc/server";
+import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z } from "zod";
+
 import { type Permission, requirePermission } from "../services/access.ts";
 import { asDomainError, type DomainErrorKind } from "../services/errors.ts";
 import type { Context } from "./context.ts";
@@ -29,7 +30,8 @@ export function formatIssues(issues: readonly Issue[]): string {
 }
 
 function validationIssues(cause: unknown): Issue[] | null {
-  if (cause && typeof cause === "object" && "issues" in cause && Array.isArray(cause.issues)) return cause.issues as Issue[];
+  if (cause && typeof cause === "object" && "issues" in cause && Array.isArray(cause.issues))
+    return cause.issues as Issue[];
   return null;
 }
 

@@ -1,5 +1,6 @@
 /** Input schemas shared by routers. Messages say what is wrong and what is allowed. */
 import { z } from "zod";
+
 import { ENV_KEY_PATTERN, ENV_VALUE_MAX_BYTES } from "../services/env-vars.ts";
 import { SLUG_PATTERN } from "../services/slugs.ts";
 
@@ -7,11 +8,7 @@ export const slugSchema = z
   .string()
   .regex(SLUG_PATTERN, "Use 1–48 lowercase letters, digits or dashes, starting and ending with a letter or digit");
 
-export const nameSchema = z
-  .string()
-  .trim()
-  .min(1, "Must not be empty")
-  .max(100, "Must be at most 100 characters");
+export const nameSchema = z.string().trim().min(1, "Must not be empty").max(100, "Must be at most 100 characters");
 
 export const emailSchema = z.string().trim().toLowerCase().email("Must be an email address").max(254);
 

@@ -7,8 +7,13 @@
  */
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostHogStandin, type ParsedEvent, type PostHogStandin } from "../../test-support/posthog-standin/standin.ts";
+
 import { bodyTextOf, toLogLine } from "../../test-support/posthog-standin/log.ts";
+import {
+  type ParsedEvent,
+  type PostHogStandin,
+  startPostHogStandin,
+} from "../../test-support/posthog-standin/standin.ts";
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 import { containersOfStage, removeContainersOfStage, waitForObservedState } from "../testing/machine-fixtures.ts";
 import { listTrackedMutations } from "./tracked-mutations.ts";
@@ -40,7 +45,9 @@ describe("tracked mutations through the tRPC middleware, with POSTHOG_KEY", () =
 
   beforeAll(async () => {
     standin = await startPostHogStandin();
-    t = await createTestOs2({ env: { POSTHOG_KEY: SERVER_KEY, POSTHOG_HOST: standin.url, LOCAL_DOCKER_IMAGE_NAME: IMAGE } });
+    t = await createTestOs2({
+      env: { POSTHOG_KEY: SERVER_KEY, POSTHOG_HOST: standin.url, LOCAL_DOCKER_IMAGE_NAME: IMAGE },
+    });
     stage = t.os2.deps.stage;
     const cookie = await t.signIn("tracked+test@example.com");
     const api = t.client({ cookie });
@@ -59,7 +66,12 @@ describe("tracked mutations through the tRPC middleware, with POSTHOG_KEY", () =
     expected.push({ path: "project.update", event: "project_updated", groups: both });
 
     const envVar = await api.envVar.set.mutate({ ...scope, key: "TRACKED_SECRET", value: ENV_VALUE });
-    expected.push({ path: "envVar.set", event: "env_var_set", groups: both, properties: { is_machine_override: false } });
+    expected.push({
+      path: "envVar.set",
+      event: "env_var_set",
+      groups: both,
+      properties: { is_machine_override: false },
+    });
     await api.envVar.delete.mutate({ ...scope, id: envVar.id });
     expected.push({ path: "envVar.delete", event: "env_var_deleted", groups: both });
 
@@ -70,7 +82,12 @@ describe("tracked mutations through the tRPC middleware, with POSTHOG_KEY", () =
     expected.push({ path: "accessToken.revoke", event: "access_token_revoked", groups: both });
 
     const machine = await api.machine.create.mutate({ ...scope, name: "tracked", type: "local-docker" });
-    expected.push({ path: "machine.create", event: "machine_created", groups: both, properties: { machine_type: "local-docker" } });
+    expected.push({
+      path: "machine.create",
+      event: "machine_created",
+      groups: both,
+      properties: { machine_type: "local-docker" },
+    });
     // Archive a booted machine: a machine archived while booting keeps its health watcher polling for a
     // minute, which would hold up close().
     await waitForObservedState(() => api.machine.byId.query({ ...scope, machineId: machine.id }), "running");
@@ -167,7 +184,11 @@ describe("the /ingest proxy in the real app", () => {
   it("forwards an event without the session cookie or Authorization header", async () => {
     const response = await t.fetch("/ingest/e/", {
       method: "POST",
-      headers: { "content-type": "application/json", cookie: "better-auth.session_token=abc", authorization: "Bearer pat_x" },
+      headers: {
+        "content-type": "application/json",
+        cookie: "better-auth.session_token=abc",
+        authorization: "Bearer pat_x",
+      },
       body: JSON.stringify({ api_key: "phc_test", batch: [{ event: "proxied", properties: { distinct_id: "anon" } }] }),
     });
     expect(response.status).toBe(200);

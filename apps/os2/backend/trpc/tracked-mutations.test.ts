@@ -1,6 +1,8 @@
 import { gunzipSync } from "node:zlib";
+
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startPostHogStandin, type PostHogStandin } from "../../test-support/posthog-standin/standin.ts";
+
+import { type PostHogStandin, startPostHogStandin } from "../../test-support/posthog-standin/standin.ts";
 import { createServerAnalytics } from "../analytics/server-analytics.ts";
 import {
   captureTrackedMutation,

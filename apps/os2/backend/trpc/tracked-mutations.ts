@@ -12,6 +12,7 @@
  * on property names, but it cannot see inside a value.
  */
 import { z } from "zod";
+
 import type { AnalyticsGroups, ServerAnalytics } from "../analytics/server-analytics.ts";
 
 export interface TrackedMutation {
@@ -74,7 +75,7 @@ export function captureTrackedMutation({
   if (mutation === undefined) return "untracked";
   if (ctx.userId === null) return "anonymous";
 
-  let properties: Record<string, unknown> = {};
+  let properties: Record<string, unknown>;
   try {
     properties = mutation.extractProperties?.(input, output) ?? {};
   } catch {
@@ -136,7 +137,9 @@ registerTrackedMutation("project.create", {
 registerTrackedMutation("project.update", {
   eventName: "project_updated",
   extractProperties: (input) => {
-    const parsed = projectScope.extend({ name: z.string().optional(), newSlug: z.string().optional() }).safeParse(input);
+    const parsed = projectScope
+      .extend({ name: z.string().optional(), newSlug: z.string().optional() })
+      .safeParse(input);
     if (!parsed.success) return {};
     // Which fields changed, never their new values.
     const updatedFields = [

@@ -2,9 +2,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { Image } from "@daytonaio/sdk";
 import { join } from "node:path";
+
+import { Image } from "@daytonaio/sdk";
 import { describe, expect, it } from "vitest";
+
 import { dockerignoreMatcher, REPO_ROOT, SANDBOX_DOCKERFILE, stageBuildContext } from "../../sandbox/daytona-snapshot";
 
 const TSX = join(REPO_ROOT, "apps/os2/node_modules/.bin/tsx");
@@ -31,7 +33,9 @@ describe("daytona-snapshot script", () => {
   });
 
   it("applies the repo's .dockerignore rules", () => {
-    const ignored = dockerignoreMatcher("# c\n**/node_modules\n.git\n.env.*\napps/os2/backend\n**/*.test.ts\n!keep.test.ts\n");
+    const ignored = dockerignoreMatcher(
+      "# c\n**/node_modules\n.git\n.env.*\napps/os2/backend\n**/*.test.ts\n!keep.test.ts\n",
+    );
     expect(ignored("node_modules")).toBe(true);
     expect(ignored("apps/daemon/node_modules/hono/index.js")).toBe(true);
     expect(ignored(".git/HEAD")).toBe(true);
@@ -47,8 +51,12 @@ describe("daytona-snapshot script", () => {
   it("stages the real sandbox Dockerfile so the SDK uploads its COPY sources from the repo root, without node_modules", async () => {
     const staged = await stageBuildContext(REPO_ROOT, SANDBOX_DOCKERFILE);
     try {
-      const archivePaths = Image.fromDockerfile(join(staged, "Dockerfile")).contextList.map((context) => context.archivePath);
-      expect(archivePaths).toEqual(expect.arrayContaining(["package.json", "pnpm-lock.yaml", "apps/daemon/", "packages/protocol/"]));
+      const archivePaths = Image.fromDockerfile(join(staged, "Dockerfile")).contextList.map(
+        (context) => context.archivePath,
+      );
+      expect(archivePaths).toEqual(
+        expect.arrayContaining(["package.json", "pnpm-lock.yaml", "apps/daemon/", "packages/protocol/"]),
+      );
       for (const path of archivePaths) expect(existsSync(join(staged, path))).toBe(true);
       expect(existsSync(join(staged, "apps/daemon/src"))).toBe(true);
       expect(existsSync(join(staged, "apps/daemon/node_modules"))).toBe(false);

@@ -70,7 +70,13 @@ export type SnapshotDto = {
   createdAt: string;
   updatedAt: string;
   lastUsedAt: string | null;
-  buildInfo?: { dockerfileContent?: string; contextHashes?: string[]; createdAt: string; updatedAt: string; snapshotRef: string };
+  buildInfo?: {
+    dockerfileContent?: string;
+    contextHashes?: string[];
+    createdAt: string;
+    updatedAt: string;
+    snapshotRef: string;
+  };
   regionIds: string[];
   sourceSandboxId: string | null;
 };

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
 import type Dockerode from "dockerode";
 import { pack } from "tar-fs";
 
@@ -72,7 +73,11 @@ export async function ensureDaytonaFixtureImage(docker: Dockerode): Promise<stri
       join(dir, "Dockerfile"),
       `FROM ${base}\nCOPY server.js /fixture/server.js\nENTRYPOINT []\nCMD ["node", "/fixture/server.js"]\n`,
     );
-    const output = await docker.buildImage(pack(dir), { t: DAYTONA_FIXTURE_IMAGE, labels: { [FIXTURE_LABEL]: "true" }, rm: true });
+    const output = await docker.buildImage(pack(dir), {
+      t: DAYTONA_FIXTURE_IMAGE,
+      labels: { [FIXTURE_LABEL]: "true" },
+      rm: true,
+    });
     await new Promise<void>((resolvePromise, reject) => {
       docker.modem.followProgress(output, (error: Error | null, events: Array<{ error?: string }>) => {
         const failed = events.find((event) => event.error);

@@ -18,10 +18,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+
 import { serve, type ServerType } from "@hono/node-server";
 import type Dockerode from "dockerode";
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { stream } from "hono/streaming";
+
 import {
   createSandboxSchema,
   createSnapshotSchema,
@@ -130,7 +132,13 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
       regionIds: ["standin"],
       sourceSandboxId: null,
     };
-    snapshots.set(dto.id, { dto, image: input.imageName ?? options.image, log: "", logListeners: new Set(), done: true });
+    snapshots.set(dto.id, {
+      dto,
+      image: input.imageName ?? options.image,
+      log: "",
+      logListeners: new Set(),
+      done: true,
+    });
     return dto;
   };
 
@@ -158,7 +166,8 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
   async function previewTarget(sandboxId: string, port: number): Promise<PreviewTarget | { unavailable: string }> {
     const record = sandboxes.get(sandboxId);
     if (!record?.containerId) return { unavailable: `Sandbox ${sandboxId} not found` };
-    if (record.dto.state !== "started") return { unavailable: `Sandbox ${sandboxId} is not started (${record.dto.state})` };
+    if (record.dto.state !== "started")
+      return { unavailable: `Sandbox ${sandboxId} is not started (${record.dto.state})` };
     const info = await docker.getContainer(record.containerId).inspect();
     const hostPort = info.NetworkSettings.Ports[`${port}/tcp`]?.[0]?.HostPort;
     if (hostPort) return { host: "127.0.0.1", port: Number(hostPort) };
@@ -193,7 +202,8 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
       snapshot.dto.lastUsedAt = now();
     }
     const id = randomUUID();
-    if (body.name && findSandbox(body.name)) return c.json(errorBody(409, `Sandbox with name ${body.name} already exists`), 409);
+    if (body.name && findSandbox(body.name))
+      return c.json(errorBody(409, `Sandbox with name ${body.name} already exists`), 409);
     const timestamp = now();
     const record: SandboxRecord = {
       busy: Promise.resolve(),
@@ -305,7 +315,8 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
     record.dto.desiredState = "destroyed";
     inBackground(record, async () => {
       await preview.closeSandbox(record.dto.id);
-      if (record.containerId) await docker.getContainer(record.containerId).remove({ force: true }).catch(ignoreNotFound);
+      if (record.containerId)
+        await docker.getContainer(record.containerId).remove({ force: true }).catch(ignoreNotFound);
       setState(record, "destroyed");
       sandboxes.delete(record.dto.id);
     });
@@ -344,7 +355,13 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
     const sort = c.req.query("sort") ?? "createdAt";
     const order = c.req.query("order") === "asc" ? 1 : -1;
     const sortKey = (dto: SnapshotDto): string =>
-      sort === "name" ? dto.name : sort === "state" ? dto.state : sort === "lastUsedAt" ? (dto.lastUsedAt ?? "") : dto.createdAt;
+      sort === "name"
+        ? dto.name
+        : sort === "state"
+          ? dto.state
+          : sort === "lastUsedAt"
+            ? (dto.lastUsedAt ?? "")
+            : dto.createdAt;
     // Daytona matches `name` as a case-insensitive substring.
     const all = [...snapshots.values()]
       .map((record) => record.dto)
@@ -365,7 +382,11 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
     const body = parsed.data;
     if (findSnapshot(body.name)) return c.json(errorBody(409, `Snapshot with name ${body.name} already exists`), 409);
     if (!body.imageName && !body.buildInfo) return badState(c, "Either imageName or buildInfo is required");
-    const dto = addSnapshot({ name: body.name, state: "pending", ...(body.imageName ? { imageName: body.imageName } : {}) });
+    const dto = addSnapshot({
+      name: body.name,
+      state: "pending",
+      ...(body.imageName ? { imageName: body.imageName } : {}),
+    });
     const record = snapshots.get(dto.id);
     if (!record) throw new Error("unreachable: snapshot just added");
     record.done = false;
@@ -502,7 +523,9 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
 /** Removes every container and image labelled by this stand-in instance (also after a failed test). */
 async function removeStandinResources(docker: Dockerode, instanceId: string, images: Set<string>): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${STANDIN_LABEL}=${instanceId}`] } });
-  await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(ignoreNotFound)));
+  await Promise.all(
+    containers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(ignoreNotFound)),
+  );
   for (const image of images) await docker.getImage(image).remove({ force: true }).catch(ignoreNotFound);
 }
 

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+
 import S3rver from "s3rver";
 
 export const BUILD_BUCKET = "daytona-volume-builds";

@@ -5,9 +5,9 @@
  * page to browser-like requests unless `X-Daytona-Skip-Preview-Warning: true` is sent, and forwards HTTP
  * and WebSocket upgrades to the port inside the sandbox's container.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
-import { connect, type AddressInfo, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, request as httpRequest, type Server } from "node:http";
+import { type AddressInfo, connect, type Socket } from "node:net";
 
 export type PreviewTarget = { host: string; port: number };
 
@@ -81,7 +81,13 @@ export class PreviewProxy {
           return;
         }
         const upstream = httpRequest(
-          { host: target.host, port: target.port, method: req.method, path: req.url, headers: forwardHeaders(req, target) },
+          {
+            host: target.host,
+            port: target.port,
+            method: req.method,
+            path: req.url,
+            headers: forwardHeaders(req, target),
+          },
           (upstreamRes) => {
             res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
             upstreamRes.pipe(res);
@@ -98,7 +104,9 @@ export class PreviewProxy {
       void (async () => {
         const denied = checkAccess(req, listener.token);
         if (denied) {
-          socket.end(`HTTP/1.1 ${denied.status} Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${denied.body}`);
+          socket.end(
+            `HTTP/1.1 ${denied.status} Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${denied.body}`,
+          );
           return;
         }
         const target = await route.resolveTarget();
@@ -110,7 +118,8 @@ export class PreviewProxy {
           const headers = forwardHeaders(req, target);
           const lines = [`${req.method ?? "GET"} ${req.url ?? "/"} HTTP/1.1`];
           for (const [name, value] of Object.entries(headers)) {
-            for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) lines.push(`${name}: ${item}`);
+            for (const item of Array.isArray(value) ? value : [value])
+              if (item !== undefined) lines.push(`${name}: ${item}`);
           }
           upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
           if (head.length) upstream.write(head);
@@ -134,7 +143,10 @@ export class PreviewProxy {
   }
 }
 
-function checkAccess(req: IncomingMessage, token: string): { status: number; contentType: string; body: string } | null {
+function checkAccess(
+  req: IncomingMessage,
+  token: string,
+): { status: number; contentType: string; body: string } | null {
   if (req.headers[TOKEN_HEADER] !== token) {
     return { status: 401, contentType: "text/plain", body: "Unauthorized: missing or invalid x-daytona-preview-token" };
   }

@@ -1,7 +1,7 @@
 // Minimal typing for the parts of s3rver 3 (an S3 emulator, no bundled types) the stand-in uses.
 declare module "s3rver" {
-  import type { Readable } from "node:stream";
   import type { AddressInfo } from "node:net";
+  import type { Readable } from "node:stream";
 
   interface S3rverOptions {
     address?: string;

@@ -6,12 +6,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { DaytonaProvider } from "../../backend/providers/daytona/daytona-provider";
 import { buildDaytonaSnapshot } from "../../sandbox/daytona-snapshot";
 import { ensureDaytonaFixtureImage } from "./fixture-image";
-import { startDaytonaStandin, type DaytonaStandin } from "./index";
+import { type DaytonaStandin, startDaytonaStandin } from "./index";
 
 const docker = new Dockerode({ host: "127.0.0.1", port: 2375 });
 const API_KEY = "standin-snapshot-key";
@@ -68,7 +70,11 @@ describe("snapshot build through the SDK", () => {
     expect(log).toContain(`Created snapshot ${name} (active)`);
     const paths = standin.requests.map((r) => `${r.method} ${r.path.split("?")[0]}`);
     expect(paths).toEqual(
-      expect.arrayContaining(["GET /api/object-storage/push-access", "POST /api/snapshots", expect.stringMatching(/build-logs-url$/)]),
+      expect.arrayContaining([
+        "GET /api/object-storage/push-access",
+        "POST /api/snapshots",
+        expect.stringMatching(/build-logs-url$/),
+      ]),
     );
   });
 
@@ -84,7 +90,12 @@ describe("snapshot build through the SDK", () => {
       machineId: "mach_snap",
       name: "from-snapshot",
       envVars: { OS2_MACHINE_ID: "mach_snap" },
-      labels: { "os2.managed": "true", "os2.machine-id": "mach_snap", "os2.project-id": "prj_snap", "os2.stage": stage },
+      labels: {
+        "os2.managed": "true",
+        "os2.machine-id": "mach_snap",
+        "os2.project-id": "prj_snap",
+        "os2.stage": stage,
+      },
     });
     machines.push({ provider, id: created.externalId });
     expect(created.metadata.snapshotName).toBe(`${stage}--20260102-030405`);
@@ -101,7 +112,9 @@ describe("snapshot build through the SDK", () => {
   });
 
   it("fails with Daytona's reason when the build fails, after streaming the failing step's output", async () => {
-    const { contextDir, dockerfilePath } = await writeContext(`FROM ${fixtureImage}\nRUN echo "about to fail" && exit 3\n`);
+    const { contextDir, dockerfilePath } = await writeContext(
+      `FROM ${fixtureImage}\nRUN echo "about to fail" && exit 3\n`,
+    );
     const logs: string[] = [];
     const error = await buildDaytonaSnapshot({
       apiKey: API_KEY,

@@ -8,9 +8,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+
 import type Dockerode from "dockerode";
 import { extract, pack } from "tar-fs";
 import { z } from "zod";
+
 import type { ObjectStorage } from "./object-storage";
 
 const DOCKERFILE_NAME = ".daytona-standin.Dockerfile";

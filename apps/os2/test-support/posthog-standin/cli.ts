@@ -8,6 +8,7 @@
  * `readStandinLog`. The file is truncated at start, so a run's assertions never see a previous run's traffic.
  */
 import { appendFileSync, writeFileSync } from "node:fs";
+
 import { toLogLine } from "./log.ts";
 import { startPostHogStandin } from "./standin.ts";
 

@@ -5,6 +5,7 @@
  * wire even for gzip) and, for event endpoints, the decoded events are included so specs need not decode.
  */
 import { readFile } from "node:fs/promises";
+
 import { decodeCaptureBody, type ParsedEvent } from "./decode.ts";
 import { eventsOf, type RecordedRequest } from "./standin.ts";
 

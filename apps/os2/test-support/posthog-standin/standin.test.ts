@@ -3,9 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
 import { bodyTextOf, readStandinLog, toLogLine } from "./log.ts";
-import { startPostHogStandin, type PostHogStandin } from "./standin.ts";
+import { type PostHogStandin, startPostHogStandin } from "./standin.ts";
 
 let standin: PostHogStandin;
 beforeEach(async () => {

@@ -8,10 +8,11 @@
  * Every request is recorded with its raw body bytes and headers, including requests to unknown paths (which
  * get 404): tests assert both on what was sent and on the absence of traffic ("no keys, no calls").
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+
 import { decodeCaptureBody, extractEvents, isEventEndpoint, type ParsedEvent } from "./decode.ts";
 
 export type { ParsedEvent } from "./decode.ts";

@@ -6,7 +6,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link, useNavigate, useParams } from "@tanstack/react-router";
 import { clsx } from "clsx";
-import { useState, type ReactNode } from "react";
+import { type ReactNode, useState } from "react";
+
 import { errorMessage } from "../lib/errors.ts";
 import { signOut, stopImpersonating } from "../lib/session.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -61,7 +62,11 @@ export function AppShell({ me, children }: { me: ShellUser; children: ReactNode 
           </nav>
         </div>
       </header>
-      <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 px-4 py-6 focus:outline-none sm:px-6 sm:py-8">
+      <main
+        id="main"
+        tabIndex={-1}
+        className="mx-auto w-full max-w-6xl flex-1 px-4 py-6 focus:outline-none sm:px-6 sm:py-8"
+      >
         {children}
       </main>
     </div>
@@ -79,7 +84,14 @@ function Divider({ className }: { className?: string }) {
 function ChevronDown() {
   return (
     <svg viewBox="0 0 16 16" className="size-3.5 shrink-0 text-zinc-400" aria-hidden="true">
-      <path d="m4 6 4 4 4-4" fill="none" stroke="currentColor" strokeWidth="1.5" strokeLinecap="round" strokeLinejoin="round" />
+      <path
+        d="m4 6 4 4 4-4"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.5"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      />
     </svg>
   );
 }
@@ -103,7 +115,11 @@ function OrganizationSwitcher({ currentSlug }: { currentSlug: string | undefined
           <DropdownMenuItem key={organization.id} asChild>
             <Link to="/orgs/$org" params={{ org: organization.slug }}>
               <span className="flex-1 truncate">{organization.name}</span>
-              {organization.slug === currentSlug ? <span className="text-accent-600" aria-label="current">✓</span> : null}
+              {organization.slug === currentSlug ? (
+                <span className="text-accent-600" aria-label="current">
+                  ✓
+                </span>
+              ) : null}
             </Link>
           </DropdownMenuItem>
         ))}

@@ -1,5 +1,6 @@
 /** The "General" settings card of organizations and projects: a name and a slug, saved together. */
-import { useState, type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
+
 import { errorMessage } from "../lib/errors.ts";
 import { Button } from "./ui/button.tsx";
 import { ErrorText, TextField } from "./ui/field.tsx";

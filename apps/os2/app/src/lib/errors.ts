@@ -1,5 +1,6 @@
 /** Turning thrown values into the readable sentence the server wrote, for inline display. */
 import { TRPCClientError } from "@trpc/client";
+
 import type { AppRouter } from "../../../backend/trpc/app-router.ts";
 
 export function isTrpcError(error: unknown): error is TRPCClientError<AppRouter> {

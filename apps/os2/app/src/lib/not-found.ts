@@ -1,4 +1,5 @@
 import { notFound } from "@tanstack/react-router";
+
 import { trpcErrorCode } from "./errors.ts";
 
 /**

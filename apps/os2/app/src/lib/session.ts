@@ -30,7 +30,7 @@ export async function stopImpersonating(): Promise<void> {
     const result = await authClient.admin.stopImpersonating();
     if (result.error) throw new Error(result.error.message ?? "Could not stop impersonating.");
   } catch (error) {
-    throw new Error(errorMessage(error));
+    throw new Error(errorMessage(error), { cause: error });
   }
   resetAnalytics();
   window.location.assign("/admin");

@@ -6,6 +6,7 @@ import { QueryCache, QueryClient } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { createTRPCContext, createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import superjson from "superjson";
+
 import type { AppRouter } from "../../../backend/trpc/app-router.ts";
 import { isTrpcError, trpcErrorCode } from "./errors.ts";
 

@@ -2,9 +2,20 @@
 import { useQuery, useSuspenseQuery } from "@tanstack/react-query";
 import { createRoute } from "@tanstack/react-router";
 import { useState } from "react";
+
 import { Button } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
-import { Badge, Card, CardHeader, EmptyState, PageHeader, PendingBlock, Table, TableHead, td } from "../components/ui/misc.tsx";
+import {
+  Badge,
+  Card,
+  CardHeader,
+  EmptyState,
+  PageHeader,
+  PendingBlock,
+  Table,
+  TableHead,
+  td,
+} from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { impersonateUser } from "../lib/session.ts";
@@ -71,7 +82,9 @@ function UsersCard({ currentUserId }: { currentUserId: string }) {
                   <div className="font-medium text-zinc-900">{user.name || user.email}</div>
                   {user.name ? <div className="text-zinc-500">{user.email}</div> : null}
                 </td>
-                <td className={td}>{user.role === "admin" ? <Badge tone="accent">admin</Badge> : <Badge>user</Badge>}</td>
+                <td className={td}>
+                  {user.role === "admin" ? <Badge tone="accent">admin</Badge> : <Badge>user</Badge>}
+                </td>
                 <td className={td} title={formatFull(user.createdAt)}>
                   {formatRelative(user.createdAt)}
                 </td>

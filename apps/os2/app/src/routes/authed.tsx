@@ -3,8 +3,9 @@
  * `redirect` back; signed-in users get the app shell, the realtime socket and analytics identification.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { Outlet, createRoute, redirect, useRouter } from "@tanstack/react-router";
+import { createRoute, Outlet, redirect, useRouter } from "@tanstack/react-router";
 import { useEffect } from "react";
+
 import { identifyUser } from "../analytics.ts";
 import { AppShell } from "../components/app-shell.tsx";
 import { useRealtimeInvalidation } from "../lib/realtime.ts";

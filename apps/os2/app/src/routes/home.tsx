@@ -1,5 +1,6 @@
 /** `/`: straight to the user's first organization, or to creating one. */
 import { createRoute, redirect } from "@tanstack/react-router";
+
 import { authedRoute } from "./authed.tsx";
 
 export const homeRoute = createRoute({

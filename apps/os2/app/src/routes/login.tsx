@@ -4,7 +4,8 @@
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute, redirect, useRouter } from "@tanstack/react-router";
-import { useRef, useState, type FormEvent } from "react";
+import { type FormEvent, useRef, useState } from "react";
+
 import { Logo } from "../components/logo.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ErrorText, TextField } from "../components/ui/field.tsx";
@@ -146,8 +147,8 @@ function CodeStep({ email, onBack }: { email: string; onBack: () => void }) {
       <div>
         <h1 className="text-lg font-semibold text-zinc-900">Check your email</h1>
         <p className="mt-1 text-sm break-words text-zinc-600">
-          Enter the 6-digit code we sent to <span className="font-medium text-zinc-900">{email}</span>. It is valid
-          for 5 minutes.
+          Enter the 6-digit code we sent to <span className="font-medium text-zinc-900">{email}</span>. It is valid for
+          5 minutes.
         </p>
       </div>
       <TextField
@@ -195,10 +196,19 @@ function GoogleSignIn() {
       </div>
       <Button variant="secondary" className="w-full" onClick={() => void signIn()}>
         <svg viewBox="0 0 24 24" className="size-4" aria-hidden="true">
-          <path fill="#4285F4" d="M22.5 12.3c0-.8-.1-1.5-.2-2.2H12v4.2h5.9a5 5 0 0 1-2.2 3.3v2.7h3.6c2-1.9 3.2-4.7 3.2-8z" />
-          <path fill="#34A853" d="M12 23c3 0 5.5-1 7.3-2.7l-3.6-2.7c-1 .7-2.2 1.1-3.7 1.1-2.9 0-5.3-1.9-6.2-4.5H2.1v2.8A11 11 0 0 0 12 23z" />
+          <path
+            fill="#4285F4"
+            d="M22.5 12.3c0-.8-.1-1.5-.2-2.2H12v4.2h5.9a5 5 0 0 1-2.2 3.3v2.7h3.6c2-1.9 3.2-4.7 3.2-8z"
+          />
+          <path
+            fill="#34A853"
+            d="M12 23c3 0 5.5-1 7.3-2.7l-3.6-2.7c-1 .7-2.2 1.1-3.7 1.1-2.9 0-5.3-1.9-6.2-4.5H2.1v2.8A11 11 0 0 0 12 23z"
+          />
           <path fill="#FBBC05" d="M5.8 14.2a6.6 6.6 0 0 1 0-4.3V7.1H2.1a11 11 0 0 0 0 9.9z" />
-          <path fill="#EA4335" d="M12 5.4c1.6 0 3.1.6 4.2 1.6l3.2-3.2A11 11 0 0 0 2.1 7.1l3.7 2.8C6.7 7.3 9.1 5.4 12 5.4z" />
+          <path
+            fill="#EA4335"
+            d="M12 5.4c1.6 0 3.1.6 4.2 1.6l3.2-3.2A11 11 0 0 0 2.1 7.1l3.7 2.8C6.7 7.3 9.1 5.4 12 5.4z"
+          />
         </svg>
         Continue with Google
       </Button>

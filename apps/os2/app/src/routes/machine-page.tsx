@@ -6,18 +6,24 @@
  * switching tabs does not drop its connection.
  */
 import { useQuery } from "@tanstack/react-query";
-import { Link, createRoute, useNavigate } from "@tanstack/react-router";
-import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
+import { createRoute, Link, useNavigate } from "@tanstack/react-router";
+import { lazy, type ReactNode, Suspense, useEffect, useState } from "react";
+
 import { MachineActionButtons } from "../components/machines/machine-actions.tsx";
 import { MachineAgents } from "../components/machines/machine-agents.tsx";
 import { MachineEnv } from "../components/machines/machine-env.tsx";
 import { MachineLogs } from "../components/machines/machine-logs.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
-import { MachineTimeline, formatDuration } from "../components/machines/machine-timeline.tsx";
-import { TYPE_LABELS, isTransitional, needsRecreate, type MachineDetail } from "../components/machines/machine-types.ts";
-import { TERMINAL_HEIGHT } from "../components/machines/terminal-size.ts";
+import { formatDuration, MachineTimeline } from "../components/machines/machine-timeline.tsx";
+import {
+  isTransitional,
+  type MachineDetail,
+  needsRecreate,
+  TYPE_LABELS,
+} from "../components/machines/machine-types.ts";
 import { formatPast, useTick } from "../components/machines/relative-time.ts";
-import { TabNav, tabLinkClass } from "../components/tab-nav.tsx";
+import { TERMINAL_HEIGHT } from "../components/machines/terminal-size.ts";
+import { tabLinkClass, TabNav } from "../components/tab-nav.tsx";
 import { buttonClasses } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
 import { Card, CopyButton, EmptyState, PendingBlock } from "../components/ui/misc.tsx";
@@ -25,8 +31,8 @@ import { errorMessage, trpcErrorCode } from "../lib/errors.ts";
 import { formatFull } from "../lib/format.ts";
 import { orNotFound } from "../lib/not-found.ts";
 import { useTRPC } from "../lib/trpc.ts";
-import { projectMachinesRoute } from "./project-machines.tsx";
 import { useProjectInput } from "./project.tsx";
+import { projectMachinesRoute } from "./project-machines.tsx";
 import { NotFoundPage } from "./root.tsx";
 
 // xterm.js is the heaviest dependency of the SPA: load it only when a terminal is shown.
@@ -53,7 +59,11 @@ export const machinePageRoute = createRoute({
   loader: ({ context, params }) =>
     orNotFound(
       context.queryClient.ensureQueryData(
-        context.trpc.machine.byId.queryOptions({ organizationSlug: params.org, projectSlug: params.project, machineId: params.machineId }),
+        context.trpc.machine.byId.queryOptions({
+          organizationSlug: params.org,
+          projectSlug: params.project,
+          machineId: params.machineId,
+        }),
       ),
     ),
   component: MachinePage,
@@ -72,21 +82,32 @@ function MachinePage() {
     refetchInterval: (query) => (isTransitional(query.state.data?.observedState) ? 2_000 : false),
   });
   const backToTable = () =>
-    void navigate({ to: "/orgs/$org/projects/$project/machines", params: { org: input.organizationSlug, project: input.projectSlug } });
+    void navigate({
+      to: "/orgs/$org/projects/$project/machines",
+      params: { org: input.organizationSlug, project: input.projectSlug },
+    });
 
   if (machine.data) return <MachineView machine={machine.data} tab={tab} onDeleted={backToTable} />;
   if (machine.isPending) return <PendingBlock />;
   return (
     <Card>
       <EmptyState
-        title={trpcErrorCode(machine.error) === "NOT_FOUND" ? "This machine no longer exists" : "Could not load this machine"}
+        title={
+          trpcErrorCode(machine.error) === "NOT_FOUND" ? "This machine no longer exists" : "Could not load this machine"
+        }
         action={
-          <Link to="/orgs/$org/projects/$project/machines" params={{ org: input.organizationSlug, project: input.projectSlug }} className={buttonClasses("secondary")}>
+          <Link
+            to="/orgs/$org/projects/$project/machines"
+            params={{ org: input.organizationSlug, project: input.projectSlug }}
+            className={buttonClasses("secondary")}
+          >
             Back to machines
           </Link>
         }
       >
-        {trpcErrorCode(machine.error) === "NOT_FOUND" ? "It was deleted, perhaps in another tab." : errorMessage(machine.error)}
+        {trpcErrorCode(machine.error) === "NOT_FOUND"
+          ? "It was deleted, perhaps in another tab."
+          : errorMessage(machine.error)}
       </EmptyState>
     </Card>
   );
@@ -109,7 +130,12 @@ function MachineView({ machine, tab, onDeleted }: { machine: MachineDetail; tab:
     <div className="space-y-5">
       <MachineHeader machine={machine} onDeleted={onDeleted} />
       {machine.observedState === "error" ? <ErrorCallout machine={machine} /> : null}
-      <ConnectionCard machine={machine} directUrl={preview.data?.directUrl ?? null} proxyPath={proxyPath} snapshotName={preview.data?.snapshotName ?? null} />
+      <ConnectionCard
+        machine={machine}
+        directUrl={preview.data?.directUrl ?? null}
+        proxyPath={proxyPath}
+        snapshotName={preview.data?.snapshotName ?? null}
+      />
       {preview.error ? <ErrorText>{errorMessage(preview.error)}</ErrorText> : null}
 
       <div className="space-y-4">
@@ -136,14 +162,21 @@ function MachineView({ machine, tab, onDeleted }: { machine: MachineDetail; tab:
               <MachineTerminal proxyPath={proxyPath} enabled={running} idleMessage={idleMessage(machine)} />
             </Suspense>
             <p className="mt-2 text-xs text-zinc-500">
-              A shell in the tmux session <span className="font-mono">main</span>. It keeps running when you leave; reconnecting re-attaches to it.
+              A shell in the tmux session <span className="font-mono">main</span>. It keeps running when you leave;
+              reconnecting re-attaches to it.
             </p>
           </div>
         ) : null}
         {tab === "agents" ? (
-          running && proxyPath ? <MachineAgents machineId={machine.id} proxyPath={proxyPath} /> : <NeedsRunning machine={machine} what="manage its agents" />
+          running && proxyPath ? (
+            <MachineAgents machineId={machine.id} proxyPath={proxyPath} />
+          ) : (
+            <NeedsRunning machine={machine} what="manage its agents" />
+          )
         ) : null}
-        {tab === "logs" && proxyPath ? <MachineLogs machineId={machine.id} proxyPath={proxyPath} daemonReachable={running} /> : null}
+        {tab === "logs" && proxyPath ? (
+          <MachineLogs machineId={machine.id} proxyPath={proxyPath} daemonReachable={running} />
+        ) : null}
         {tab === "timeline" ? <MachineTimeline machineId={machine.id} /> : null}
         {tab === "env" ? <MachineEnv machineId={machine.id} /> : null}
       </div>
@@ -216,7 +249,9 @@ function MachineHeader({ machine, onDeleted }: { machine: MachineDetail; onDelet
 function ErrorCallout({ machine }: { machine: MachineDetail }) {
   return (
     <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
-      <p className="font-medium">{needsRecreate(machine) ? "The machine's container is gone" : "The machine is in error"}</p>
+      <p className="font-medium">
+        {needsRecreate(machine) ? "The machine's container is gone" : "The machine is in error"}
+      </p>
       <p className="mt-1 break-words">{machine.lastError ?? "No details were recorded."}</p>
       <p className="mt-2 text-red-700">
         {needsRecreate(machine)
@@ -263,7 +298,9 @@ function ConnectionCard({
                 <CopyButton text={directUrl} />
               </span>
             ) : (
-              <span className="block leading-8 text-zinc-500">{running ? "No port published" : "Published when it runs"}</span>
+              <span className="block leading-8 text-zinc-500">
+                {running ? "No port published" : "Published when it runs"}
+              </span>
             )}
           </Detail>
         ) : (
@@ -305,7 +342,10 @@ function ConnectionCard({
         </Detail>
         {machine.type === "local-docker" ? (
           <Detail label="Image">
-            <span className="block truncate font-mono text-[13px] leading-8" title={metadataString(machine, "containerName") ?? undefined}>
+            <span
+              className="block truncate font-mono text-[13px] leading-8"
+              title={metadataString(machine, "containerName") ?? undefined}
+            >
               {metadataString(machine, "imageName") ?? "—"}
             </span>
           </Detail>
@@ -336,8 +376,19 @@ function Detail({ label, children }: { label: string; children: ReactNode }) {
 
 function ExternalIcon() {
   return (
-    <svg viewBox="0 0 20 20" className="size-3.5" fill="none" stroke="currentColor" strokeWidth="1.7" aria-hidden="true">
-      <path d="M11 4h5v5M16 4l-7 7M14 11.5V15a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h3.5" strokeLinecap="round" strokeLinejoin="round" />
+    <svg
+      viewBox="0 0 20 20"
+      className="size-3.5"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.7"
+      aria-hidden="true"
+    >
+      <path
+        d="M11 4h5v5M16 4l-7 7M14 11.5V15a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h3.5"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      />
     </svg>
   );
 }

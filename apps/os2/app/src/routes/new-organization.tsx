@@ -1,7 +1,8 @@
 /** `/new-organization`: name (and optionally a slug); the creator becomes the owner. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, createRoute, useNavigate } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { createRoute, Link, useNavigate } from "@tanstack/react-router";
+import { type FormEvent, useState } from "react";
+
 import { Button, buttonClasses } from "../components/ui/button.tsx";
 import { TextField } from "../components/ui/field.tsx";
 import { Card, CardBody, PageHeader } from "../components/ui/misc.tsx";
@@ -63,7 +64,11 @@ function NewOrganizationPage() {
               placeholder="acme"
               hint="Used in URLs. Leave empty to derive it from the name."
             />
-            {create.error ? <p role="alert" className="text-sm text-red-700">{errorMessage(create.error)}</p> : null}
+            {create.error ? (
+              <p role="alert" className="text-sm text-red-700">
+                {errorMessage(create.error)}
+              </p>
+            ) : null}
             <div className="flex justify-end gap-2">
               {!isFirst ? (
                 <Link to="/" className={buttonClasses("ghost")}>

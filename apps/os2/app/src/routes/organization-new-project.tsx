@@ -1,7 +1,8 @@
 /** `/orgs/$org/new-project`: organization admins name a project; the slug is derived server-side. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { Link, createRoute, useNavigate } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { createRoute, Link, useNavigate } from "@tanstack/react-router";
+import { type FormEvent, useState } from "react";
+
 import { Button, buttonClasses } from "../components/ui/button.tsx";
 import { ErrorText, TextField } from "../components/ui/field.tsx";
 import { Card, CardBody, CardHeader, EmptyState } from "../components/ui/misc.tsx";
@@ -24,8 +25,13 @@ function NewProjectPage() {
   const create = useMutation(
     trpc.project.create.mutationOptions({
       onSuccess: async (project) => {
-        await queryClient.invalidateQueries({ queryKey: trpc.project.list.queryKey({ organizationSlug: organization.slug }) });
-        await navigate({ to: "/orgs/$org/projects/$project", params: { org: organization.slug, project: project.slug } });
+        await queryClient.invalidateQueries({
+          queryKey: trpc.project.list.queryKey({ organizationSlug: organization.slug }),
+        });
+        await navigate({
+          to: "/orgs/$org/projects/$project",
+          params: { org: organization.slug, project: project.slug },
+        });
       },
     }),
   );
@@ -37,13 +43,18 @@ function NewProjectPage() {
   if (!isOrganizationAdmin(organization.role)) {
     return (
       <Card>
-        <EmptyState title="Only admins create projects">Ask an owner or admin of {organization.name} to create one.</EmptyState>
+        <EmptyState title="Only admins create projects">
+          Ask an owner or admin of {organization.name} to create one.
+        </EmptyState>
       </Card>
     );
   }
   return (
     <Card className="max-w-xl">
-      <CardHeader title="New project" description="A project holds machines, environment variables and access tokens." />
+      <CardHeader
+        title="New project"
+        description="A project holds machines, environment variables and access tokens."
+      />
       <CardBody>
         <form onSubmit={submit} className="space-y-4">
           <TextField

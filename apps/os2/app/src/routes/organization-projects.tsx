@@ -1,6 +1,7 @@
 /** `/orgs/$org`: the organization's dashboard, listing its projects. */
 import { useQuery } from "@tanstack/react-query";
-import { Link, createRoute } from "@tanstack/react-router";
+import { createRoute, Link } from "@tanstack/react-router";
+
 import { buttonClasses } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
 import { Card, EmptyState, PendingBlock } from "../components/ui/misc.tsx";

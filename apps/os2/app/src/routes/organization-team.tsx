@@ -5,11 +5,22 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
+
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
-import { ErrorText, SelectField, TextField, inputClasses } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
+import { ErrorText, inputClasses, SelectField, TextField } from "../components/ui/field.tsx";
+import {
+  Badge,
+  Card,
+  CardBody,
+  CardHeader,
+  PendingBlock,
+  phoneHidden,
+  Table,
+  TableHead,
+  td,
+} from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -47,7 +58,9 @@ function InviteCard() {
       onSuccess: async (result) => {
         setAdded(result.email);
         setEmail("");
-        await queryClient.invalidateQueries({ queryKey: trpc.organization.members.queryKey({ organizationSlug: organization.slug }) });
+        await queryClient.invalidateQueries({
+          queryKey: trpc.organization.members.queryKey({ organizationSlug: organization.slug }),
+        });
       },
     }),
   );
@@ -102,13 +115,18 @@ function MembersCard() {
   const [error, setError] = useState<string | null>(null);
   return (
     <Card>
-      <CardHeader title="Members" description={members.data ? `${members.data.length} in ${organization.name}` : undefined} />
+      <CardHeader
+        title="Members"
+        description={members.data ? `${members.data.length} in ${organization.name}` : undefined}
+      />
       {members.isPending ? <PendingBlock /> : null}
       {members.error ? <ErrorText className="px-5 py-4">{errorMessage(members.error)}</ErrorText> : null}
       {error ? <ErrorText className="px-5 pt-3">{error}</ErrorText> : null}
       {members.data ? (
         <Table label="Members" fitsPhone>
-          <TableHead columns={["Member", "Role", { label: "Joined", hideOnPhone: true }, { label: "Actions", srOnly: true }]} />
+          <TableHead
+            columns={["Member", "Role", { label: "Joined", hideOnPhone: true }, { label: "Actions", srOnly: true }]}
+          />
           <tbody className="divide-y divide-zinc-100">
             {members.data.map((member) => (
               <MemberRow
@@ -206,7 +224,11 @@ function MemberRow({
         {canManageThis || isSelf ? (
           <ConfirmDialog
             trigger={
-              <Button size="sm" variant="danger-ghost" aria-label={isSelf ? "Leave organization" : `Remove ${member.email}`}>
+              <Button
+                size="sm"
+                variant="danger-ghost"
+                aria-label={isSelf ? "Leave organization" : `Remove ${member.email}`}
+              >
                 {isSelf ? "Leave" : "Remove"}
               </Button>
             }

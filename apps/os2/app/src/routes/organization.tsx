@@ -4,10 +4,11 @@
  * project pages bring their own header.
  */
 import { useSuspenseQuery } from "@tanstack/react-query";
-import { Link, Outlet, createRoute } from "@tanstack/react-router";
+import { createRoute, Link, Outlet } from "@tanstack/react-router";
 import { useEffect } from "react";
+
 import { setOrganizationGroup } from "../analytics.ts";
-import { TabNav, tabLinkClass } from "../components/tab-nav.tsx";
+import { tabLinkClass, TabNav } from "../components/tab-nav.tsx";
 import { Badge } from "../components/ui/misc.tsx";
 import { orNotFound } from "../lib/not-found.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -19,7 +20,9 @@ export const organizationRoute = createRoute({
   path: "orgs/$org",
   loader: ({ context, params }) =>
     orNotFound(
-      context.queryClient.ensureQueryData(context.trpc.organization.bySlug.queryOptions({ organizationSlug: params.org })),
+      context.queryClient.ensureQueryData(
+        context.trpc.organization.bySlug.queryOptions({ organizationSlug: params.org }),
+      ),
     ),
   component: OrganizationLayout,
   notFoundComponent: () => <NotFoundPage what="organization" />,

@@ -4,11 +4,24 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
+
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog, Dialog, DialogClose, DialogContent, DialogFooter } from "../components/ui/dialog.tsx";
 import { ErrorText, TextField } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, CopyButton, EmptyState, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
+import {
+  Badge,
+  Card,
+  CardBody,
+  CardHeader,
+  CopyButton,
+  EmptyState,
+  PendingBlock,
+  phoneHidden,
+  Table,
+  TableHead,
+  td,
+} from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -57,7 +70,8 @@ function CreateTokenCard({ onCreated }: { onCreated: (token: CreatedToken) => vo
         title="Create an access token"
         description={
           <>
-            A token calls the API for this project only, as <code className="font-mono text-xs">Authorization: Bearer pat_…</code>
+            A token calls the API for this project only, as{" "}
+            <code className="font-mono text-xs">Authorization: Bearer pat_…</code>
           </>
         }
       />
@@ -132,13 +146,24 @@ function TokenList() {
   );
   return (
     <Card>
-      <CardHeader title="Tokens" description={tokens.data ? `${tokens.data.filter((t) => !t.revokedAt).length} active` : undefined} />
+      <CardHeader
+        title="Tokens"
+        description={tokens.data ? `${tokens.data.filter((t) => !t.revokedAt).length} active` : undefined}
+      />
       {tokens.isPending ? <PendingBlock /> : null}
       {tokens.error ? <ErrorText className="px-5 py-4">{errorMessage(tokens.error)}</ErrorText> : null}
       {tokens.data?.length === 0 ? <EmptyState title="No access tokens yet" /> : null}
       {tokens.data && tokens.data.length > 0 ? (
         <Table label="Access tokens" fitsPhone>
-          <TableHead columns={["Name", { label: "Created", hideOnPhone: true }, { label: "Last used", hideOnPhone: true }, "Status", { label: "Actions", srOnly: true }]} />
+          <TableHead
+            columns={[
+              "Name",
+              { label: "Created", hideOnPhone: true },
+              { label: "Last used", hideOnPhone: true },
+              "Status",
+              { label: "Actions", srOnly: true },
+            ]}
+          />
           <tbody className="divide-y divide-zinc-100">
             {tokens.data.map((token) => (
               <tr key={token.id} className={token.revokedAt ? "text-zinc-400" : undefined}>

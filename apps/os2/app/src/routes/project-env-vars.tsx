@@ -4,12 +4,24 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute } from "@tanstack/react-router";
-import { useId, useRef, useState, type FormEvent, type RefObject } from "react";
+import { type FormEvent, type RefObject, useId, useRef, useState } from "react";
+
 import { EnvVarCells } from "../components/env-var-cells.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
-import { ErrorText, TextField, inputClasses } from "../components/ui/field.tsx";
-import { Badge, Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
+import { ErrorText, inputClasses, TextField } from "../components/ui/field.tsx";
+import {
+  Badge,
+  Card,
+  CardBody,
+  CardHeader,
+  EmptyState,
+  PendingBlock,
+  phoneHidden,
+  Table,
+  TableHead,
+  td,
+} from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -75,7 +87,9 @@ function SetEnvVarCard({
     }),
   );
   const keyProblem =
-    keyValue && !KEY_PATTERN.test(keyValue) ? "Use uppercase letters, digits and underscores, not starting with a digit." : null;
+    keyValue && !KEY_PATTERN.test(keyValue)
+      ? "Use uppercase letters, digits and underscores, not starting with a digit."
+      : null;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setSavedKey(null);
@@ -118,7 +132,13 @@ function SetEnvVarCard({
               placeholder="Stored encrypted; never shown again"
             />
           </div>
-          <Button type="submit" variant="primary" pending={set.isPending} disabled={Boolean(keyProblem)} className="md:mt-[26px] md:h-[38px]">
+          <Button
+            type="submit"
+            variant="primary"
+            pending={set.isPending}
+            disabled={Boolean(keyProblem)}
+            className="md:mt-[26px] md:h-[38px]"
+          >
             Save variable
           </Button>
         </form>
@@ -154,11 +174,21 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
       {envVars.isPending ? <PendingBlock /> : null}
       {envVars.error ? <ErrorText className="px-5 py-4">{errorMessage(envVars.error)}</ErrorText> : null}
       {envVars.data?.length === 0 ? (
-        <EmptyState title="No variables yet">Machines of this project will start with the variables you set above.</EmptyState>
+        <EmptyState title="No variables yet">
+          Machines of this project will start with the variables you set above.
+        </EmptyState>
       ) : null}
       {envVars.data && envVars.data.length > 0 ? (
         <Table label="Environment variables" fitsPhone>
-          <TableHead columns={["Key", "Value", { label: "Scope", hideOnPhone: true }, { label: "Updated", hideOnPhone: true }, { label: "Actions", srOnly: true }]} />
+          <TableHead
+            columns={[
+              "Key",
+              "Value",
+              { label: "Scope", hideOnPhone: true },
+              { label: "Updated", hideOnPhone: true },
+              { label: "Actions", srOnly: true },
+            ]}
+          />
           <tbody className="divide-y divide-zinc-100">
             {envVars.data.map((envVar) => (
               <tr key={envVar.id}>
@@ -169,14 +199,26 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
                   ) : (
                     <Badge>project</Badge>
                   )}
-                  {envVar.type === "system" ? <span className="ml-1.5"><Badge tone="accent">system</Badge></span> : null}
+                  {envVar.type === "system" ? (
+                    <span className="ml-1.5">
+                      <Badge tone="accent">system</Badge>
+                    </span>
+                  ) : null}
                 </td>
-                <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={formatFull(envVar.updatedAt)}>
+                <td
+                  className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`}
+                  title={formatFull(envVar.updatedAt)}
+                >
                   {formatRelative(envVar.updatedAt)}
                 </td>
                 <td className={`${td} text-right whitespace-nowrap`}>
                   {envVar.machineId ? null : (
-                    <Button size="sm" variant="ghost" onClick={() => onReplace(envVar.key)} aria-label={`Replace value of ${envVar.key}`}>
+                    <Button
+                      size="sm"
+                      variant="ghost"
+                      onClick={() => onReplace(envVar.key)}
+                      aria-label={`Replace value of ${envVar.key}`}
+                    >
                       Replace
                     </Button>
                   )}

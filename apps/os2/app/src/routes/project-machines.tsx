@@ -6,15 +6,25 @@
  * transitional state the list also polls every 2 s, in case a push is lost.
  */
 import { useQuery } from "@tanstack/react-query";
-import { Link, createRoute } from "@tanstack/react-router";
+import { createRoute, Link } from "@tanstack/react-router";
 import { useState } from "react";
-import { MachineActionsMenu } from "../components/machines/machine-actions.tsx";
+
 import { CreateMachineDialog } from "../components/machines/create-machine-dialog.tsx";
+import { MachineActionsMenu } from "../components/machines/machine-actions.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
-import { TYPE_LABELS, isTransitional, type MachineRow } from "../components/machines/machine-types.ts";
+import { isTransitional, type MachineRow, TYPE_LABELS } from "../components/machines/machine-types.ts";
 import { formatPast, useTick } from "../components/machines/relative-time.ts";
 import { ErrorText } from "../components/ui/field.tsx";
-import { Card, CardHeader, EmptyState, PendingBlock, Table, TableHead, phoneHidden, td } from "../components/ui/misc.tsx";
+import {
+  Card,
+  CardHeader,
+  EmptyState,
+  PendingBlock,
+  phoneHidden,
+  Table,
+  TableHead,
+  td,
+} from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { formatFull } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -31,7 +41,11 @@ export const projectMachinesIndexRoute = createRoute({
   loader: ({ context, params }) => {
     // Start the fetch early; the page renders its own pending state.
     void context.queryClient.prefetchQuery(
-      context.trpc.machine.list.queryOptions({ organizationSlug: params.org, projectSlug: params.project, includeArchived: false }),
+      context.trpc.machine.list.queryOptions({
+        organizationSlug: params.org,
+        projectSlug: params.project,
+        includeArchived: false,
+      }),
     );
   },
   component: ProjectMachinesPage,
@@ -45,7 +59,8 @@ function ProjectMachinesPage() {
   const machines = useQuery({
     ...trpc.machine.list.queryOptions({ ...input, includeArchived: showArchived }),
     placeholderData: (previous) => previous,
-    refetchInterval: (query) => (query.state.data?.some((machine) => isTransitional(machine.observedState)) ? 2_000 : false),
+    refetchInterval: (query) =>
+      query.state.data?.some((machine) => isTransitional(machine.observedState)) ? 2_000 : false,
   });
 
   return (
@@ -71,7 +86,11 @@ function ProjectMachinesPage() {
       {actionError ? (
         <div className="flex items-start justify-between gap-3 border-b border-red-100 bg-red-50/60 px-4 py-2.5 sm:px-5">
           <ErrorText>{actionError}</ErrorText>
-          <button type="button" className="shrink-0 rounded text-sm text-red-700 hover:underline" onClick={() => setActionError(null)}>
+          <button
+            type="button"
+            className="shrink-0 rounded text-sm text-red-700 hover:underline"
+            onClick={() => setActionError(null)}
+          >
             Dismiss
           </button>
         </div>
@@ -80,8 +99,8 @@ function ProjectMachinesPage() {
       {machines.error ? <ErrorText className="px-5 py-4">{errorMessage(machines.error)}</ErrorText> : null}
       {machines.data?.length === 0 ? (
         <EmptyState title={showArchived ? "No machines, archived or not" : "No machines yet"}>
-          Create one to get a terminal, agents and logs in a sandbox, at <span className="font-mono">http://localhost:&lt;port&gt;</span>{" "}
-          on local Docker or in a Daytona sandbox.
+          Create one to get a terminal, agents and logs in a sandbox, at{" "}
+          <span className="font-mono">http://localhost:&lt;port&gt;</span> on local Docker or in a Daytona sandbox.
         </EmptyState>
       ) : null}
       {machines.data && machines.data.length > 0 ? (
@@ -102,7 +121,15 @@ function MachineTable({
   useTick();
   return (
     <Table label="Machines" fitsPhone>
-      <TableHead columns={["Name", "Status", { label: "Type", hideOnPhone: true }, { label: "Age", hideOnPhone: true }, { label: "Actions", srOnly: true }]} />
+      <TableHead
+        columns={[
+          "Name",
+          "Status",
+          { label: "Type", hideOnPhone: true },
+          { label: "Age", hideOnPhone: true },
+          { label: "Actions", srOnly: true },
+        ]}
+      />
       <tbody className="divide-y divide-zinc-100">
         {machines.map((machine) => (
           <tr
@@ -130,7 +157,10 @@ function MachineTable({
             <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={machine.type}>
               {TYPE_LABELS[machine.type]}
             </td>
-            <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={formatFull(machine.createdAt)}>
+            <td
+              className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`}
+              title={formatFull(machine.createdAt)}
+            >
               {formatPast(machine.createdAt)}
             </td>
             <td className={`${td} w-12 text-right`}>

@@ -1,7 +1,8 @@
 /** `/orgs/$org/projects/$project`: what the project holds, with a ready-to-paste API example. */
 import { useQuery } from "@tanstack/react-query";
-import { Link, createRoute } from "@tanstack/react-router";
+import { createRoute, Link } from "@tanstack/react-router";
 import type { ReactNode } from "react";
+
 import { Card, CardBody, CardHeader, CopyButton } from "../components/ui/misc.tsx";
 import { formatFull, formatRelative } from "../lib/format.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -41,7 +42,11 @@ function ProjectOverviewPage() {
             <span className="sr-only">Open machines</span>
           </Link>
         </StatCard>
-        <StatCard label="Environment variables" value={envVars.data?.length ?? "…"} note="Applied at each machine start">
+        <StatCard
+          label="Environment variables"
+          value={envVars.data?.length ?? "…"}
+          note="Applied at each machine start"
+        >
           <Link to="/orgs/$org/projects/$project/env-vars" params={params} className="absolute inset-0 rounded-xl">
             <span className="sr-only">Open environment variables</span>
           </Link>
@@ -87,7 +92,17 @@ function ProjectOverviewPage() {
   );
 }
 
-function StatCard({ label, value, note, children }: { label: string; value: ReactNode; note: string; children?: ReactNode }) {
+function StatCard({
+  label,
+  value,
+  note,
+  children,
+}: {
+  label: string;
+  value: ReactNode;
+  note: string;
+  children?: ReactNode;
+}) {
   return (
     <div className="relative min-w-0 rounded-xl border border-zinc-200 bg-white p-3 shadow-xs transition hover:border-accent-200 hover:shadow-sm sm:p-4">
       <p className="text-xs leading-snug text-zinc-600 sm:text-sm">{label}</p>

@@ -2,6 +2,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
 import { useState } from "react";
+
 import { NameSlugCard } from "../components/name-slug-card.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
@@ -78,7 +79,9 @@ function DangerCard() {
     await remove.mutateAsync(input);
     await navigate({ to: "/orgs/$org", params: { org: input.organizationSlug } });
     queryClient.removeQueries({ queryKey: trpc.project.bySlug.queryKey(input) });
-    await queryClient.invalidateQueries({ queryKey: trpc.project.list.queryKey({ organizationSlug: input.organizationSlug }) });
+    await queryClient.invalidateQueries({
+      queryKey: trpc.project.list.queryKey({ organizationSlug: input.organizationSlug }),
+    });
   };
   return (
     <Card className="border-red-200">

@@ -3,10 +3,11 @@
  * frames its tabs: overview, machines, env vars, access tokens, settings.
  */
 import { useSuspenseQuery } from "@tanstack/react-query";
-import { Link, Outlet, createRoute } from "@tanstack/react-router";
+import { createRoute, Link, Outlet } from "@tanstack/react-router";
 import { useEffect } from "react";
+
 import { setProjectGroup } from "../analytics.ts";
-import { TabNav, tabLinkClass } from "../components/tab-nav.tsx";
+import { tabLinkClass, TabNav } from "../components/tab-nav.tsx";
 import { orNotFound } from "../lib/not-found.ts";
 import { useTRPC } from "../lib/trpc.ts";
 import { organizationRoute, useOrganization } from "./organization.tsx";
@@ -61,7 +62,12 @@ function ProjectLayout() {
           <h1 className="mt-1 truncate text-2xl font-semibold tracking-tight text-zinc-900">{project.name}</h1>
         </div>
         <TabNav label="Project">
-          <Link to="/orgs/$org/projects/$project" params={params} activeOptions={{ exact: true }} className={tabLinkClass}>
+          <Link
+            to="/orgs/$org/projects/$project"
+            params={params}
+            activeOptions={{ exact: true }}
+            className={tabLinkClass}
+          >
             Overview
           </Link>
           <Link to="/orgs/$org/projects/$project/machines" params={params} className={tabLinkClass}>

@@ -1,7 +1,15 @@
 /** The root route: router context (query client + tRPC options proxy), pageviews, and fallbacks. */
 import type { QueryClient } from "@tanstack/react-query";
-import { Link, Outlet, createRootRouteWithContext, useRouter, useRouterState, type ErrorComponentProps } from "@tanstack/react-router";
+import {
+  createRootRouteWithContext,
+  type ErrorComponentProps,
+  Link,
+  Outlet,
+  useRouter,
+  useRouterState,
+} from "@tanstack/react-router";
 import { useEffect } from "react";
+
 import { trackPageview } from "../analytics.ts";
 import { buttonClasses } from "../components/ui/button.tsx";
 import { errorMessage } from "../lib/errors.ts";
@@ -26,7 +34,9 @@ export function NotFoundPage({ what = "page" }: { what?: string }) {
     <div className="mx-auto max-w-md px-4 py-20 text-center">
       <p className="text-sm font-medium text-accent-600">404</p>
       <h1 className="mt-2 text-xl font-semibold text-zinc-900">This {what} does not exist</h1>
-      <p className="mt-2 text-sm text-zinc-600">It may have been renamed or deleted, or you may not be a member of it.</p>
+      <p className="mt-2 text-sm text-zinc-600">
+        It may have been renamed or deleted, or you may not be a member of it.
+      </p>
       <Link to="/" className={buttonClasses("secondary", "md", "mt-6")}>
         Go home
       </Link>

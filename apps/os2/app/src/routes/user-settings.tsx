@@ -1,7 +1,8 @@
 /** `/user/settings`: display name, account facts, memberships and sign-out. */
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from "@tanstack/react-query";
-import { Link, createRoute, useNavigate } from "@tanstack/react-router";
-import { useState, type FormEvent } from "react";
+import { createRoute, Link, useNavigate } from "@tanstack/react-router";
+import { type FormEvent, useState } from "react";
+
 import { Button } from "../components/ui/button.tsx";
 import { ErrorText, TextField } from "../components/ui/field.tsx";
 import { Badge, Card, CardBody, CardHeader, PageHeader } from "../components/ui/misc.tsx";

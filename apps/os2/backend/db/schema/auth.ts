@@ -4,6 +4,7 @@
  * the generateId hook in auth/auth.ts.
  */
 import { boolean, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
 import { idColumn, timestamps } from "./columns.ts";
 
 export const user = pgTable("user", {

@@ -1,17 +1,11 @@
 import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
 import { idColumn, timestamps } from "./columns.ts";
 import { project } from "./project.ts";
 
 export type MachineDesiredState = "running" | "stopped" | "archived" | "deleted";
 export type MachineObservedState =
-  | "creating"
-  | "starting"
-  | "running"
-  | "stopping"
-  | "stopped"
-  | "archived"
-  | "error"
-  | "deleting";
+  "creating" | "starting" | "running" | "stopping" | "stopped" | "archived" | "error" | "deleting";
 export type MachineEventReason = "user" | "reconciler" | "provider" | "health";
 
 export const machine = pgTable(

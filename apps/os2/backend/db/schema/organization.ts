@@ -1,4 +1,5 @@
 import { index, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+
 import { user } from "./auth.ts";
 import { idColumn, timestamps } from "./columns.ts";
 

@@ -1,4 +1,5 @@
 import { index, pgTable, text } from "drizzle-orm/pg-core";
+
 import { idColumn, timestamps } from "./columns.ts";
 import { machine } from "./machine.ts";
 import { project } from "./project.ts";

@@ -1,4 +1,5 @@
 import { pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+
 import { idColumn, timestamps } from "./columns.ts";
 import { organization } from "./organization.ts";
 

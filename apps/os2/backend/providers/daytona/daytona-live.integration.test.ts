@@ -4,6 +4,7 @@
  * as passed: the stand-in suites cover the same paths without Daytona.
  */
 import { describe, expect, it } from "vitest";
+
 import { computeStage } from "../../stage";
 import { DaytonaProvider } from "./daytona-provider";
 import { fetchThroughPreview } from "./preview-request";
@@ -24,40 +25,52 @@ describe.skipIf(!live)("real Daytona (RUN_DAYTONA_TESTS=true)", () => {
     expect(snapshot.name.startsWith(prefix)).toBe(true);
   });
 
-  it("creates a sandbox, reaches the daemon's /api/health through the preview URL, and deletes it", { timeout: 300_000 }, async () => {
-    const provider = new DaytonaProvider({
-      apiKey,
-      apiUrl,
-      ...(organizationId ? { organizationId } : {}),
-      snapshotPrefix: prefix,
-      autoStopMinutes: 15,
-      stage,
-    });
-    const machineId = `mach_live${Date.now().toString(36)}`;
-    const created = await provider.create({
-      machineId,
-      name: "live-test",
-      envVars: { OS2_MACHINE_ID: machineId },
-      labels: { "os2.managed": "true", "os2.machine-id": machineId, "os2.project-id": "prj_livetest", "os2.stage": stage },
-    });
-    try {
-      const listed = await provider.list({ "os2.machine-id": machineId });
-      expect(listed.map((m) => m.externalId)).toEqual([created.externalId]);
-      await expect
-        .poll(
-          async () => {
-            const response = await fetchThroughPreview({ source: provider, externalId: created.externalId, port: 3000, path: "/api/health" }).catch(
-              () => null,
-            );
-            return response?.status;
-          },
-          { timeout: 120_000, interval: 2_000 },
-        )
-        .toBe(200);
-      const endpoint = await provider.daemonEndpoint(created.externalId, 3000);
-      expect((await fetch(`${endpoint.url}/api/health`)).status).not.toBe(200);
-    } finally {
-      await provider.delete(created.externalId);
-    }
-  });
+  it(
+    "creates a sandbox, reaches the daemon's /api/health through the preview URL, and deletes it",
+    { timeout: 300_000 },
+    async () => {
+      const provider = new DaytonaProvider({
+        apiKey,
+        apiUrl,
+        ...(organizationId ? { organizationId } : {}),
+        snapshotPrefix: prefix,
+        autoStopMinutes: 15,
+        stage,
+      });
+      const machineId = `mach_live${Date.now().toString(36)}`;
+      const created = await provider.create({
+        machineId,
+        name: "live-test",
+        envVars: { OS2_MACHINE_ID: machineId },
+        labels: {
+          "os2.managed": "true",
+          "os2.machine-id": machineId,
+          "os2.project-id": "prj_livetest",
+          "os2.stage": stage,
+        },
+      });
+      try {
+        const listed = await provider.list({ "os2.machine-id": machineId });
+        expect(listed.map((m) => m.externalId)).toEqual([created.externalId]);
+        await expect
+          .poll(
+            async () => {
+              const response = await fetchThroughPreview({
+                source: provider,
+                externalId: created.externalId,
+                port: 3000,
+                path: "/api/health",
+              }).catch(() => null);
+              return response?.status;
+            },
+            { timeout: 120_000, interval: 2_000 },
+          )
+          .toBe(200);
+        const endpoint = await provider.daemonEndpoint(created.externalId, 3000);
+        expect((await fetch(`${endpoint.url}/api/health`)).status).not.toBe(200);
+      } finally {
+        await provider.delete(created.externalId);
+      }
+    },
+  );
 });

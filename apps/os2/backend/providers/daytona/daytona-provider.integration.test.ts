@@ -3,9 +3,10 @@
  * are real containers of a small fixture image (daemon-like `/api/health` and a WebSocket echo on :3000).
  */
 import Dockerode from "dockerode";
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDaytonaStandin, STANDIN_LABEL, type DaytonaStandin } from "../../../test-support/daytona-standin";
+import WebSocket from "ws";
+
+import { type DaytonaStandin, STANDIN_LABEL, startDaytonaStandin } from "../../../test-support/daytona-standin";
 import { ensureDaytonaFixtureImage } from "../../../test-support/daytona-standin/fixture-image";
 import { isProviderError } from "../errors";
 import type { MachineLabels } from "../types";
@@ -33,7 +34,8 @@ async function waitForHealth(externalId: string): Promise<Response> {
     const endpoint = await provider.daemonEndpoint(externalId, 3000);
     const response = await fetch(`${endpoint.url}/api/health`, { headers: endpoint.headers }).catch(() => null);
     if (response?.status === 200) return response;
-    if (Date.now() > deadline) throw new Error(`daemon of ${externalId} never became healthy (last: ${response?.status})`);
+    if (Date.now() > deadline)
+      throw new Error(`daemon of ${externalId} never became healthy (last: ${response?.status})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -44,7 +46,11 @@ beforeAll(async () => {
   standin.addSnapshot({ name: `${stage}--20260101-000000`, createdAt: new Date("2026-01-01T00:00:00Z") });
   standin.addSnapshot({ name: `${stage}--20260102-000000`, createdAt: new Date("2026-01-02T00:00:00Z") });
   // Newer, but still building: must not be chosen.
-  standin.addSnapshot({ name: `${stage}--20260103-000000`, createdAt: new Date("2026-01-03T00:00:00Z"), state: "building" });
+  standin.addSnapshot({
+    name: `${stage}--20260103-000000`,
+    createdAt: new Date("2026-01-03T00:00:00Z"),
+    state: "building",
+  });
   tokens = new InMemoryPreviewTokenStore();
   provider = new DaytonaProvider({
     apiKey: API_KEY,
@@ -122,7 +128,12 @@ describe("DaytonaProvider against the Daytona stand-in", () => {
     const stale = (await tokens.get(machine, 3000))?.token;
     const fresh = standin.rotatePreviewToken(machine, 3000);
     expect(fresh).not.toBe(stale);
-    const response = await fetchThroughPreview({ source: provider, externalId: machine, port: 3000, path: "/api/health" });
+    const response = await fetchThroughPreview({
+      source: provider,
+      externalId: machine,
+      port: 3000,
+      path: "/api/health",
+    });
     expect(response.status).toBe(200);
     expect((await tokens.get(machine, 3000))?.token).toBe(fresh);
   });
@@ -186,7 +197,11 @@ describe("DaytonaProvider against the Daytona stand-in", () => {
     expect(all.map((m) => m.externalId).sort()).toEqual([machine, other.externalId].sort());
     const firstProject = await provider.list({ "os2.project-id": `prj_${runId}` });
     expect(firstProject).toEqual([
-      expect.objectContaining({ externalId: machine, state: "running", labels: expect.objectContaining(labelsFor(`mach_${runId}a`)) }),
+      expect.objectContaining({
+        externalId: machine,
+        state: "running",
+        labels: expect.objectContaining(labelsFor(`mach_${runId}a`)),
+      }),
     ]);
     expect(await provider.list({ "os2.stage": "some-other-stage" })).toEqual([]);
   });
@@ -222,7 +237,9 @@ describe("DaytonaProvider create failures", () => {
       .catch((e: unknown) => e);
     expect(isProviderError(error)).toBe(true);
     expect(String(error)).toMatch(/failed to start/i);
-    await expect.poll(async () => (await broken.list({ "os2.machine-id": machineId })).length, { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(async () => (await broken.list({ "os2.machine-id": machineId })).length, { timeout: 10_000 })
+      .toBe(0);
   });
 });
 

@@ -9,6 +9,7 @@
  * (see reference/daytona-wire.md), so a process never hangs on a socket that Daytona's API may not offer.
  */
 import { Daytona, DaytonaNotFoundError, type Sandbox } from "@daytonaio/sdk";
+
 import { ProviderError } from "../errors";
 import type {
   Availability,
@@ -21,10 +22,10 @@ import type {
   MachineProvider,
   ProviderMachineState,
 } from "../types";
-import { systemClock, type Clock } from "./clock";
+import { type Clock, systemClock } from "./clock";
 import { mapDaytonaError } from "./map-daytona-error";
-import { InMemoryPreviewTokenStore, type PreviewToken, type PreviewTokenStore } from "./preview-token-store";
 import { type PreviewEndpointSource, PreviewTokenRejectedError } from "./preview-request";
+import { InMemoryPreviewTokenStore, type PreviewToken, type PreviewTokenStore } from "./preview-token-store";
 import { SnapshotResolver } from "./snapshot-resolver";
 
 export const DEFAULT_DAYTONA_API_URL = "https://app.daytona.io/api";
@@ -241,7 +242,10 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
       // A rejected token is dropped and fetched afresh, once; a second rejection is not staleness.
       refresh: async (refreshSignal) => {
         await this.invalidatePreviewToken(externalId, port);
-        return { ...previewEndpoint(await this.fetchPreviewToken(externalId, port, refreshSignal)), refresh: rejectedAgain };
+        return {
+          ...previewEndpoint(await this.fetchPreviewToken(externalId, port, refreshSignal)),
+          refresh: rejectedAgain,
+        };
       },
     };
   }
@@ -298,9 +302,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
       signal?.throwIfAborted();
       if (!signal) return await operation();
       return await new Promise<T>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new DOMException("Aborted", "AbortError"));
+        const onAbort = () =>
+          reject(signal.reason instanceof Error ? signal.reason : new DOMException("Aborted", "AbortError"));
         signal.addEventListener("abort", onAbort, { once: true });
-        operation().then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+        operation()
+          .then(resolve, reject)
+          .finally(() => signal.removeEventListener("abort", onAbort));
       });
     } catch (error) {
       throw mapDaytonaError(error, action);

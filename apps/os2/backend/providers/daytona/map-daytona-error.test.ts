@@ -8,6 +8,7 @@ import {
   DaytonaTimeoutError,
 } from "@daytonaio/sdk";
 import { describe, expect, it } from "vitest";
+
 import { ProviderError } from "../errors";
 import { toMachineState } from "./daytona-provider";
 import { mapDaytonaError } from "./map-daytona-error";
@@ -38,7 +39,9 @@ describe("mapDaytonaError", () => {
   });
 
   it("tells the user which variable to check when the key is rejected", () => {
-    expect(String(mapDaytonaError(new DaytonaError("Unauthorized", 401), "list sandboxes"))).toContain("DAYTONA_API_KEY");
+    expect(String(mapDaytonaError(new DaytonaError("Unauthorized", 401), "list sandboxes"))).toContain(
+      "DAYTONA_API_KEY",
+    );
   });
 });
 
@@ -64,7 +67,10 @@ describe("createUnconfiguredDaytonaProvider", () => {
   it("says what to set, and refuses to list rather than report every daytona machine gone", async () => {
     const { createUnconfiguredDaytonaProvider } = await import("./daytona-provider");
     const provider = createUnconfiguredDaytonaProvider();
-    expect(await provider.availability()).toEqual({ available: false, reason: "Daytona not configured: set DAYTONA_API_KEY" });
+    expect(await provider.availability()).toEqual({
+      available: false,
+      reason: "Daytona not configured: set DAYTONA_API_KEY",
+    });
     const error = await provider.list({ "os2.managed": "true" }).catch((e: unknown) => e);
     expect(kindOf(error)).toBe("unavailable");
   });

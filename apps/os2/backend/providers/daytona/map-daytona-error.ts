@@ -11,6 +11,7 @@ import {
   DaytonaRateLimitError,
   DaytonaTimeoutError,
 } from "@daytonaio/sdk";
+
 import { ProviderError } from "../errors";
 
 export function mapDaytonaError(error: unknown, action: string): unknown {
@@ -21,9 +22,13 @@ export function mapDaytonaError(error: unknown, action: string): unknown {
   if (!(error instanceof DaytonaError)) {
     // fetch() raises TypeError("fetch failed") when the host cannot be reached.
     if (error instanceof TypeError && /fetch failed/i.test(error.message)) {
-      return new ProviderError("unavailable", `Daytona API unreachable while trying to ${action}: ${causeText(error)}`, {
-        cause: error,
-      });
+      return new ProviderError(
+        "unavailable",
+        `Daytona API unreachable while trying to ${action}: ${causeText(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     // Anything else is a bug on our side: keep it as it is so it is logged with its stack.
     return error;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+
 import type { DaemonEndpoint } from "../types";
-import { fetchThroughPreview, PreviewTokenRejectedError, type PreviewEndpointSource } from "./preview-request";
+import { fetchThroughPreview, type PreviewEndpointSource, PreviewTokenRejectedError } from "./preview-request";
 import { InMemoryPreviewTokenStore } from "./preview-token-store";
 
 /**
@@ -42,7 +43,13 @@ describe("fetchThroughPreview", () => {
     await store.set("sb1", 3000, { url: "http://preview.test/sb1/3000", token: "t1" });
     const { source, stats } = previewSource(store, () => "t1");
     const proxy = previewProxy(() => "t1");
-    const response = await fetchThroughPreview({ source, externalId: "sb1", port: 3000, path: "/api/health", fetch: proxy.fetchImpl });
+    const response = await fetchThroughPreview({
+      source,
+      externalId: "sb1",
+      port: 3000,
+      path: "/api/health",
+      fetch: proxy.fetchImpl,
+    });
     expect(response.status).toBe(200);
     expect(stats.fetchedFromDaytona).toBe(0);
   });
@@ -52,7 +59,13 @@ describe("fetchThroughPreview", () => {
     await store.set("sb1", 3000, { url: "http://preview.test/sb1/3000", token: "stale" });
     const { source, stats } = previewSource(store, () => "fresh");
     const proxy = previewProxy(() => "fresh");
-    const response = await fetchThroughPreview({ source, externalId: "sb1", port: 3000, path: "/api/health", fetch: proxy.fetchImpl });
+    const response = await fetchThroughPreview({
+      source,
+      externalId: "sb1",
+      port: 3000,
+      path: "/api/health",
+      fetch: proxy.fetchImpl,
+    });
     expect(response.status).toBe(200);
     expect(proxy.seenTokens).toEqual(["stale", "fresh"]);
     expect(stats.fetchedFromDaytona).toBe(1);
@@ -62,7 +75,13 @@ describe("fetchThroughPreview", () => {
   it("fetches the token after a restart (empty store) without a 401 round", async () => {
     const { source, stats } = previewSource(new InMemoryPreviewTokenStore(), () => "t1");
     const proxy = previewProxy(() => "t1");
-    const response = await fetchThroughPreview({ source, externalId: "sb1", port: 3000, path: "/", fetch: proxy.fetchImpl });
+    const response = await fetchThroughPreview({
+      source,
+      externalId: "sb1",
+      port: 3000,
+      path: "/",
+      fetch: proxy.fetchImpl,
+    });
     expect(response.status).toBe(200);
     expect(proxy.seenTokens).toEqual(["t1"]);
     expect(stats.fetchedFromDaytona).toBe(1);
@@ -73,9 +92,13 @@ describe("fetchThroughPreview", () => {
     let issued = 0;
     const { source, stats } = previewSource(store, () => `issued-${++issued}`);
     const proxy = previewProxy(() => "never-issued");
-    const error = await fetchThroughPreview({ source, externalId: "sb1", port: 3000, path: "/", fetch: proxy.fetchImpl }).catch(
-      (e: unknown) => e,
-    );
+    const error = await fetchThroughPreview({
+      source,
+      externalId: "sb1",
+      port: 3000,
+      path: "/",
+      fetch: proxy.fetchImpl,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PreviewTokenRejectedError);
     expect(String(error)).toMatch(/rejected the token for port 3000 of sandbox sb1 twice/);
     expect(proxy.seenTokens).toHaveLength(2);

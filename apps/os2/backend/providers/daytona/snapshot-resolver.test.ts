@@ -1,9 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { computeStage, StageError } from "../../stage";
+
 import { snapshotName } from "../../../sandbox/snapshot-name";
+import { computeStage, StageError } from "../../stage";
 import { isProviderError } from "../errors";
 import type { Clock } from "./clock";
-import { SNAPSHOT_CACHE_TTL_MS, SnapshotNotFoundError, SnapshotResolver, defaultSnapshotPrefix } from "./snapshot-resolver";
+import {
+  defaultSnapshotPrefix,
+  SNAPSHOT_CACHE_TTL_MS,
+  SnapshotNotFoundError,
+  SnapshotResolver,
+} from "./snapshot-resolver";
 
 class FakeClock implements Clock {
   constructor(private time = Date.parse("2026-03-04T05:06:07Z")) {}
@@ -98,7 +104,9 @@ describe("SnapshotResolver", () => {
 
   it("fails naming the prefix and `pnpm snapshot:daytona` when nothing active matches", async () => {
     const api = fakeSnapshotsApi([snap("stg--20260101-000000", "2026-01-01T00:00:00Z", "building")]);
-    const error = await resolverFor(api).resolve("stg--").catch((e: unknown) => e);
+    const error = await resolverFor(api)
+      .resolve("stg--")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SnapshotNotFoundError);
     expect(String(error)).toContain('"stg--"');
     expect(String(error)).toContain("pnpm snapshot:daytona");
@@ -109,7 +117,10 @@ describe("SnapshotResolver", () => {
     const api = fakeSnapshotsApi([snap("stg--20260101-000000", "2026-01-01T00:00:00Z")], { honourQuery: true });
     const resolver = resolverFor(api, clock);
     expect((await resolver.resolve("stg--")).name).toBe("stg--20260101-000000");
-    api.replace([snap("stg--20260101-000000", "2026-01-01T00:00:00Z"), snap("stg--20260102-000000", "2026-01-02T00:00:00Z")]);
+    api.replace([
+      snap("stg--20260101-000000", "2026-01-01T00:00:00Z"),
+      snap("stg--20260102-000000", "2026-01-02T00:00:00Z"),
+    ]);
 
     clock.advance(SNAPSHOT_CACHE_TTL_MS - 1);
     expect((await resolver.resolve("stg--")).name).toBe("stg--20260101-000000");

@@ -13,9 +13,10 @@
  */
 import { DaytonaError } from "@daytonaio/sdk";
 import { z } from "zod";
+
 import { isDevPrefix } from "../../stage";
 import { ProviderError } from "../errors";
-import { systemClock, type Clock } from "./clock";
+import { type Clock, systemClock } from "./clock";
 import { mapDaytonaError } from "./map-daytona-error";
 
 export const SNAPSHOT_CACHE_TTL_MS = 5 * 60 * 1000;
@@ -160,7 +161,8 @@ export class SnapshotResolver {
 
 /** One caller giving up rejects only its own wait; the shared request carries on for the others. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal, prefix: string): Promise<T> {
-  const aborted = () => mapDaytonaError(signal.reason ?? new DOMException("Aborted", "AbortError"), `resolve snapshot "${prefix}"`);
+  const aborted = () =>
+    mapDaytonaError(signal.reason ?? new DOMException("Aborted", "AbortError"), `resolve snapshot "${prefix}"`);
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(aborted());

@@ -1,7 +1,19 @@
 import { describe, expect, test } from "vitest";
-import { buildContainerSpec, containerNameFor, readPublishedPorts, toEnvArray, toProviderState } from "./container-config";
 
-const labels = { "os2.managed": "true", "os2.machine-id": "mach_1", "os2.project-id": "proj_1", "os2.stage": "dev" } as const;
+import {
+  buildContainerSpec,
+  containerNameFor,
+  readPublishedPorts,
+  toEnvArray,
+  toProviderState,
+} from "./container-config";
+
+const labels = {
+  "os2.managed": "true",
+  "os2.machine-id": "mach_1",
+  "os2.project-id": "proj_1",
+  "os2.stage": "dev",
+} as const;
 
 describe("toEnvArray", () => {
   test("turns env into KEY=value strings and strips C0 control characters and DEL from values", () => {
@@ -12,7 +24,7 @@ describe("toEnvArray", () => {
   });
 
   test("rejects every name that is not a portable shell identifier", () => {
-    expect(toEnvArray({ GOOD: "1", "BAD-NAME": "x", "1X": "x", "A=B": "x", "": "x", "É": "x" })).toEqual({
+    expect(toEnvArray({ GOOD: "1", "BAD-NAME": "x", "1X": "x", "A=B": "x", "": "x", É: "x" })).toEqual({
       ok: false,
       invalidNames: ["BAD-NAME", "1X", "A=B", "", "É"],
     });
@@ -21,7 +33,13 @@ describe("toEnvArray", () => {
 
 describe("buildContainerSpec", () => {
   test("publishes every port on 127.0.0.1 with a Docker-chosen host port and never restarts on its own", () => {
-    const spec = buildContainerSpec({ machineId: "mach_1", labels, env: ["A=1"], imageId: "sha256:abc", ports: [3000, 8080] });
+    const spec = buildContainerSpec({
+      machineId: "mach_1",
+      labels,
+      env: ["A=1"],
+      imageId: "sha256:abc",
+      ports: [3000, 8080],
+    });
     expect(spec).toMatchObject({
       name: "os2-mach_1",
       Image: "sha256:abc",

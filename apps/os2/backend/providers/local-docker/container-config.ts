@@ -3,6 +3,7 @@
  * and states. Kept free of I/O so the rules are unit-tested without an engine.
  */
 import type Dockerode from "dockerode";
+
 import type { MachineLabels, ProviderMachineState } from "../types";
 
 export { DAEMON_PORT } from "../types";

@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+
 import { demuxDockerLogs } from "./demux-logs";
 
 function frame(stream: 1 | 2, text: string): Buffer {

@@ -1,5 +1,6 @@
 import Dockerode from "dockerode";
 import { afterEach, expect, test, vi } from "vitest";
+
 import { toDockerodeOptions } from "./docker-host";
 
 afterEach(() => vi.unstubAllEnvs());
@@ -10,7 +11,12 @@ test("the Docker client targets the configured endpoint, whatever DOCKER_HOST an
   vi.stubEnv("DOCKER_HOST", "tcp://10.9.9.9:2376");
   vi.stubEnv("DOCKER_CLIENT_TIMEOUT", "1");
   const unix = new Dockerode(toDockerodeOptions("unix:///var/run/docker.sock")).modem as ModemFields;
-  expect(unix).toMatchObject({ host: undefined, socketPath: "/var/run/docker.sock", timeout: undefined, version: undefined });
+  expect(unix).toMatchObject({
+    host: undefined,
+    socketPath: "/var/run/docker.sock",
+    timeout: undefined,
+    version: undefined,
+  });
   const tcp = new Dockerode(toDockerodeOptions("tcp://127.0.0.1:2375")).modem as ModemFields;
   expect(tcp).toMatchObject({ host: "127.0.0.1", port: "2375", timeout: undefined, version: undefined });
   expect(toDockerodeOptions("127.0.0.1:2375")).toMatchObject({ host: "127.0.0.1", port: "2375" });

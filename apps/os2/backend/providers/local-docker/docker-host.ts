@@ -4,6 +4,7 @@
  */
 import { access } from "node:fs/promises";
 import { connect } from "node:net";
+
 import type Dockerode from "dockerode";
 
 export const DEFAULT_DOCKER_HOST = "tcp://127.0.0.1:2375";

@@ -1,4 +1,4 @@
 /** The `local-docker` machine provider: containers on a local Docker Engine. */
+export { containerNameFor, ENV_VAR_NAME_PATTERN } from "./container-config";
+export { DEFAULT_DOCKER_HOST, resolveDockerHost } from "./docker-host";
 export { LocalDockerProvider, type LocalDockerProviderConfig } from "./local-docker-provider";
-export { resolveDockerHost, DEFAULT_DOCKER_HOST } from "./docker-host";
-export { ENV_VAR_NAME_PATTERN, containerNameFor } from "./container-config";

@@ -9,6 +9,7 @@
  *   `toProviderError` (map-docker-error.ts) and nowhere else.
  */
 import Dockerode from "dockerode";
+
 import { ProviderError } from "../errors";
 import type {
   Availability,
@@ -21,10 +22,10 @@ import type {
   MachineProvider,
 } from "../types";
 import {
-  DAEMON_PORT,
-  ENV_VAR_NAME_PATTERN,
   buildContainerSpec,
   containerNameFor,
+  DAEMON_PORT,
+  ENV_VAR_NAME_PATTERN,
   listStatusToProviderState,
   readPublishedPorts,
   toEnvArray,
@@ -88,12 +89,19 @@ export class LocalDockerProvider implements MachineProvider {
     if (Date.now() < this.availableUntil) return { available: true };
     try {
       // @types/dockerode 4 lacks ping's options overload; dockerode 5 accepts { abortSignal }.
-      const ping = this.docker.ping.bind(this.docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
+      const ping = this.docker.ping.bind(this.docker) as unknown as (options: {
+        abortSignal: AbortSignal;
+      }) => Promise<unknown>;
       await this.call("ping", { signal, timeoutMs: PING_TIMEOUT_MS }, (abortSignal) => ping({ abortSignal }));
       await this.resolveImageId(signal, PING_TIMEOUT_MS);
     } catch (error) {
       if (signal?.aborted) throw error;
-      const reason = error instanceof ProviderError ? this.availabilityReason(error) : error instanceof Error ? error.message : String(error);
+      const reason =
+        error instanceof ProviderError
+          ? this.availabilityReason(error)
+          : error instanceof Error
+            ? error.message
+            : String(error);
       return { available: false, reason };
     }
     // Only successes are cached: once the user fixes Docker, the next check should see it.
@@ -306,7 +314,8 @@ export class LocalDockerProvider implements MachineProvider {
   }
 
   private availabilityReason(error: ProviderError): string {
-    if (error.kind === "timeout") return dockerUnreachableMessage(this.dockerHost, `no answer within ${PING_TIMEOUT_MS} ms`);
+    if (error.kind === "timeout")
+      return dockerUnreachableMessage(this.dockerHost, `no answer within ${PING_TIMEOUT_MS} ms`);
     return error.message;
   }
 
@@ -314,7 +323,11 @@ export class LocalDockerProvider implements MachineProvider {
    * Runs one Docker call under a deadline combined with the caller's signal. The signal is handed to
    * dockerode (which aborts the HTTP request) and also raced here, because some dockerode methods ignore it.
    */
-  private async call<T>(operation: string, options: CallOptions, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  private async call<T>(
+    operation: string,
+    options: CallOptions,
+    run: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const abortSignal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     const context: DockerCallContext = {

@@ -6,9 +6,15 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
+
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { buildFixtureImage, ensureTestBaseImage, FIXTURE_DAEMON_SCRIPT } from "../../../test-support/docker-fixture-image";
+
+import {
+  buildFixtureImage,
+  ensureTestBaseImage,
+  FIXTURE_DAEMON_SCRIPT,
+} from "../../../test-support/docker-fixture-image";
 import { isProviderError, ProviderError } from "../errors";
 import type { CreateMachineInput } from "../types";
 import { toDockerodeOptions } from "./docker-host";
@@ -95,8 +101,19 @@ beforeEach(({ onTestFailed }) => {
 afterAll(async () => {
   if (!docker) return;
   const containers = await runContainers().catch(() => []);
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  for (const tag of imageTags) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  for (const tag of imageTags)
+    await docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => undefined);
 });
 
 describe("LocalDockerProvider", () => {
@@ -138,7 +155,9 @@ describe("LocalDockerProvider", () => {
       .filter((a) => a && a.family === "IPv4" && !a.internal)
       .map((a) => a?.address);
     for (const address of externalAddresses) {
-      await expect(fetch(`http://${address}:${hostPort}/api/health`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+      await expect(
+        fetch(`http://${address}:${hostPort}/api/health`, { signal: AbortSignal.timeout(2_000) }),
+      ).rejects.toThrow();
     }
   });
 
@@ -193,7 +212,10 @@ describe("LocalDockerProvider", () => {
       expect(listedIds).toEqual(expect.arrayContaining([createdA.externalId, createdB.externalId]));
       for (const stranger of strangers) expect(listedIds).not.toContain(stranger.id);
       for (const machine of all) expect(machine.labels).toMatchObject({ "os2.managed": "true", "os2.stage": stage });
-      expect(all.find((m) => m.externalId === createdA.externalId)).toMatchObject({ labels: a.labels, state: "running" });
+      expect(all.find((m) => m.externalId === createdA.externalId)).toMatchObject({
+        labels: a.labels,
+        state: "running",
+      });
 
       const projectB = await provider.list({ "os2.project-id": `${runId}-p2` });
       expect(projectB.map((m) => m.externalId)).toEqual([createdB.externalId]);
@@ -248,7 +270,9 @@ describe("LocalDockerProvider", () => {
     await docker.getContainer(externalId).remove({ force: true });
     expect(await provider.inspect(externalId)).toEqual({ state: "missing", metadata: {} });
     await expectProviderError(provider.daemonEndpoint(externalId, 3000), "not_found");
-    expect(await provider.logs(externalId, { tail: 10 }).catch((e: unknown) => isProviderError(e, "not_found"))).toBe(true);
+    expect(await provider.logs(externalId, { tail: 10 }).catch((e: unknown) => isProviderError(e, "not_found"))).toBe(
+      true,
+    );
   });
 
   test("daemonEndpoint follows the new host port after stop and start, and refuses while stopped", async () => {
@@ -261,7 +285,9 @@ describe("LocalDockerProvider", () => {
     await expectProviderError(provider.daemonEndpoint(externalId, 3000), "invalid_state");
     await provider.start(externalId);
 
-    const actualPort = Number((await docker.getContainer(externalId).inspect()).NetworkSettings.Ports["3000/tcp"]?.[0]?.HostPort);
+    const actualPort = Number(
+      (await docker.getContainer(externalId).inspect()).NetworkSettings.Ports["3000/tcp"]?.[0]?.HostPort,
+    );
     const after = await provider.daemonEndpoint(externalId, 3000);
     // Docker allocates host ports sequentially, so a restart never gets the previous port back right away.
     expect(after.url).not.toBe(before.url);
@@ -280,6 +306,7 @@ describe("LocalDockerProvider", () => {
     }
     expect(logs).toContain("fixture stdout ready\n");
     expect(logs).toContain("fixture stderr ready\n");
+    // eslint-disable-next-line no-control-regex -- matching terminal escapes and control bytes is the point
     expect(logs).not.toMatch(/[\u0000-\u0008]/); // no frame headers left in the text
   });
 
@@ -338,7 +365,9 @@ describe("LocalDockerProvider", () => {
 
       const availability = await offline.availability();
       expect(availability.available).toBe(false);
-      expect(availability.available === false && availability.reason).toMatch(/^Docker not reachable at .*Set DOCKER_HOST or enable the Docker TCP API/);
+      expect(availability.available === false && availability.reason).toMatch(
+        /^Docker not reachable at .*Set DOCKER_HOST or enable the Docker TCP API/,
+      );
     }
   });
 

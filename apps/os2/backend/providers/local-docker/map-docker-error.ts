@@ -60,22 +60,29 @@ export function toProviderError(error: unknown, context: DockerCallContext): Err
     );
   }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
-    return new ProviderError("unavailable", dockerUnreachableMessage(context.dockerHost, `${code} (${context.operation})`), {
-      cause: error,
-    });
+    return new ProviderError(
+      "unavailable",
+      dockerUnreachableMessage(context.dockerHost, `${code} (${context.operation})`),
+      {
+        cause: error,
+      },
+    );
   }
   const status = statusCode(error);
   const detail = dockerMessage(error);
   switch (status) {
     case 404:
-      if (context.onNotFound) return new ProviderError(context.onNotFound.kind, context.onNotFound.message, { cause: error });
+      if (context.onNotFound)
+        return new ProviderError(context.onNotFound.kind, context.onNotFound.message, { cause: error });
       return new ProviderError("not_found", `${context.operation}: not found (${detail})`, { cause: error });
     case 304:
       return new ProviderError("invalid_state", `${context.operation}: already in that state`, { cause: error });
     case 409:
       return new ProviderError("invalid_state", `${context.operation}: ${detail}`, { cause: error });
     case 429:
-      return new ProviderError("rate_limited", `${context.operation}: Docker is rate limiting (${detail})`, { cause: error });
+      return new ProviderError("rate_limited", `${context.operation}: Docker is rate limiting (${detail})`, {
+        cause: error,
+      });
     case undefined:
       return new Error(`Docker ${context.operation} failed: ${detail}`, { cause: error });
     default:

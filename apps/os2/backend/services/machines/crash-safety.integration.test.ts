@@ -3,17 +3,19 @@
  * restart and one reconcile pass there must be no orphaned container and no dangling row: every row has
  * its container, every os2 container has its row, and nothing is stuck half-created or half-deleted.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+
 import { createTRPCClient, httpLink } from "@trpc/client";
 import postgres from "postgres";
 import superjson from "superjson";
 import { afterAll, describe, expect, it } from "vitest";
-import type { AppRouter } from "../../trpc/app-router.ts";
+
 import { containersOfStage, removeContainersOfStage } from "../../testing/machine-fixtures.ts";
+import type { AppRouter } from "../../trpc/app-router.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serverScript = path.resolve(here, "../../testing/chaos-server.ts");
@@ -105,9 +107,20 @@ function client(port: number, cookie: string) {
 async function signIn(port: number) {
   const headers = { "content-type": "application/json", origin: "http://localhost:3001" };
   const base = `http://127.0.0.1:${port}/api/auth`;
-  await fetch(`${base}/email-otp/send-verification-otp`, { method: "POST", headers, body: JSON.stringify({ email: "chaos+test@example.com", type: "sign-in" }) });
-  const response = await fetch(`${base}/sign-in/email-otp`, { method: "POST", headers, body: JSON.stringify({ email: "chaos+test@example.com", otp: "424242" }) });
-  return response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  await fetch(`${base}/email-otp/send-verification-otp`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ email: "chaos+test@example.com", type: "sign-in" }),
+  });
+  const response = await fetch(`${base}/sign-in/email-otp`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ email: "chaos+test@example.com", otp: "424242" }),
+  });
+  return response.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
 }
 
 describe("crash safety", () => {

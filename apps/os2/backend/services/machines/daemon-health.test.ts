@@ -4,8 +4,10 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+
 import type { HealthResponse } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { checkHealth, waitForHealth } from "./daemon-health.ts";
 
 const report = (status: HealthResponse["status"]): HealthResponse => ({
@@ -14,7 +16,16 @@ const report = (status: HealthResponse["status"]): HealthResponse => ({
   startedAt: new Date().toISOString(),
   uptimeSeconds: 3,
   services: [
-    { name: "iterate-server", state: "up", wantUp: true, ready: status === "ok", pid: 7, seconds: 3, exitCode: null, signal: null },
+    {
+      name: "iterate-server",
+      state: "up",
+      wantUp: true,
+      ready: status === "ok",
+      pid: 7,
+      seconds: 3,
+      exitCode: null,
+      signal: null,
+    },
   ],
 });
 

@@ -4,6 +4,7 @@
  * polled through the provider's endpoint, which can change: Docker assigns a new host port after a restart.
  */
 import { healthResponseSchema } from "@os2/protocol";
+
 import type { DaemonEndpoint } from "../../providers/types.ts";
 
 /** Health answers are small; anything bigger is not the daemon. */
@@ -26,23 +27,28 @@ export async function checkHealth(endpoint: DaemonEndpoint, timeoutMs = 1_000): 
     return { healthy: false, reason: `The daemon answered /api/health with ${response.status}` };
   }
   const text = await readCapped(response, MAX_HEALTH_BYTES).catch(() => null);
-  let body: unknown = null;
-  try {
-    body = text === null ? null : JSON.parse(text);
-  } catch {
-    body = null;
-  }
-  const parsed = healthResponseSchema.safeParse(body);
+  const parsed = healthResponseSchema.safeParse(parseJson(text));
   if (!parsed.success) return { healthy: false, reason: "The answer to /api/health is not the daemon's health report" };
   if (parsed.data.status !== "ok") {
     const down = parsed.data.services.filter((service) => service.state !== "up" || !service.ready).map((s) => s.name);
-    return { healthy: false, reason: `The daemon reports ${parsed.data.status}${down.length ? ` (${down.join(", ")})` : ""}` };
+    return {
+      healthy: false,
+      reason: `The daemon reports ${parsed.data.status}${down.length ? ` (${down.join(", ")})` : ""}`,
+    };
   }
   return { healthy: true };
 }
 
 export async function probeHealth(endpoint: DaemonEndpoint, timeoutMs = 1_000): Promise<boolean> {
   return (await checkHealth(endpoint, timeoutMs)).healthy;
+}
+
+function parseJson(text: string | null): unknown {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 async function readCapped(response: Response, limit: number): Promise<string> {

@@ -5,7 +5,8 @@
  * rotated preview token is refreshed once → delete.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDaytonaStandin, type DaytonaStandin } from "../../../test-support/daytona-standin/index.ts";
+
+import { type DaytonaStandin, startDaytonaStandin } from "../../../test-support/daytona-standin/index.ts";
 import { DaytonaProvider } from "../../providers/daytona/index.ts";
 import { LocalDockerProvider } from "../../providers/local-docker/index.ts";
 import { createTestOs2, type TestOs2 } from "../../testing/harness.ts";

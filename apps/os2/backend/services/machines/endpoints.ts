@@ -7,7 +7,7 @@ import type { Encryptor } from "../../crypto.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
 import { DAEMON_PORT, type DaemonEndpoint } from "../../providers/types.ts";
 import { DomainError } from "../errors.ts";
-import type { Machine } from "./machine-service.ts";
+import type { Machine } from "./machine-row.ts";
 
 export type { DaemonEndpoint };
 

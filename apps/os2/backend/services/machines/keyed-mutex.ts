@@ -13,11 +13,12 @@ export class KeyedMutex {
   run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const result = previous.catch(() => undefined).then(work);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
+    // The tail settles either way, and forgets the key once nothing else queued behind it.
+    const release = () => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    };
+    const tail: Promise<void> = result.then(release, release);
+    this.tails.set(key, tail);
     return result;
   }
 

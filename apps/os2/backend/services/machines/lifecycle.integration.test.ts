@@ -5,8 +5,10 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+
 import type { HealthResponse } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createUnconfiguredDaytonaProvider } from "../../providers/daytona/index.ts";
 import type { ListedMachine, MachineProvider } from "../../providers/types.ts";
 import { createTestOs2, type TestOs2 } from "../../testing/harness.ts";
@@ -20,7 +22,13 @@ describe("machine health", () => {
 
   beforeAll(async () => {
     daemon = createServer((request, response) => {
-      const body: HealthResponse = { status, version: "test", startedAt: new Date().toISOString(), uptimeSeconds: 1, services: [] };
+      const body: HealthResponse = {
+        status,
+        version: "test",
+        startedAt: new Date().toISOString(),
+        uptimeSeconds: 1,
+        services: [],
+      };
       response.writeHead(request.url === "/api/health" ? 200 : 404).end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => daemon.listen(0, "127.0.0.1", resolve));

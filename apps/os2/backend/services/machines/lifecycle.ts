@@ -17,6 +17,7 @@
  * reconciler observes whatever a crash interrupted, and `observe` finishes it.
  */
 import { eq } from "drizzle-orm";
+
 import { type Encryptor, randomToken } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
 import {
@@ -133,12 +134,14 @@ export class MachineLifecycle {
       await this.mutex.run(id, () => this.provision(row));
     } catch (error) {
       // Nothing usable came of it: remove what was made so no container and no row are left behind.
-      await this.mutex.run(id, () => this.destroy(row)).catch((cleanupError: unknown) => {
-        this.options.log.error("cleanup after a failed create failed; the reconciler will retry", {
-          machineId: id,
-          error: String(cleanupError),
+      await this.mutex
+        .run(id, () => this.destroy(row))
+        .catch((cleanupError: unknown) => {
+          this.options.log.error("cleanup after a failed create failed; the reconciler will retry", {
+            machineId: id,
+            error: String(cleanupError),
+          });
         });
-      });
       this.notifyFailed(row, errorMessage(error));
       throw error;
     }
@@ -154,7 +157,8 @@ export class MachineLifecycle {
       case "start":
         return this.start(row);
       case "unarchive":
-        if (row.desiredState !== "archived") throw new DomainError("precondition_failed", "The machine is not archived.");
+        if (row.desiredState !== "archived")
+          throw new DomainError("precondition_failed", "The machine is not archived.");
         return this.start(row);
       case "stop":
         return this.halt(machineId, "stopped");
@@ -249,7 +253,13 @@ export class MachineLifecycle {
       }
       await this.options.db
         .update(machine)
-        .set({ externalId: null, desiredState: "running", startRequestedAt: new Date(), readyAt: null, lastError: null })
+        .set({
+          externalId: null,
+          desiredState: "running",
+          startRequestedAt: new Date(),
+          readyAt: null,
+          lastError: null,
+        })
         .where(eq(machine.id, machineId));
       await this.transition(machineId, "creating", "user");
       const fresh = await this.reload(machineId);
@@ -284,7 +294,8 @@ export class MachineLifecycle {
 
     const { state } = observation;
     if (state === "missing") {
-      if (row.observedState !== "error") await this.transition(row.id, "error", "reconciler", CONTAINER_REMOVED_MESSAGE);
+      if (row.observedState !== "error")
+        await this.transition(row.id, "error", "reconciler", CONTAINER_REMOVED_MESSAGE);
       return;
     }
 
@@ -380,7 +391,8 @@ export class MachineLifecycle {
         if (this.closed || watcher.signal.aborted) return;
         await this.mutex.run(machineId, async () => {
           const current = await this.reload(machineId);
-          if (!current || current.desiredState !== "running" || current.startRequestedAt?.getTime() !== generation) return;
+          if (!current || current.desiredState !== "running" || current.startRequestedAt?.getTime() !== generation)
+            return;
           await this.transition(machineId, "error", "health", errorMessage(error));
           this.notifyFailed(current, errorMessage(error));
         });
@@ -393,9 +405,9 @@ export class MachineLifecycle {
       })
       .finally(() => {
         if (this.watchers.get(machineId) === watcher) this.watchers.delete(machineId);
+        this.background.delete(task);
       });
     this.background.add(task);
-    void task.finally(() => this.background.delete(task));
   }
 
   private async markReady(machineId: string, generation?: number) {

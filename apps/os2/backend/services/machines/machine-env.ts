@@ -13,7 +13,10 @@ export async function buildMachineEnv(
   encryptor: Encryptor,
   input: { machineId: string; projectId: string; stage: string; authToken: string },
 ): Promise<Record<string, string>> {
-  const userVars = await resolveEnvForMachine(db, encryptor, { projectId: input.projectId, machineId: input.machineId });
+  const userVars = await resolveEnvForMachine(db, encryptor, {
+    projectId: input.projectId,
+    machineId: input.machineId,
+  });
   return {
     ...userVars,
     OS2_MACHINE_ID: input.machineId,

@@ -4,6 +4,7 @@
  * code that changes a machine's state; this service checks that the machine belongs to the project first.
  */
 import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
+
 import { type Encryptor, MASKED_VALUE } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
 import { machine, machineEvent } from "../../db/schema/machine.ts";

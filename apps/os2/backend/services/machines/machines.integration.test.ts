@@ -6,6 +6,9 @@
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+
+import { createUnconfiguredDaytonaProvider } from "../../providers/daytona/index.ts";
+import { LocalDockerProvider } from "../../providers/local-docker/index.ts";
 import { createTestOs2, type TestOs2 } from "../../testing/harness.ts";
 import {
   containersOfStage,
@@ -15,8 +18,6 @@ import {
   setUpProject,
   waitForObservedState,
 } from "../../testing/machine-fixtures.ts";
-import { LocalDockerProvider } from "../../providers/local-docker/index.ts";
-import { createUnconfiguredDaytonaProvider } from "../../providers/daytona/index.ts";
 import { CONTAINER_REMOVED_MESSAGE } from "./reconciler.ts";
 
 const IMAGE = process.env.LOCAL_DOCKER_IMAGE_NAME ?? "iterate-sandbox:local";
@@ -25,7 +26,8 @@ async function errorOf(promise: Promise<unknown>) {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof TRPCClientError) return { code: (error.data as { code: string }).code, message: error.message };
+    if (error instanceof TRPCClientError)
+      return { code: (error.data as { code: string }).code, message: error.message };
     throw error;
   }
   throw new Error("expected failure");
@@ -46,7 +48,11 @@ describe("local-docker machines", () => {
     await t?.close();
     if (stage) {
       const left = await containersOfStage(stage);
-      if (left.length > 0) console.error("containers left by this suite:", left.map((c) => c.Id));
+      if (left.length > 0)
+        console.error(
+          "containers left by this suite:",
+          left.map((c) => c.Id),
+        );
       await removeContainersOfStage(stage);
     }
   });
@@ -84,16 +90,23 @@ describe("local-docker machines", () => {
     await fx.api.machine.archive.mutate({ ...fx.scope, machineId: created.id });
     expect((await byId(created.id)()).observedState).toBe("archived");
     expect((await fx.api.machine.list.query({ ...fx.scope })).map((m) => m.id)).not.toContain(created.id);
-    expect((await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).map((m) => m.id)).toContain(created.id);
+    expect((await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).map((m) => m.id)).toContain(
+      created.id,
+    );
     await fx.api.machine.unarchive.mutate({ ...fx.scope, machineId: created.id });
     await waitForObservedState(byId(created.id), "running");
 
     const events = await fx.api.machine.events.query({ ...fx.scope, machineId: created.id });
-    expect(events.map((e) => e.toState)).toEqual(expect.arrayContaining(["creating", "starting", "running", "stopped", "archived"]));
+    expect(events.map((e) => e.toState)).toEqual(
+      expect.arrayContaining(["creating", "starting", "running", "stopped", "archived"]),
+    );
     expect(events.find((e) => e.toState === "running")?.durationMs).toBeGreaterThan(0);
 
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: created.id });
-    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`os2.machine-id=${created.id}`] }) });
+    const left = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`os2.machine-id=${created.id}`] }),
+    });
     expect(left).toEqual([]);
     expect((await errorOf(byId(created.id)())).code).toBe("NOT_FOUND");
   });
@@ -106,7 +119,8 @@ describe("local-docker machines", () => {
     const outsider = await setUpProject(t, "outsider+test@example.com");
     const foreign = await outsider.api.accessToken.create.mutate({ ...outsider.scope, name: "foreign" });
 
-    const status = async (headers: Record<string, string>) => (await fetch(proxyUrl(created.id, "/api/tmux/sessions"), { headers })).status;
+    const status = async (headers: Record<string, string>) =>
+      (await fetch(proxyUrl(created.id, "/api/tmux/sessions"), { headers })).status;
     expect(await status({})).toBe(401);
     expect(await status({ cookie: outsider.cookie })).toBe(404);
     expect(await status({ authorization: `Bearer ${foreign.token}` })).toBe(404);
@@ -157,7 +171,9 @@ describe("local-docker machines", () => {
     await docker.getContainer((await byId(created.id)()).externalId ?? "").kill();
     await t.os2.reconciler.reconcileOnce();
     await waitForObservedState(byId(created.id), "running");
-    const reasons = (await fx.api.machine.events.query({ ...fx.scope, machineId: created.id })).map((e) => `${e.toState}:${e.reason}`);
+    const reasons = (await fx.api.machine.events.query({ ...fx.scope, machineId: created.id })).map(
+      (e) => `${e.toState}:${e.reason}`,
+    );
     expect(reasons).toEqual(expect.arrayContaining(["stopped:provider", "starting:reconciler"]));
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: created.id });
   });
@@ -169,7 +185,11 @@ describe("local-docker machines", () => {
       Entrypoint: ["sleep", "300"],
       Labels: { "os2.managed": "true", "os2.machine-id": "mach_orphan", "os2.project-id": "prj_x", "os2.stage": stage },
     });
-    const bystander = await docker.createContainer({ Image: IMAGE, Entrypoint: ["sleep", "300"], Labels: { "someone.else": "yes" } });
+    const bystander = await docker.createContainer({
+      Image: IMAGE,
+      Entrypoint: ["sleep", "300"],
+      Labels: { "someone.else": "yes" },
+    });
     try {
       const report = await t.os2.reconciler.reconcileOnce();
       expect(report.orphansRemoved).toBe(1);
@@ -186,7 +206,10 @@ describe("local-docker machines", () => {
     const scope = { organizationSlug: fx.org.slug, projectSlug: doomed.slug };
     const created = await fx.api.machine.create.mutate({ ...scope, name: "goes-with-project", type: "local-docker" });
     await fx.api.project.delete.mutate(scope);
-    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`os2.machine-id=${created.id}`] }) });
+    const left = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`os2.machine-id=${created.id}`] }),
+    });
     expect(left).toEqual([]);
   });
 
@@ -194,9 +217,13 @@ describe("local-docker machines", () => {
     const bad = await errorOf(fx.api.machine.create.mutate({ ...fx.scope, name: "Not OK!", type: "local-docker" }));
     expect(bad.code).toBe("BAD_REQUEST");
     expect(bad.message).toMatch(/name: Use 1–63 lowercase/);
-    const badType = await errorOf(fx.api.machine.create.mutate({ ...fx.scope, name: "ok", type: "vmware" as "daytona" }));
+    const badType = await errorOf(
+      fx.api.machine.create.mutate({ ...fx.scope, name: "ok", type: "vmware" as "daytona" }),
+    );
     expect(badType.message).toMatch(/type: Must be one of: local-docker, daytona/);
-    const badId = await errorOf(fx.api.machine.byId.query({ ...fx.scope, machineId: "mach_doesnotexist0000000000000" }));
+    const badId = await errorOf(
+      fx.api.machine.byId.query({ ...fx.scope, machineId: "mach_doesnotexist0000000000000" }),
+    );
     expect(badId.code).toBe("BAD_REQUEST");
   });
 });
@@ -205,21 +232,30 @@ describe("local-docker machines when Docker or the image is missing", () => {
   it("fails create at once naming DOCKER_HOST when Docker is unreachable, leaving no machine", async () => {
     const t = await createTestOs2({
       providers: {
-        "local-docker": new LocalDockerProvider({ dockerHost: "tcp://127.0.0.1:1", imageName: IMAGE, stage: "unreachable" }),
+        "local-docker": new LocalDockerProvider({
+          dockerHost: "tcp://127.0.0.1:1",
+          imageName: IMAGE,
+          stage: "unreachable",
+        }),
         daytona: createUnconfiguredDaytonaProvider(),
       },
     });
     try {
       const fx = await setUpProject(t);
       const started = Date.now();
-      const error = await errorOf(fx.api.machine.create.mutate({ ...fx.scope, name: "nodocker", type: "local-docker" }));
+      const error = await errorOf(
+        fx.api.machine.create.mutate({ ...fx.scope, name: "nodocker", type: "local-docker" }),
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(error.code).toBe("PRECONDITION_FAILED");
       expect(error.message).toContain("DOCKER_HOST");
       expect(await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).toEqual([]);
       const types = await fx.api.machine.types.query(fx.scope);
       expect(types.find((type) => type.type === "local-docker")).toMatchObject({ available: false });
-      expect(types.find((type) => type.type === "daytona")).toMatchObject({ available: false, reason: expect.stringContaining("DAYTONA_API_KEY") });
+      expect(types.find((type) => type.type === "daytona")).toMatchObject({
+        available: false,
+        reason: expect.stringContaining("DAYTONA_API_KEY"),
+      });
     } finally {
       await t.close();
     }

@@ -3,6 +3,7 @@
  * rows hang off the machine, so deleting a machine drops its tokens.
  */
 import { and, eq } from "drizzle-orm";
+
 import type { Encryptor } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
 import { machine, previewTokenCache } from "../../db/schema/machine.ts";

@@ -69,9 +69,11 @@ export class Reconciler {
         // An unconfigured or unreachable provider: its machines are marked, never treated as gone.
         report.providerErrors.push(`${type}: ${errorMessage(error)}`);
         for (const row of typeRows) {
-          await lifecycle.observe(row.id, { kind: "unreachable", reason: errorMessage(error) }).catch((cause: unknown) => {
-            log.warn("marking a machine unreachable failed", { machineId: row.id, error: errorMessage(cause) });
-          });
+          await lifecycle
+            .observe(row.id, { kind: "unreachable", reason: errorMessage(error) })
+            .catch((cause: unknown) => {
+              log.warn("marking a machine unreachable failed", { machineId: row.id, error: errorMessage(cause) });
+            });
         }
         continue;
       }
@@ -80,7 +82,11 @@ export class Reconciler {
         const machineId = item.labels["os2.machine-id"];
         if (machineId && knownIds.has(machineId)) continue;
         const removed = await lifecycle.removeOrphan(type, item).catch((error: unknown) => {
-          log.warn("removing an orphaned machine failed", { type, externalId: item.externalId, error: errorMessage(error) });
+          log.warn("removing an orphaned machine failed", {
+            type,
+            externalId: item.externalId,
+            error: errorMessage(error),
+          });
           return false;
         });
         if (removed) report.orphansRemoved += 1;
@@ -100,6 +106,9 @@ export class Reconciler {
 
   private async listManaged(type: MachineType) {
     const provider = getProvider(this.options.providers, type);
-    return provider.list({ "os2.managed": "true", "os2.stage": this.options.lifecycle.stage }, AbortSignal.timeout(10_000));
+    return provider.list(
+      { "os2.managed": "true", "os2.stage": this.options.lifecycle.stage },
+      AbortSignal.timeout(10_000),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { projectProcedure, projectProcedureFor, router } from "../init.ts";
 import { idSchema, nameSchema } from "../schemas.ts";
 

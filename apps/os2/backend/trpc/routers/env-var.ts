@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { projectProcedure, router } from "../init.ts";
 import { envKeySchema, envValueSchema, idSchema } from "../schemas.ts";
 
@@ -7,7 +8,12 @@ export const envVarRouter = router({
   set: projectProcedure
     .input(z.object({ key: envKeySchema, value: envValueSchema, machineId: idSchema("mach").nullish() }))
     .mutation(({ ctx, input }) =>
-      ctx.services.envVars.set({ projectId: ctx.project.id, key: input.key, value: input.value, machineId: input.machineId }),
+      ctx.services.envVars.set({
+        projectId: ctx.project.id,
+        key: input.key,
+        value: input.value,
+        machineId: input.machineId,
+      }),
     ),
   delete: projectProcedure.input(z.object({ id: idSchema("env") })).mutation(async ({ ctx, input }) => {
     await ctx.services.envVars.delete({ projectId: ctx.project.id, id: input.id });

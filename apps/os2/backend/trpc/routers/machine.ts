@@ -1,5 +1,6 @@
 import { DAEMON_PORT } from "@os2/protocol";
 import { z } from "zod";
+
 import { MACHINE_TYPES, type PublicMachine } from "../../services/machines/machine-service.ts";
 import { projectProcedure, router } from "../init.ts";
 import { idSchema } from "../schemas.ts";
@@ -32,7 +33,10 @@ export const machineRouter = router({
     .input(z.object({ includeArchived: z.boolean().default(false) }))
     .query(({ ctx, input }) => ctx.services.machines.list(ctx.project.id, { includeArchived: input.includeArchived })),
   byId: projectProcedure.input(machineInput).query(async ({ ctx, input }) => {
-    const { authTokenEncrypted: _secret, ...machine } = await ctx.services.machines.get(ctx.project.id, input.machineId);
+    const { authTokenEncrypted: _secret, ...machine } = await ctx.services.machines.get(
+      ctx.project.id,
+      input.machineId,
+    );
     return machine;
   }),
   create: projectProcedure

@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { organizationProcedure, organizationProcedureFor, router, signedInProcedure } from "../init.ts";
 import { emailSchema, idSchema, nameSchema, organizationRoleSchema, slugSchema } from "../schemas.ts";
 
@@ -6,7 +7,11 @@ export const organizationRouter = router({
   create: signedInProcedure
     .input(z.object({ name: nameSchema, slug: slugSchema.optional() }))
     .mutation(async ({ ctx, input }) => {
-      const created = await ctx.services.organizations.create({ userId: ctx.user.id, name: input.name, slug: input.slug });
+      const created = await ctx.services.organizations.create({
+        userId: ctx.user.id,
+        name: input.name,
+        slug: input.slug,
+      });
       ctx.scope.organizationId = created.id;
       return { id: created.id, name: created.name, slug: created.slug };
     }),
@@ -27,18 +32,20 @@ export const organizationRouter = router({
   updateMemberRole: organizationProcedureFor("members.manage")
     .input(z.object({ userId: idSchema("usr"), role: organizationRoleSchema }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.services.organizations.updateMemberRole({ organizationId: ctx.organization.id, ...input, actorRole: ctx.role });
+      await ctx.services.organizations.updateMemberRole({
+        organizationId: ctx.organization.id,
+        ...input,
+        actorRole: ctx.role,
+      });
       return { userId: input.userId, role: input.role };
     }),
-  removeMember: organizationProcedure
-    .input(z.object({ userId: idSchema("usr") }))
-    .mutation(async ({ ctx, input }) => {
-      await ctx.services.organizations.removeMember({
-        organizationId: ctx.organization.id,
-        userId: input.userId,
-        actorRole: ctx.role,
-        actorUserId: ctx.user.id,
-      });
-      return { userId: input.userId };
-    }),
+  removeMember: organizationProcedure.input(z.object({ userId: idSchema("usr") })).mutation(async ({ ctx, input }) => {
+    await ctx.services.organizations.removeMember({
+      organizationId: ctx.organization.id,
+      userId: input.userId,
+      actorRole: ctx.role,
+      actorUserId: ctx.user.id,
+    });
+    return { userId: input.userId };
+  }),
 });

@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { organizationProcedure, organizationProcedureFor, projectProcedure, projectProcedureFor, router } from "../init.ts";
+
+import {
+  organizationProcedure,
+  organizationProcedureFor,
+  projectProcedure,
+  projectProcedureFor,
+  router,
+} from "../init.ts";
 import { nameSchema, slugSchema } from "../schemas.ts";
 
 export const projectRouter = router({
@@ -14,7 +21,9 @@ export const projectRouter = router({
     }),
   update: projectProcedureFor("project.manage")
     .input(z.object({ name: nameSchema.optional(), newSlug: slugSchema.optional() }))
-    .mutation(({ ctx, input }) => ctx.services.projects.update(ctx.project.id, { name: input.name, slug: input.newSlug })),
+    .mutation(({ ctx, input }) =>
+      ctx.services.projects.update(ctx.project.id, { name: input.name, slug: input.newSlug }),
+    ),
   delete: projectProcedureFor("project.manage").mutation(async ({ ctx }) => {
     await ctx.services.projects.delete(ctx.project.id);
     return { id: ctx.project.id };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { publicProcedure, router, signedInProcedure } from "../init.ts";
 import { nameSchema } from "../schemas.ts";
 

@@ -4,7 +4,8 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { clsx } from "clsx";
-import { useState, type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
+
 import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
@@ -12,7 +13,7 @@ import { Button, Spinner } from "../ui/button.tsx";
 import { Dialog, DialogClose, DialogContent, DialogFooter, DialogTrigger } from "../ui/dialog.tsx";
 import { ErrorText, TextField } from "../ui/field.tsx";
 import { MACHINE_NAME_PATTERN, randomMachineName } from "./machine-names.ts";
-import { TYPE_LABELS, type MachineRow, type MachineType, type MachineTypeAvailability } from "./machine-types.ts";
+import { type MachineRow, type MachineType, type MachineTypeAvailability, TYPE_LABELS } from "./machine-types.ts";
 
 const TYPE_DESCRIPTIONS: Record<MachineType, string> = {
   "local-docker": "A container on this host's Docker Engine, reachable at http://localhost:<port>.",
@@ -57,14 +58,20 @@ function CreateMachineForm({ onCreated }: { onCreated: (machine: MachineRow) => 
     }),
   );
   const nameProblem =
-    name && !MACHINE_NAME_PATTERN.test(name) ? "Use lowercase letters, digits and dashes, starting with a letter or digit." : null;
+    name && !MACHINE_NAME_PATTERN.test(name)
+      ? "Use lowercase letters, digits and dashes, starting with a letter or digit."
+      : null;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!type) return;
     create.mutate({ ...input, name, type });
   };
   return (
-    <DialogContent title="New machine" description="A sandbox where agents work on this project's code." className="max-w-lg">
+    <DialogContent
+      title="New machine"
+      description="A sandbox where agents work on this project's code."
+      className="max-w-lg"
+    >
       <form onSubmit={submit} className="space-y-5">
         <div className="flex items-end gap-2">
           <TextField
@@ -144,12 +151,16 @@ function TypeOption({
       />
       <span className="min-w-0 flex-1">
         <span className="flex flex-wrap items-center gap-2">
-          <span className={clsx("font-medium", option.available ? "text-zinc-900" : "text-zinc-500")}>{TYPE_LABELS[option.type]}</span>
+          <span className={clsx("font-medium", option.available ? "text-zinc-900" : "text-zinc-500")}>
+            {TYPE_LABELS[option.type]}
+          </span>
           <span className="font-mono text-xs text-zinc-500">{option.type}</span>
           <span
             className={clsx(
               "ml-auto rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset",
-              option.available ? "bg-emerald-50 text-emerald-800 ring-emerald-200" : "bg-zinc-100 text-zinc-600 ring-zinc-200",
+              option.available
+                ? "bg-emerald-50 text-emerald-800 ring-emerald-200"
+                : "bg-zinc-100 text-zinc-600 ring-zinc-200",
             )}
           >
             {option.available ? "available" : "unavailable"}
@@ -167,7 +178,10 @@ function TypeOption({
 function ShuffleIcon() {
   return (
     <svg viewBox="0 0 20 20" className="size-4" fill="none" stroke="currentColor" strokeWidth="1.6" aria-hidden="true">
-      <path d="M3 6h3.5c1.7 0 2.7.8 3.6 2.2l1.8 3.6c.9 1.4 1.9 2.2 3.6 2.2H17M3 14h3.5c1 0 1.8-.3 2.4-.9M13 6.9c.6-.6 1.3-.9 2.3-.9H17" strokeLinecap="round" />
+      <path
+        d="M3 6h3.5c1.7 0 2.7.8 3.6 2.2l1.8 3.6c.9 1.4 1.9 2.2 3.6 2.2H17M3 14h3.5c1 0 1.8-.3 2.4-.9M13 6.9c.6-.6 1.3-.9 2.3-.9H17"
+        strokeLinecap="round"
+      />
       <path d="m15 4 2 2-2 2M15 12l2 2-2 2" strokeLinecap="round" strokeLinejoin="round" />
     </svg>
   );

@@ -39,7 +39,11 @@ async function daemonRequest<T>(
   const response = await fetch(`${proxyPath}${path}`, {
     ...init,
     credentials: "same-origin",
-    headers: { accept: "application/json", ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers },
+    headers: {
+      accept: "application/json",
+      ...(init.body ? { "content-type": "application/json" } : {}),
+      ...init.headers,
+    },
   });
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
@@ -53,14 +57,16 @@ async function daemonRequest<T>(
     throw new DaemonRequestError(`The daemon answered ${response.status}: ${reason}`, response.status);
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new DaemonRequestError(`The daemon sent an unexpected answer to ${path}.`, response.status);
+  if (!parsed.success)
+    throw new DaemonRequestError(`The daemon sent an unexpected answer to ${path}.`, response.status);
   return parsed.data;
 }
 
 export type AgentCreateInput = Pick<AgentCreateRequest, "harness" | "prompt" | "name" | "cwd">;
 
 export const daemon = {
-  listAgents: (proxyPath: string) => daemonRequest(proxyPath, "api/agents", agentListResponseSchema).then((result) => result.agents),
+  listAgents: (proxyPath: string) =>
+    daemonRequest(proxyPath, "api/agents", agentListResponseSchema).then((result) => result.agents),
   createAgent: (proxyPath: string, input: AgentCreateInput) =>
     daemonRequest(proxyPath, "api/agents", agentSchema, { method: "POST", body: JSON.stringify(input) }),
   startAgent: (proxyPath: string, id: string) =>
@@ -70,11 +76,19 @@ export const daemon = {
   deleteAgent: (proxyPath: string, id: string) =>
     daemonRequest(proxyPath, `api/agents/${encodeURIComponent(id)}`, agentDeleteResponseSchema, { method: "DELETE" }),
   agentOutput: (proxyPath: string, id: string, lines = 200) =>
-    daemonRequest(proxyPath, `api/agents/${encodeURIComponent(id)}/output?lines=${lines}`, agentOutputResponseSchema).then((result) => result.text),
+    daemonRequest(
+      proxyPath,
+      `api/agents/${encodeURIComponent(id)}/output?lines=${lines}`,
+      agentOutputResponseSchema,
+    ).then((result) => result.text),
   listServices: (proxyPath: string) =>
-    daemonRequest(proxyPath, "api/logs", logsListResponseSchema).then((result) => result.services.map((service) => service.name)),
+    daemonRequest(proxyPath, "api/logs", logsListResponseSchema).then((result) =>
+      result.services.map((service) => service.name),
+    ),
   serviceLog: (proxyPath: string, service: string, lines = 200) =>
-    daemonRequest(proxyPath, `api/logs/${encodeURIComponent(service)}?lines=${lines}`, logsReadResponseSchema).then((result) => result.lines),
+    daemonRequest(proxyPath, `api/logs/${encodeURIComponent(service)}?lines=${lines}`, logsReadResponseSchema).then(
+      (result) => result.lines,
+    ),
 };
 
 /** TanStack Query keys for daemon data, per machine; invalidating `[...base]` refreshes all of it. */

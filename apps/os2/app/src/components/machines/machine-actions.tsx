@@ -4,12 +4,19 @@
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+
 import { errorMessage } from "../../lib/errors.ts";
 import { trpcClient, useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
 import { Button } from "../ui/button.tsx";
 import { Dialog, DialogClose, DialogContent, DialogFooter } from "../ui/dialog.tsx";
-import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuSeparator, DropdownMenuTrigger } from "../ui/dropdown-menu.tsx";
+import {
+  DropdownMenu,
+  DropdownMenuContent,
+  DropdownMenuItem,
+  DropdownMenuSeparator,
+  DropdownMenuTrigger,
+} from "../ui/dropdown-menu.tsx";
 import { ErrorText } from "../ui/field.tsx";
 import { ACTION_LABELS, availableActions, type MachineAction, type MachineLike } from "./machine-types.ts";
 
@@ -90,7 +97,13 @@ export function DeleteMachineDialog({
 }
 
 /** The table row's "⋯" menu. Reports failures to the table, which shows them above the rows. */
-export function MachineActionsMenu({ machine, onError }: { machine: MachineLike; onError: (message: string | null) => void }) {
+export function MachineActionsMenu({
+  machine,
+  onError,
+}: {
+  machine: MachineLike;
+  onError: (message: string | null) => void;
+}) {
   const { run, pendingAction } = useMachineAction(machine.id);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const actions = availableActions(machine);
@@ -108,7 +121,12 @@ export function MachineActionsMenu({ machine, onError }: { machine: MachineLike;
     <>
       <DropdownMenu>
         <DropdownMenuTrigger asChild>
-          <Button size="sm" variant="ghost" aria-label={`Actions for ${machine.name}`} pending={pendingAction !== undefined}>
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-label={`Actions for ${machine.name}`}
+            pending={pendingAction !== undefined}
+          >
             {pendingAction === undefined ? <DotsIcon /> : null}
           </Button>
         </DropdownMenuTrigger>
@@ -121,7 +139,10 @@ export function MachineActionsMenu({ machine, onError }: { machine: MachineLike;
           {actions.includes("delete") ? (
             <>
               {lifecycle.length > 0 ? <DropdownMenuSeparator /> : null}
-              <DropdownMenuItem className="text-red-700 data-[highlighted]:bg-red-50" onSelect={() => setConfirmingDelete(true)}>
+              <DropdownMenuItem
+                className="text-red-700 data-[highlighted]:bg-red-50"
+                onSelect={() => setConfirmingDelete(true)}
+              >
                 Delete…
               </DropdownMenuItem>
             </>
@@ -167,7 +188,12 @@ export function MachineActionButtons({ machine, onDeleted }: { machine: MachineL
         ) : null}
       </div>
       {error ? <ErrorText className="max-w-md sm:text-right">{error}</ErrorText> : null}
-      <DeleteMachineDialog machine={machine} open={confirmingDelete} onOpenChange={setConfirmingDelete} onDeleted={onDeleted} />
+      <DeleteMachineDialog
+        machine={machine}
+        open={confirmingDelete}
+        onOpenChange={setConfirmingDelete}
+        onDeleted={onDeleted}
+      />
     </div>
   );
 }

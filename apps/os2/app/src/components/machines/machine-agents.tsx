@@ -4,16 +4,17 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { clsx } from "clsx";
-import { useId, useState, type FormEvent } from "react";
+import { type FormEvent, useId, useState } from "react";
+
 import { errorMessage } from "../../lib/errors.ts";
 import { formatFull } from "../../lib/format.ts";
-import { formatPast } from "./relative-time.ts";
 import { Button } from "../ui/button.tsx";
 import { ConfirmDialog } from "../ui/dialog.tsx";
-import { ErrorText, SelectField, TextField, inputClasses } from "../ui/field.tsx";
+import { ErrorText, inputClasses, SelectField, TextField } from "../ui/field.tsx";
 import { Card, CardBody, CardHeader, EmptyState, PendingBlock } from "../ui/misc.tsx";
-import { DaemonRequestError, HARNESSES, daemon, daemonKeys, type Agent, type Harness } from "./daemon-client.ts";
+import { type Agent, daemon, daemonKeys, DaemonRequestError, type Harness, HARNESSES } from "./daemon-client.ts";
 import { LogView } from "./log-view.tsx";
+import { formatPast } from "./relative-time.ts";
 
 const HARNESS_LABELS: Record<Harness, string> = {
   shell: "Shell",
@@ -71,18 +72,33 @@ function CreateAgentCard({ machineId, proxyPath }: { machineId: string; proxyPat
   };
   return (
     <Card>
-      <CardHeader title="Start an agent" description="Each agent runs in its own tmux session on the machine and survives daemon restarts." />
+      <CardHeader
+        title="Start an agent"
+        description="Each agent runs in its own tmux session on the machine and survives daemon restarts."
+      />
       <CardBody>
         <form onSubmit={submit} className="space-y-3">
           <div className="grid gap-3 sm:grid-cols-3">
-            <SelectField label="Harness" name="harness" value={harness} onChange={(event) => setHarness(parseHarness(event.target.value))}>
+            <SelectField
+              label="Harness"
+              name="harness"
+              value={harness}
+              onChange={(event) => setHarness(parseHarness(event.target.value))}
+            >
               {HARNESSES.map((option) => (
                 <option key={option} value={option}>
                   {HARNESS_LABELS[option]}
                 </option>
               ))}
             </SelectField>
-            <TextField label="Name" name="agent-name" value={name} onChange={(event) => setName(event.target.value)} placeholder="optional" autoComplete="off" />
+            <TextField
+              label="Name"
+              name="agent-name"
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+              placeholder="optional"
+              autoComplete="off"
+            />
             <TextField
               label="Working directory"
               name="cwd"
@@ -105,7 +121,8 @@ function CreateAgentCard({ machineId, proxyPath }: { machineId: string; proxyPat
               value={prompt}
               onChange={(event) => setPrompt(event.target.value)}
               onKeyDown={(event) => {
-                if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) event.currentTarget.form?.requestSubmit();
+                if (event.key === "Enter" && (event.metaKey || event.ctrlKey))
+                  event.currentTarget.form?.requestSubmit();
               }}
               placeholder={PROMPT_HINTS[harness]}
               className={inputClasses("resize-y")}
@@ -140,16 +157,27 @@ function AgentList({ machineId, proxyPath }: { machineId: string; proxyPath: str
     <Card>
       <CardHeader
         title="Agents"
-        description={agents.data ? `${agents.data.filter((agent) => agent.status === "running").length} running of ${agents.data.length}` : undefined}
+        description={
+          agents.data
+            ? `${agents.data.filter((agent) => agent.status === "running").length} running of ${agents.data.length}`
+            : undefined
+        }
         actions={
-          <Button size="sm" variant="secondary" pending={agents.isFetching && !agents.isPending} onClick={() => void agents.refetch()}>
+          <Button
+            size="sm"
+            variant="secondary"
+            pending={agents.isFetching && !agents.isPending}
+            onClick={() => void agents.refetch()}
+          >
             Refresh
           </Button>
         }
       />
       {agents.isPending ? <PendingBlock label="Asking the daemon…" /> : null}
       {agents.error ? <ErrorText className="px-5 py-4">{errorMessage(agents.error)}</ErrorText> : null}
-      {agents.data?.length === 0 ? <EmptyState title="No agents yet">Start one below: Claude Code, OpenCode, Pi or a plain shell.</EmptyState> : null}
+      {agents.data?.length === 0 ? (
+        <EmptyState title="No agents yet">Start one below: Claude Code, OpenCode, Pi or a plain shell.</EmptyState>
+      ) : null}
       {agents.data && agents.data.length > 0 ? (
         <ul className="divide-y divide-zinc-100" aria-label="Agents">
           {agents.data.map((agent) => (
@@ -190,7 +218,8 @@ function AgentItem({
   const queryClient = useQueryClient();
   const refresh = () => queryClient.invalidateQueries({ queryKey: daemonKeys.agents(machineId) });
   const action = useMutation({
-    mutationFn: (kind: "start" | "stop") => (kind === "start" ? daemon.startAgent(proxyPath, agent.id) : daemon.stopAgent(proxyPath, agent.id)),
+    mutationFn: (kind: "start" | "stop") =>
+      kind === "start" ? daemon.startAgent(proxyPath, agent.id) : daemon.stopAgent(proxyPath, agent.id),
     onSettled: refresh,
   });
   const outputId = `agent-output-${agent.id}`;
@@ -200,7 +229,12 @@ function AgentItem({
         <div className="min-w-0">
           <div className="flex flex-wrap items-center gap-2">
             <span className="font-medium text-zinc-900">{agent.name}</span>
-            <span className={clsx("rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset", AGENT_STATUS_TONES[agent.status])}>
+            <span
+              className={clsx(
+                "rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset",
+                AGENT_STATUS_TONES[agent.status],
+              )}
+            >
               {agent.status === "exited" && agent.exitCode !== null ? `exited ${agent.exitCode}` : agent.status}
             </span>
             <span className="text-xs text-zinc-500">{HARNESS_LABELS[agent.harness]}</span>
@@ -213,7 +247,13 @@ function AgentItem({
           </p>
         </div>
         <div className="flex shrink-0 flex-wrap gap-1.5">
-          <Button size="sm" variant="ghost" onClick={onToggleOutput} aria-expanded={outputOpen} aria-controls={outputId}>
+          <Button
+            size="sm"
+            variant="ghost"
+            onClick={onToggleOutput}
+            aria-expanded={outputOpen}
+            aria-controls={outputId}
+          >
             {outputOpen ? "Hide output" : "Output"}
           </Button>
           {agent.status === "running" ? (
@@ -247,7 +287,17 @@ function AgentItem({
   );
 }
 
-function AgentOutput({ id, agent, machineId, proxyPath }: { id: string; agent: Agent; machineId: string; proxyPath: string }) {
+function AgentOutput({
+  id,
+  agent,
+  machineId,
+  proxyPath,
+}: {
+  id: string;
+  agent: Agent;
+  machineId: string;
+  proxyPath: string;
+}) {
   const output = useQuery({
     queryKey: daemonKeys.agentOutput(machineId, agent.id),
     queryFn: () => daemon.agentOutput(proxyPath, agent.id, 300),

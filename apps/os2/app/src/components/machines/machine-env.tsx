@@ -2,10 +2,11 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { clsx } from "clsx";
-import { EnvVarCells } from "../env-var-cells.tsx";
+
 import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
+import { EnvVarCells } from "../env-var-cells.tsx";
 import { ErrorText } from "../ui/field.tsx";
 import { Card, CardHeader, EmptyState, PendingBlock, Table, TableHead, td } from "../ui/misc.tsx";
 
@@ -27,7 +28,10 @@ export function MachineEnv({ machineId }: { machineId: string }) {
   const env = useQuery(trpc.machine.effectiveEnv.queryOptions({ ...input, machineId }));
   return (
     <div className="space-y-4">
-      <div role="note" className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700">
+      <div
+        role="note"
+        className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700"
+      >
         <svg viewBox="0 0 20 20" className="mt-0.5 size-4 shrink-0" aria-hidden="true">
           <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
           <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
@@ -45,7 +49,12 @@ export function MachineEnv({ machineId }: { machineId: string }) {
         </p>
       </div>
       <Card>
-        <CardHeader title="Effective environment" description={env.data ? `${env.data.length} variables; a machine override wins over the project value` : undefined} />
+        <CardHeader
+          title="Effective environment"
+          description={
+            env.data ? `${env.data.length} variables; a machine override wins over the project value` : undefined
+          }
+        />
         {env.isPending ? <PendingBlock /> : null}
         {env.error ? <ErrorText className="px-5 py-4">{errorMessage(env.error)}</ErrorText> : null}
         {env.data?.length === 0 ? <EmptyState title="No variables" /> : null}
@@ -59,7 +68,10 @@ export function MachineEnv({ machineId }: { machineId: string }) {
                   <td className={td}>
                     <span
                       title={SOURCE_TITLES[variable.source]}
-                      className={clsx("inline-flex rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset", SOURCE_TONES[variable.source])}
+                      className={clsx(
+                        "inline-flex rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset",
+                        SOURCE_TONES[variable.source],
+                      )}
                     >
                       {variable.source}
                     </span>

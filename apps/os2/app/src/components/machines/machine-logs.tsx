@@ -4,6 +4,7 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+
 import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
@@ -16,7 +17,15 @@ import { retryDaemon } from "./machine-agents.tsx";
 
 const TAIL = 300;
 
-export function MachineLogs({ machineId, proxyPath, daemonReachable }: { machineId: string; proxyPath: string; daemonReachable: boolean }) {
+export function MachineLogs({
+  machineId,
+  proxyPath,
+  daemonReachable,
+}: {
+  machineId: string;
+  proxyPath: string;
+  daemonReachable: boolean;
+}) {
   return (
     <div className="space-y-6">
       <ContainerLogs machineId={machineId} />
@@ -48,7 +57,11 @@ function ContainerLogs({ machineId }: { machineId: string }) {
       />
       <CardBody>
         {logs.error ? <ErrorText className="mb-2">{errorMessage(logs.error)}</ErrorText> : null}
-        <LogView text={logs.data?.container ?? (logs.isPending ? "Loading…" : "")} label="Container logs" empty="No output yet." />
+        <LogView
+          text={logs.data?.container ?? (logs.isPending ? "Loading…" : "")}
+          label="Container logs"
+          empty="No output yet."
+        />
       </CardBody>
     </Card>
   );

@@ -1,5 +1,6 @@
 /** The live status badge: a color per observed state, and a spinner while the machine is on its way somewhere. */
 import { clsx } from "clsx";
+
 import { Spinner } from "../ui/button.tsx";
 import { isTransitional, type ObservedState } from "./machine-types.ts";
 

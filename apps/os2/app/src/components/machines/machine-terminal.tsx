@@ -7,11 +7,13 @@
  * Wire: server → client binary frames of output; client → server JSON text frames `{type:"input",data}` and
  * `{type:"resize",cols,rows}` (apps/daemon/README.md, Terminal).
  */
+import "@xterm/xterm/css/xterm.css";
+
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
-import "@xterm/xterm/css/xterm.css";
 import { clsx } from "clsx";
 import { useCallback, useEffect, useRef, useState } from "react";
+
 import { Button } from "../ui/button.tsx";
 import { TERMINAL_HEIGHT } from "./terminal-size.ts";
 
@@ -156,7 +158,12 @@ export default function MachineTerminal({ proxyPath, enabled, idleMessage }: Mac
         <div className="flex items-center gap-2">
           <ConnectionBadge status={status} />
           {status.kind === "waiting" ? (
-            <Button size="sm" variant="ghost" className="h-7 text-zinc-300 hover:bg-zinc-800" onClick={() => reconnectNow.current()}>
+            <Button
+              size="sm"
+              variant="ghost"
+              className="h-7 text-zinc-300 hover:bg-zinc-800"
+              onClick={() => reconnectNow.current()}
+            >
               Reconnect now
             </Button>
           ) : null}
@@ -200,7 +207,12 @@ function ConnectionBadge({ status }: { status: ConnectionStatus }) {
     }
   })();
   return (
-    <span role="status" data-testid="terminal-status" data-status={status.kind} className="inline-flex items-center gap-1.5">
+    <span
+      role="status"
+      data-testid="terminal-status"
+      data-status={status.kind}
+      className="inline-flex items-center gap-1.5"
+    >
       <span
         aria-hidden="true"
         className={clsx(

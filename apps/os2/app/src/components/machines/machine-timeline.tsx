@@ -4,6 +4,7 @@
  * on a `running` event is the time to ready.
  */
 import { useQuery } from "@tanstack/react-query";
+
 import { errorMessage } from "../../lib/errors.ts";
 import { formatFull } from "../../lib/format.ts";
 import { useTRPC } from "../../lib/trpc.ts";
@@ -21,7 +22,16 @@ const REASON_LABELS: Record<MachineEvent["reason"], string> = {
   health: "by a health check",
 };
 
-const OBSERVED_STATES: readonly ObservedState[] = ["creating", "starting", "running", "stopping", "stopped", "archived", "error", "deleting"];
+const OBSERVED_STATES: readonly ObservedState[] = [
+  "creating",
+  "starting",
+  "running",
+  "stopping",
+  "stopped",
+  "archived",
+  "error",
+  "deleting",
+];
 
 function asObservedState(state: string | null): ObservedState | null {
   return OBSERVED_STATES.find((known) => known === state) ?? null;
@@ -71,11 +81,20 @@ export function MachineTimeline({ machineId }: { machineId: string }) {
             const toState = asObservedState(event.toState);
             return (
               <li key={event.id} className="relative flex gap-3 pb-5 last:pb-0">
-                {index < all.length - 1 ? <span aria-hidden="true" className="absolute top-5 bottom-0 left-[5px] w-px bg-zinc-200" /> : null}
-                <span aria-hidden="true" className="relative mt-1.5 size-[11px] shrink-0 rounded-full border-2 border-white bg-zinc-300 ring-1 ring-zinc-300" />
+                {index < all.length - 1 ? (
+                  <span aria-hidden="true" className="absolute top-5 bottom-0 left-[5px] w-px bg-zinc-200" />
+                ) : null}
+                <span
+                  aria-hidden="true"
+                  className="relative mt-1.5 size-[11px] shrink-0 rounded-full border-2 border-white bg-zinc-300 ring-1 ring-zinc-300"
+                />
                 <div className="min-w-0 flex-1">
                   <div className="flex flex-wrap items-center gap-x-2 gap-y-1 text-sm">
-                    {toState ? <MachineStatusBadge state={toState} /> : <span className="font-medium">{event.toState}</span>}
+                    {toState ? (
+                      <MachineStatusBadge state={toState} />
+                    ) : (
+                      <span className="font-medium">{event.toState}</span>
+                    )}
                     {event.fromState ? <span className="text-zinc-500">from {event.fromState}</span> : null}
                     <span className="text-zinc-500">{REASON_LABELS[event.reason]}</span>
                     {event.durationMs !== null ? (
@@ -84,7 +103,11 @@ export function MachineTimeline({ machineId }: { machineId: string }) {
                         {formatDuration(event.durationMs)}
                       </span>
                     ) : null}
-                    <time className="ml-auto text-xs whitespace-nowrap text-zinc-500" dateTime={new Date(event.createdAt).toISOString()} title={formatFull(event.createdAt)}>
+                    <time
+                      className="ml-auto text-xs whitespace-nowrap text-zinc-500"
+                      dateTime={new Date(event.createdAt).toISOString()}
+                      title={formatFull(event.createdAt)}
+                    >
                       {formatPast(event.createdAt)}
                     </time>
                   </div>

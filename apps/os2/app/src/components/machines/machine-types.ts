@@ -3,6 +3,7 @@
  * and the state rules the UI shares: which states are in motion, which actions make sense in which state.
  */
 import type { inferRouterOutputs } from "@trpc/server";
+
 import type { AppRouter } from "../../../../backend/trpc/app-router.ts";
 
 type MachineOutputs = inferRouterOutputs<AppRouter>["machine"];
@@ -15,7 +16,10 @@ export type MachineType = MachineTypeAvailability["type"];
 export type ObservedState = MachineRow["observedState"];
 
 /** Anything that fits both a list row and the detail query. */
-export type MachineLike = Pick<MachineRow, "id" | "name" | "type" | "desiredState" | "observedState" | "externalId" | "lastError">;
+export type MachineLike = Pick<
+  MachineRow,
+  "id" | "name" | "type" | "desiredState" | "observedState" | "externalId" | "lastError"
+>;
 
 export const TYPE_LABELS: Record<MachineType, string> = {
   "local-docker": "Local Docker",
@@ -61,11 +65,13 @@ export function availableActions(machine: MachineLike): MachineAction[] {
       return ["delete"];
     case "error":
       // Without a container there is nothing to start: the server refuses, and says to recreate.
-      return machine.externalId && !needsRecreate(machine) ? ["start", "recreate", "archive", "delete"] : ["recreate", "delete"];
+      return machine.externalId && !needsRecreate(machine)
+        ? ["start", "recreate", "archive", "delete"]
+        : ["recreate", "delete"];
   }
 }
 
-/** The reconciler's verdict when the container vanished behind os2's back (reconciler.ts). */
+/** The reconciler's verdict when the container vanished behind os2's back (services/machines/lifecycle.ts). */
 export function needsRecreate(machine: Pick<MachineLike, "observedState" | "externalId" | "lastError">): boolean {
   if (machine.observedState !== "error") return false;
   return !machine.externalId || /removed|no container|not found/i.test(machine.lastError ?? "");

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+
 import { formatRelative } from "../../lib/format.ts";
 
 /** Re-renders the caller every `intervalMs`, so relative ages ("2 minutes ago") keep counting. */

@@ -3,7 +3,8 @@
  */
 import * as RadixDialog from "@radix-ui/react-dialog";
 import { clsx } from "clsx";
-import { useState, type ReactNode } from "react";
+import { type ReactNode, useState } from "react";
+
 import { errorMessage } from "../../lib/errors.ts";
 import { Button, type ButtonVariant } from "./button.tsx";
 import { ErrorText } from "./field.tsx";

@@ -1,5 +1,5 @@
 import { clsx } from "clsx";
-import { useId, type ComponentProps, type ReactNode, type SelectHTMLAttributes } from "react";
+import { type ComponentProps, type ReactNode, type SelectHTMLAttributes, useId } from "react";
 
 const CONTROL =
   "block w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm text-zinc-900 shadow-sm placeholder:text-zinc-400 " +

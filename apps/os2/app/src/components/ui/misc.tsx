@@ -1,8 +1,17 @@
 import { clsx } from "clsx";
-import { useEffect, useState, type ReactNode } from "react";
+import { type ReactNode, useEffect, useState } from "react";
+
 import { Button, Spinner } from "./button.tsx";
 
-export function PageHeader({ title, description, actions }: { title: ReactNode; description?: ReactNode; actions?: ReactNode }) {
+export function PageHeader({
+  title,
+  description,
+  actions,
+}: {
+  title: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+}) {
   return (
     <div className="flex flex-col gap-3 sm:flex-row sm:items-end sm:justify-between">
       <div className="min-w-0">
@@ -15,10 +24,20 @@ export function PageHeader({ title, description, actions }: { title: ReactNode; 
 }
 
 export function Card({ children, className }: { children: ReactNode; className?: string }) {
-  return <section className={clsx("rounded-xl border border-zinc-200 bg-white shadow-xs", className)}>{children}</section>;
+  return (
+    <section className={clsx("rounded-xl border border-zinc-200 bg-white shadow-xs", className)}>{children}</section>
+  );
 }
 
-export function CardHeader({ title, description, actions }: { title: ReactNode; description?: ReactNode; actions?: ReactNode }) {
+export function CardHeader({
+  title,
+  description,
+  actions,
+}: {
+  title: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+}) {
   return (
     <div className="flex flex-col gap-3 border-b border-zinc-200 px-4 py-3.5 sm:flex-row sm:items-center sm:justify-between sm:px-5">
       <div className="min-w-0">
@@ -34,7 +53,13 @@ export function CardBody({ children, className }: { children: ReactNode; classNa
   return <div className={clsx("px-4 py-4 sm:px-5", className)}>{children}</div>;
 }
 
-export function Badge({ children, tone = "neutral" }: { children: ReactNode; tone?: "neutral" | "accent" | "warning" | "danger" }) {
+export function Badge({
+  children,
+  tone = "neutral",
+}: {
+  children: ReactNode;
+  tone?: "neutral" | "accent" | "warning" | "danger";
+}) {
   const tones = {
     neutral: "bg-zinc-100 text-zinc-700 ring-zinc-200",
     accent: "bg-accent-50 text-accent-700 ring-accent-200",
@@ -42,7 +67,12 @@ export function Badge({ children, tone = "neutral" }: { children: ReactNode; ton
     danger: "bg-red-50 text-red-700 ring-red-200",
   } as const;
   return (
-    <span className={clsx("inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset", tones[tone])}>
+    <span
+      className={clsx(
+        "inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset",
+        tones[tone],
+      )}
+    >
       {children}
     </span>
   );
@@ -95,10 +125,21 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
  * Table shell. Wide tables scroll sideways on narrow screens instead of squashing columns; tables marked
  * `fitsPhone` hide their secondary columns (`phoneHidden`) and wrap instead.
  */
-export function Table({ children, label, fitsPhone = false }: { children: ReactNode; label: string; fitsPhone?: boolean }) {
+export function Table({
+  children,
+  label,
+  fitsPhone = false,
+}: {
+  children: ReactNode;
+  label: string;
+  fitsPhone?: boolean;
+}) {
   return (
     <div className="overflow-x-auto">
-      <table className={clsx("w-full text-left text-sm", fitsPhone ? "sm:min-w-[36rem]" : "min-w-[36rem]")} aria-label={label}>
+      <table
+        className={clsx("w-full text-left text-sm", fitsPhone ? "sm:min-w-[36rem]" : "min-w-[36rem]")}
+        aria-label={label}
+      >
         {children}
       </table>
     </div>
@@ -115,7 +156,11 @@ export function TableHead({ columns }: { columns: TableColumn[] }) {
     <thead className="border-b border-zinc-200 bg-zinc-50/60">
       <tr>
         {columns.map((column) => {
-          const { label, hideOnPhone = false, srOnly = false } = typeof column === "string" ? { label: column } : column;
+          const {
+            label,
+            hideOnPhone = false,
+            srOnly = false,
+          } = typeof column === "string" ? { label: column } : column;
           return (
             <th key={label} className={hideOnPhone ? `${th} ${phoneHidden}` : th}>
               {srOnly ? <span className="sr-only">{label}</span> : label}
