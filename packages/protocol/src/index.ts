@@ -6,6 +6,8 @@ export * from "./agents";
 export * from "./common";
 export * from "./exec";
 export * from "./files";
+export * from "./forward";
 export * from "./health";
 export * from "./logs";
+export * from "./ports";
 export * from "./tmux";
