@@ -1,3 +1,4 @@
+import { MACHINE_TOKEN_HEADER } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createTestDaemon, TEST_TOKEN, type TestDaemon } from "../test-support";
@@ -28,6 +29,17 @@ describe("machine token", () => {
 
   it("accepts the bearer token", async () => {
     expect((await daemon.call("/api/tmux/sessions")).status).toBe(200);
+  });
+
+  it("accepts the token in X-Os2-Machine-Token on the API routes too, and refuses a wrong one", async () => {
+    const ok = await daemon.call("/api/tmux/sessions", {
+      auth: false,
+      headers: { [MACHINE_TOKEN_HEADER]: TEST_TOKEN },
+    });
+    expect(ok.status).toBe(200);
+    const wrong = await daemon.call("/api/tmux/sessions", { auth: false, headers: { "X-Os2-Machine-Token": "nope" } });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).message).toBe("wrong MACHINE_AUTH_TOKEN");
   });
 
   it("accepts ?token= and sets a cookie that works on its own afterwards", async () => {
