@@ -11,17 +11,18 @@ import { healthRoutes } from "./health/route";
 import { requireMachineToken } from "./http/auth";
 import { errorBody, HttpError } from "./http/errors";
 import { logsRoutes } from "./logs/route";
+import { portsRoutes } from "./ports/route";
 import { ptyRoutes } from "./pty/route";
 import { tmuxRoutes } from "./tmux/route";
 import { Tmux } from "./tmux/tmux";
 
 /**
- * Builds the daemon's HTTP app. `injectWebSocket` must be called with the Node server once it listens,
- * so the terminal's WebSocket upgrades reach the app.
+ * Builds the daemon's Hono app. `injectWebSocket` must be given a Node server whose `upgrade` events should
+ * reach the app (the terminal's WebSocket); `createDaemonServer` (server.ts) wires both, with the forward.
  */
 export function createDaemonApp(config: DaemonConfig) {
   const app = new Hono();
-  const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
+  const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app });
   const tmux = new Tmux(config.tmuxSocket);
   const agents = new AgentService(new AgentStore(config.stateDir), tmux, config.stateDir);
 
@@ -42,5 +43,6 @@ export function createDaemonApp(config: DaemonConfig) {
   app.route("/api/pty", ptyRoutes(config, tmux, upgradeWebSocket));
   app.route("/api/agents", agentRoutes(config, agents));
   app.route("/api/logs", logsRoutes(config));
-  return { app, injectWebSocket };
+  app.route("/api/ports", portsRoutes());
+  return { app, injectWebSocket, wss };
 }

@@ -1,14 +1,13 @@
 /**
- * Entry point of the os2 daemon: parses the environment, serves the API on port 3000, and tells s6 it is
- * ready (notification-fd) once its own `/api/health` answers. Run by the `iterate-server` s6 service.
+ * Entry point of the os2 daemon: parses the environment, serves the API (and the forward to the machine's
+ * other ports) on port 3000, and tells s6 it is ready (notification-fd) once its own `/api/health` answers.
+ * Run by the `iterate-server` s6 service.
  */
 import { closeSync, writeSync } from "node:fs";
 import { request } from "node:http";
 
-import { serve } from "@hono/node-server";
-
-import { createDaemonApp } from "./app";
 import { parseDaemonConfig } from "./config";
+import { createDaemonServer } from "./server";
 
 const READY_POLL_MS = 20;
 
@@ -16,8 +15,8 @@ const READY_POLL_MS = 20;
 const config = parseDaemonConfig({ ...process.env, OS2_DAEMON_VERSION: process.env.OS2_DAEMON_VERSION });
 // Children (exec, tmux and so every agent) must not inherit the readiness fd number: it is ours alone.
 delete process.env.OS2_READY_FD;
-const { app, injectWebSocket } = createDaemonApp(config);
-const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => {
+const { server } = createDaemonServer(config);
+server.listen(config.port, config.host, () => {
   console.log(`[daemon] ${config.version} listening on ${config.host}:${config.port}`);
   if (config.readyFd === undefined) return;
   notifyReadyWhenHealthy(config.port, config.readyFd).catch((error: unknown) => {
@@ -25,7 +24,6 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
     console.error(`[daemon] could not signal readiness: ${String(error)}`);
   });
 });
-injectWebSocket(server);
 
 // s6 sends SIGTERM on `s6-svc -d`/`-t` and at shutdown; tmux sessions (terminals, agents) are separate
 // processes and keep running. Exit promptly rather than wait for long-lived streams to drain.

@@ -1,22 +1,28 @@
 import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { createDaemonApp } from "./app";
 import type { DaemonConfig } from "./config";
+import { createDaemonServer } from "./server";
 
 export const TEST_TOKEN = "test-machine-token";
 
 /** Responses whose JSON body is an object: tests read fields and let expect() check their types. */
 export type TestResponse = Omit<Response, "json"> & { json(): Promise<Record<string, unknown>> };
 
+type DaemonServer = ReturnType<typeof createDaemonServer>;
+
 export type TestDaemon = {
   config: DaemonConfig;
-  app: ReturnType<typeof createDaemonApp>["app"];
-  injectWebSocket: ReturnType<typeof createDaemonApp>["injectWebSocket"];
-  /** Sends a request with the machine token unless `auth: false`. */
+  app: DaemonServer["app"];
+  /** The server-side WebSockets of the terminal route (to look at `bufferedAmount`). */
+  wss: DaemonServer["wss"];
+  /** Sends a request with the machine token unless `auth: false`, in-process (no socket). */
   call: (path: string, init?: RequestInit & { auth?: boolean; json?: unknown }) => Promise<TestResponse>;
+  /** Serves this daemon (the same server as `main.ts`: Hono, the forward, upgrades) on 127.0.0.1:<random>. */
+  listen: () => Promise<{ port: number; base: string }>;
   /** A second app over the same state and tmux server, as after a daemon restart. */
   restart: () => TestDaemon;
   cleanup: () => Promise<void>;
@@ -40,8 +46,9 @@ export async function createTestDaemon(overrides: Partial<DaemonConfig> = {}): P
     version: "test",
     ...overrides,
   };
+  const servers: DaemonServer["server"][] = [];
   const build = (): TestDaemon => {
-    const { app, injectWebSocket } = createDaemonApp(config);
+    const { app, server, wss } = createDaemonServer(config);
     const call: TestDaemon["call"] = (path, init = {}) => {
       const headers = new Headers(init.headers);
       if (init.auth !== false) headers.set("authorization", `Bearer ${TEST_TOKEN}`);
@@ -52,9 +59,21 @@ export async function createTestDaemon(overrides: Partial<DaemonConfig> = {}): P
       }
       return Promise.resolve(app.request(path, { ...init, headers, body })) as Promise<TestResponse>;
     };
-    return { config, app, injectWebSocket, call, restart: build, cleanup };
+    const listen = async () => {
+      if (!server.listening) {
+        servers.push(server);
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      }
+      const { port } = server.address() as AddressInfo;
+      return { port, base: `http://127.0.0.1:${port}` };
+    };
+    return { config, app, wss, call, listen, restart: build, cleanup };
   };
   const cleanup = async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
     try {
       execFileSync("tmux", ["-S", config.tmuxSocket ?? "", "kill-server"], { stdio: "ignore" });
     } catch {

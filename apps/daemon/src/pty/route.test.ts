@@ -1,7 +1,5 @@
 import { execFileSync } from "node:child_process";
-import type { AddressInfo } from "node:net";
 
-import { serve, type ServerType } from "@hono/node-server";
 import { tmuxListResponseSchema } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -32,19 +30,12 @@ function readUntil(ws: WebSocket, needle: RegExp, timeoutMs = 10_000): Promise<s
 
 describe("/api/pty/ws", () => {
   let daemon: TestDaemon;
-  let server: ServerType;
   let base: string;
   beforeAll(async () => {
     daemon = await createTestDaemon();
-    server = serve({ fetch: daemon.app.fetch, port: 0, hostname: "127.0.0.1" });
-    daemon.injectWebSocket(server);
-    await new Promise((r) => server.once("listening", r));
-    base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = (await daemon.listen()).base.replace("http", "ws");
   });
-  afterAll(async () => {
-    server.close();
-    await daemon.cleanup();
-  });
+  afterAll(() => daemon.cleanup());
 
   const open = (query: string, headers: Record<string, string> = { authorization: `Bearer ${TEST_TOKEN}` }) =>
     new WebSocket(`${base}/api/pty/ws?${query}`, { headers });
