@@ -1,9 +1,12 @@
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { type IncomingMessage, request } from "node:http";
+import { join } from "node:path";
 
 import { execResultSchema, execStreamEventSchema } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createTestDaemon, type TestDaemon } from "../test-support";
+import { createTestDaemon, TEST_TOKEN, type TestDaemon } from "../test-support";
 
 describe("POST /api/exec", () => {
   let daemon: TestDaemon;
@@ -88,6 +91,47 @@ describe("POST /api/exec", () => {
     const running = () => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).includes(`sleep ${marker}`);
     for (let i = 0; i < 50 && running(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(running()).toBe(false);
+  });
+
+  it("pauses a fast command while the streaming client does not read, and delivers all of its output afterwards", async () => {
+    const { port } = await daemon.listen();
+    const bytes = 100_000_000;
+    const marker = join(daemon.config.workspaceDir, `wrote-everything-${Date.now()}`);
+    // Unthrottled, this writes its 100 MB (and the daemon would hold them) in well under a second.
+    const script = `head -c ${bytes} /dev/zero | tr '\\0' a; touch ${marker}`;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request({
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/api/exec",
+        headers: { authorization: `Bearer ${TEST_TOKEN}`, "content-type": "application/json" },
+      });
+      req.on("response", resolve);
+      req.on("error", reject);
+      req.end(JSON.stringify({ command: "sh", args: ["-c", script], stream: true }));
+    });
+    expect(res.statusCode).toBe(200);
+    // Nobody reads the response for 3 s: the command must be blocked on its full pipe, not finished.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(existsSync(marker)).toBe(false);
+
+    let stdoutChars = 0;
+    let last: unknown;
+    let pending = "";
+    res.setEncoding("utf8");
+    for await (const chunk of res as AsyncIterable<string>) {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        const event = execStreamEventSchema.parse(JSON.parse(line));
+        if (event.type === "stdout") stdoutChars += event.data.length;
+        last = event;
+      }
+    }
+    expect(stdoutChars).toBe(bytes);
+    expect(last).toMatchObject({ type: "exit", exitCode: 0 });
+    expect(existsSync(marker)).toBe(true);
   });
 
   it("answers 400 naming the field for a missing command", async () => {

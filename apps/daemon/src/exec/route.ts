@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import type { DaemonConfig } from "../config";
 import { parseJsonBody } from "../http/errors";
 import { resolveExistingDir } from "../paths";
-import { runProcess, type RunProcessInput } from "./run-process";
+import { type OutputValve, runProcess, type RunProcessInput } from "./run-process";
 
 /** `POST /api/exec`: one command, buffered ({exitCode, stdout, stderr}) or streamed as NDJSON. */
 export function execRoutes(config: DaemonConfig) {
@@ -24,7 +24,14 @@ export function execRoutes(config: DaemonConfig) {
   });
 }
 
-type ExecBase = Omit<RunProcessInput, "onStdout" | "onStderr" | "signal">;
+type ExecBase = Omit<RunProcessInput, "onStdout" | "onStderr" | "signal" | "onOutputValve">;
+
+/**
+ * Bytes of NDJSON the streamed response may hold before the command's output is paused. The socket's own
+ * buffer comes on top (the Node adapter waits for 'drain' before it pulls more), so a slow reader costs the
+ * daemon about this much memory, however fast the command writes.
+ */
+const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 
 async function bufferExec(base: ExecBase, maxChars: number, signal: AbortSignal): Promise<ExecResult> {
   let stdout = "";
@@ -49,31 +56,43 @@ function streamExec(base: ExecBase, requestSignal: AbortSignal): Response {
   const abort = new AbortController();
   requestSignal.addEventListener("abort", () => abort.abort(), { once: true });
   const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = (event: ExecStreamEvent) => {
-        if (!abort.signal.aborted) controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
-      };
-      runProcess({
-        ...base,
-        signal: abort.signal,
-        onStdout: (data) => send({ type: "stdout", data }),
-        onStderr: (data) => send({ type: "stderr", data }),
-      }).then(
-        (exit) => {
-          send({ type: "exit", ...exit });
-          if (!abort.signal.aborted) controller.close();
-        },
-        (error: unknown) => {
-          if (!abort.signal.aborted) controller.error(error);
-        },
-      );
+  let valve: OutputValve | undefined;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const send = (event: ExecStreamEvent) => {
+          if (abort.signal.aborted) return;
+          controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
+          // The queue is full: stop reading the command until the reader pulls again.
+          if ((controller.desiredSize ?? 0) <= 0) valve?.pause();
+        };
+        runProcess({
+          ...base,
+          signal: abort.signal,
+          onStdout: (data) => send({ type: "stdout", data }),
+          onStderr: (data) => send({ type: "stderr", data }),
+          onOutputValve: (v) => (valve = v),
+        }).then(
+          (exit) => {
+            send({ type: "exit", ...exit });
+            if (!abort.signal.aborted) controller.close();
+          },
+          (error: unknown) => {
+            if (!abort.signal.aborted) controller.error(error);
+          },
+        );
+      },
+      // The reader caught up: read the command again.
+      pull() {
+        valve?.resume();
+      },
+      // The client went away: kill the command rather than let it run unobserved.
+      cancel() {
+        abort.abort();
+      },
     },
-    // The client went away: kill the command rather than let it run unobserved.
-    cancel() {
-      abort.abort();
-    },
-  });
+    { highWaterMark: STREAM_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+  );
   return new Response(body, {
     headers: {
       "content-type": "application/x-ndjson; charset=utf-8",

@@ -11,7 +11,15 @@ export type RunProcessInput = {
   signal?: AbortSignal;
   onStdout: (text: string) => void;
   onStderr: (text: string) => void;
+  /** Called once the command started, with a valve over its output for a consumer that can fall behind. */
+  onOutputValve?: (valve: OutputValve) => void;
 };
+
+/**
+ * Stops and restarts reading the command's stdout and stderr. While paused, the pipes fill and the command
+ * blocks in write(), so a fast producer waits for a slow reader instead of filling the daemon's memory.
+ */
+export type OutputValve = { pause: () => void; resume: () => void };
 
 export type ProcessExit = { exitCode: number; signal: string | null; timedOut: boolean; durationMs: number };
 
@@ -59,6 +67,16 @@ export function runProcess(input: RunProcessInput): Promise<ProcessExit> {
 
     pipeText(child.stdout, input.onStdout);
     pipeText(child.stderr, input.onStderr);
+    input.onOutputValve?.({
+      pause: () => {
+        child.stdout.pause();
+        child.stderr.pause();
+      },
+      resume: () => {
+        child.stdout.resume();
+        child.stderr.resume();
+      },
+    });
     child.stdin.on("error", () => {}); // The command may exit without reading its stdin (EPIPE).
     child.stdin.end(input.stdin ?? "");
 
