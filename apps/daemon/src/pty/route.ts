@@ -1,18 +1,20 @@
 import { ptyClientMessageSchema, ptyQuerySchema } from "@os2/protocol";
 import { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
+import type { WebSocket } from "ws";
 
 import type { DaemonConfig } from "../config";
 import { parseQuery } from "../http/errors";
 import { resolveExistingDir } from "../paths";
 import type { Tmux } from "../tmux/tmux";
+import { relayWithBackpressure } from "./output-flow";
 import { TmuxTerminal } from "./tmux-terminal";
 
 /**
  * `GET /api/pty/ws?cols&rows&tmuxSession`: a WebSocket terminal attached to a tmux session (created when
  * missing, in the workspace directory). Closing the socket detaches; the session lives on.
  */
-export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: UpgradeWebSocket) {
+export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: UpgradeWebSocket<WebSocket>) {
   return new Hono().get(
     "/ws",
     // Validate and create the session before upgrading, so bad input is a plain 400 instead of a dropped socket.
@@ -27,9 +29,12 @@ export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: Up
       let terminal: TmuxTerminal | undefined;
       return {
         onOpen(_event, ws) {
-          terminal = TmuxTerminal.open({ tmuxArgs: tmux.baseArgs(), session: query.tmuxSession, size: query });
-          terminal.onData((data) => ws.send(new Uint8Array(data)));
-          terminal.onExit(() => ws.close(1000, "terminal exited"));
+          // @hono/node-ws always hands over its `ws` socket; its bufferedAmount drives the backpressure.
+          if (!ws.raw) return ws.close(1011, "no socket to relay the terminal to");
+          const opened = TmuxTerminal.open({ tmuxArgs: tmux.baseArgs(), session: query.tmuxSession, size: query });
+          terminal = opened;
+          relayWithBackpressure(opened, ws.raw);
+          opened.onExit(() => ws.close(1000, "terminal exited"));
         },
         onMessage(event, ws) {
           if (!terminal) return;

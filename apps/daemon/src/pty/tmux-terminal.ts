@@ -36,6 +36,15 @@ export class TmuxTerminal {
     this.child.on("error", () => listener(null));
   }
 
+  /** Stops reading the terminal's output: the pty fills and tmux holds back, as for a slow terminal. */
+  pause(): void {
+    this.child.stdout.pause();
+  }
+
+  resume(): void {
+    this.child.stdout.resume();
+  }
+
   write(data: string | Uint8Array): void {
     if (this.child.stdin.writable) this.child.stdin.write(data);
   }
