@@ -5,7 +5,10 @@ export const listeningPortSchema = z.object({
   port: z.number().int().min(1).max(65535),
   /** The local address it is bound to: `0.0.0.0`, `::`, `127.0.0.1`, `::1`, … */
   address: z.string(),
-  /** The command name (`/proc/<pid>/comm`) when the daemon may see the owning process; otherwise null. */
+  /**
+   * The owning command's name (file name of its argv[0], else `/proc/<pid>/comm`: `node`, `python3`) when
+   * the daemon may see the owning process; otherwise null.
+   */
   process: z.string().nullable(),
 });
 export type ListeningPort = z.infer<typeof listeningPortSchema>;

@@ -49,8 +49,8 @@ function formatAddress(hex: string, littleEndian: boolean): string {
 }
 
 /**
- * The command names owning the given socket inodes, from `/proc/<pid>/fd/*` (links `socket:[inode]`) and
- * `/proc/<pid>/comm`. Processes the daemon may not inspect (other users', when it is not root) are skipped.
+ * The command names owning the given socket inodes, from `/proc/<pid>/fd/*` (links `socket:[inode]`).
+ * Processes the daemon may not inspect (other users', when it is not root) are skipped.
  */
 async function ownersOf(inodes: Set<number>, procRoot: string): Promise<Map<number, string>> {
   const owners = new Map<number, string>();
@@ -66,10 +66,22 @@ async function ownersOf(inodes: Set<number>, procRoot: string): Promise<Map<numb
       if (inodes.has(inode) && !owners.has(inode)) found.push(inode);
     }
     if (!found.length) continue;
-    const comm = (await readFile(join(procRoot, pid, "comm"), "utf8").catch(() => "")).trim();
-    if (comm) for (const inode of found) owners.set(inode, comm);
+    const name = await commandName(join(procRoot, pid));
+    if (name) for (const inode of found) owners.set(inode, name);
   }
   return owners;
+}
+
+/**
+ * The name of the command a process runs: the file name of its argv[0] (`node`, `python3`, `nginx` for
+ * "nginx: master process …"), else its `comm`. Not `comm` first: Node 24 renames its main thread to
+ * "MainThread", which would name every Node server alike.
+ */
+async function commandName(procDir: string): Promise<string | undefined> {
+  const argv0 = (await readFile(join(procDir, "cmdline"), "utf8").catch(() => "")).split("\0")[0] ?? "";
+  const fromArgv = (argv0.trim().split(/\s+/)[0] ?? "").split("/").pop()?.replace(/:$/, "");
+  if (fromArgv) return fromArgv;
+  return (await readFile(join(procDir, "comm"), "utf8").catch(() => "")).trim() || undefined;
 }
 
 /** A wildcard bind says the most about who can reach a port; otherwise IPv4 before IPv6. */
