@@ -51,6 +51,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Promise.withResolvers, which Node 20 does not have. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 const errorOf = (reply: Reply) => errorResponseSchema.parse(JSON.parse(reply.body));
 
 describe("/api/forward/:port", () => {
@@ -64,6 +71,8 @@ describe("/api/forward/:port", () => {
   let appUpgrades = 0;
   const wss = new WebSocketServer({ noServer: true });
   let upgradeSeen: IncomingMessage | undefined;
+  let appSawClose = deferred<boolean>();
+  let appSocketClosed = deferred<void>();
 
   beforeAll(async () => {
     daemon = await createTestDaemon();
@@ -76,6 +85,13 @@ describe("/api/forward/:port", () => {
         res.writeHead(200, { "content-type": "application/octet-stream" });
         req.on("data", (chunk: Buffer) => res.write(chunk));
         req.on("end", () => res.end());
+        return;
+      }
+      if (url.startsWith("/hang")) {
+        // Sends a first chunk, then holds the response open until the client goes away.
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("first chunk");
+        res.on("close", () => appSawClose.resolve(!res.writableFinished));
         return;
       }
       if (url.startsWith("/die-mid-body")) {
@@ -106,8 +122,12 @@ describe("/api/forward/:port", () => {
     app.on("upgrade", (req, socket, head) => {
       appUpgrades++;
       upgradeSeen = req;
+      socket.on("close", () => appSocketClosed.resolve());
       wss.handleUpgrade(req, socket, head, (ws) => {
-        ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+        ws.on("message", (data, isBinary) => {
+          if (data.toString() === "hang up") ws.terminate();
+          else ws.send(data, { binary: isBinary });
+        });
       });
     });
     appPort = await listen(app);
@@ -290,6 +310,28 @@ describe("/api/forward/:port", () => {
     }
   });
 
+  it("closes the app's side when the client goes away in the middle of a response", async () => {
+    appSawClose = deferred<boolean>();
+    await new Promise<void>((resolve, reject) => {
+      const req = request({
+        host: "127.0.0.1",
+        port: daemonPort,
+        path: forwardPath(appPort, "/hang"),
+        headers: { [MACHINE_TOKEN_HEADER]: TEST_TOKEN },
+      });
+      req.on("error", () => undefined);
+      req.on("response", (res) => {
+        res.once("data", () => {
+          req.destroy(); // the browser tab closed
+          resolve();
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(await appSawClose.promise).toBe(true); // closed before the app finished its answer
+  });
+
   it("breaks the client's response when the app dies mid-body, and keeps serving", async () => {
     await expect(send(daemonPort, forwardPath(appPort, "/die-mid-body"))).rejects.toThrow(
       /aborted|socket hang up|ECONNRESET/,
@@ -328,6 +370,20 @@ describe("/api/forward/:port", () => {
     expect(await reply).toMatchObject({ isBinary: true });
     expect(Buffer.compare((await reply).data, bytes)).toBe(0);
     ws.close();
+  });
+
+  it("ends the app's socket when the client resets a spliced WebSocket, and the client's when the app drops it", async () => {
+    appSocketClosed = deferred<void>();
+    const first = openForwardedSocket("/reset");
+    await new Promise((resolve) => first.once("open", resolve));
+    first.terminate(); // destroys the TCP connection without a close handshake
+    await appSocketClosed.promise;
+
+    const second = openForwardedSocket("/dropped");
+    await new Promise((resolve) => second.once("open", resolve));
+    const closed = new Promise<number>((resolve) => second.once("close", (code) => resolve(code)));
+    second.send("hang up");
+    expect(await closed).toBe(1006); // abnormal closure: the app went away without a close frame
   });
 
   it("answers a forwarded upgrade with a plain 401 without the credential and 502 when nothing listens", async () => {
