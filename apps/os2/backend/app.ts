@@ -3,7 +3,7 @@
  * Used by the production entry (entry.ts), the dev server (dev.ts) and in-process tests alike, so the
  * tests exercise exactly what runs in production.
  */
-import { createServer as createNodeServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createNodeServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import os from "node:os";
 import type { Duplex } from "node:stream";
 
@@ -20,6 +20,8 @@ import { createMailer } from "./auth/mailer.ts";
 import { createEncryptor } from "./crypto.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import type { Env } from "./env.ts";
+import { TRPC_MAX_BATCH, trpcLimits } from "./http/limits.ts";
+import { crossSiteRefusal } from "./http/origin-guard.ts";
 import { loadOrCreateLocalSecret } from "./local-secrets.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import {
@@ -29,7 +31,12 @@ import {
 } from "./providers/daytona/index.ts";
 import { LocalDockerProvider, resolveDockerHost } from "./providers/local-docker/index.ts";
 import type { ProviderRegistry } from "./providers/registry.ts";
-import { createMachineProxy } from "./proxy/machine-proxy.ts";
+import { createDashboardDoor } from "./proxy/dashboard-door.ts";
+import { createEdge } from "./proxy/edge.ts";
+import { LiveConnections } from "./proxy/live-connections.ts";
+import { createPreviewDoor, PREVIEW_OPEN_PATH } from "./proxy/preview-door.ts";
+import { openPreview } from "./proxy/preview-open.ts";
+import { PreviewOrigin } from "./proxy/preview-origin.ts";
 import { createRealtimeHub, REALTIME_PATH, type RealtimeHub } from "./realtime/hub.ts";
 import { createServices } from "./services/index.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
@@ -51,8 +58,14 @@ export type Os2 = {
   reconciler: Reconciler;
   providers: ProviderRegistry;
   publicUrl: string;
-  /** Routes WebSocket upgrades (realtime now; machine proxies later) and destroys anything unknown. */
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  previewOrigin: PreviewOrigin;
+  /**
+   * Node-level routing (proxy/edge.ts): preview hosts, malformed targets and the dashboard door are
+   * handled here; anything else is passed to `next` (the Hono app, or Vite in dev).
+   */
+  handleRequest(request: IncomingMessage, response: ServerResponse, next: () => void): void;
+  /** Routes every WebSocket upgrade and destroys what nothing takes. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   attach(server: Server): void;
   /** A Node HTTP server that serves the app and its WebSocket upgrades (not yet listening). */
   createServer(): Server;
@@ -105,7 +118,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     ),
     google,
     otpRateLimitPerMinute: env.OTP_RATE_LIMIT_PER_MINUTE,
-    trustedOrigins: [publicUrl, `http://127.0.0.1:${env.PORT}`, `http://localhost:${env.PORT}`],
+    trustedOrigins: [publicUrl, ...trustedAuthOrigins(env.PORT)],
   });
 
   const realtime = await createRealtimeHub({
@@ -172,7 +185,13 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     intervalMs: env.RECONCILE_INTERVAL_MS,
   });
   const services = createServices({ db, auth, encryptor, machines });
-  const machineProxy = createMachineProxy({ access: services.access, machines, log });
+  const previewOrigin = env.OS2_PREVIEW_URL
+    ? PreviewOrigin.fromTemplate(env.OS2_PREVIEW_URL)
+    : PreviewOrigin.defaultFor(env.PORT);
+  const dashboardUrl = new URL(publicUrl);
+  const trustedOrigins = new Set([dashboardUrl.origin, ...trustedAuthOrigins(env.PORT)]);
+  const live = new LiveConnections(log);
+  const previewUrlFor = (machineId: string, port: number) => previewOrigin.urlFor(machineId, port);
 
   const deps: AppDeps = {
     services,
@@ -182,46 +201,75 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     mutationObserver: combineObservers(realtimeObserver, analyticsObserver, ...(options.mutationObservers ?? [])),
     googleEnabled: Boolean(google),
     codesInServerLog: !env.SMTP_URL,
+    previewUrlFor,
   };
 
   const app = new Hono();
+  // Cookie-carrying state changes must come from the dashboard's own pages (see http/origin-guard.ts).
+  app.use("*", async (c, next) => {
+    const refusal = crossSiteRefusal(
+      { method: c.req.method, upgrade: false, cookie: c.req.header("cookie"), origin: c.req.header("origin") },
+      trustedOrigins,
+    );
+    if (refusal) return c.json({ error: refusal }, 403);
+    await next();
+  });
   app.get("/api/health", (c) => c.json({ status: "ok", stage }));
   app.on(["GET", "POST"], "/api/auth/*", (c) => auth.handler(withClientAddress(c.req.raw, c.env, env.OS2_TRUST_PROXY)));
   app.route("/ingest", createIngestProxy({ posthogHost: env.POSTHOG_HOST }));
+  app.use("/api/trpc/*", trpcLimits());
   app.all("/api/trpc/*", (c) =>
     fetchRequestHandler({
       endpoint: "/api/trpc",
       req: c.req.raw,
       router: appRouter,
+      maxBatchSize: TRPC_MAX_BATCH,
       createContext: () => createContext(deps, c.req.raw.headers),
     }),
   );
+  app.get(PREVIEW_OPEN_PATH, (c) => openPreview(c, { services, previewOrigin }));
 
-  app.all("/org/:org/proj/:project/:machine/proxy/:port/*", (c) => machineProxy.handleHttp(c));
-  app.all("/org/:org/proj/:project/:machine/proxy/:port", (c) => machineProxy.handleHttp(c));
-
-  const upgradeRoutes: Array<{ matches(path: string): boolean; handle: Os2["handleUpgrade"] }> = [
-    {
-      matches: (path) => path === REALTIME_PATH,
-      handle: (request, socket, head) => {
-        realtime.handleUpgrade(request, socket, head);
-        return true;
-      },
+  const edge = createEdge({
+    previewOrigin,
+    trustedOrigins,
+    log,
+    dashboardDoor: createDashboardDoor({
+      access: services.access,
+      machines,
+      live,
+      log,
+      publicUrl: dashboardUrl,
+      trustProxy: env.OS2_TRUST_PROXY,
+      previewUrlFor,
+    }),
+    previewDoor: createPreviewDoor({
+      access: services.access,
+      previews: services.previews,
+      machines,
+      live,
+      origin: previewOrigin,
+      log,
+      dashboardUrl,
+      trustProxy: env.OS2_TRUST_PROXY,
+    }),
+    upgradeFallback: (request, socket, head, pathname) => {
+      if (pathname !== REALTIME_PATH) return false;
+      realtime.handleUpgrade(request, socket, head);
+      return true;
     },
-    { matches: (path) => path.startsWith("/org/"), handle: machineProxy.handleUpgrade },
-  ];
+  });
   if (options.startReconciler !== false) reconciler.start();
 
-  const handleUpgrade: Os2["handleUpgrade"] = (request, socket, head) => {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    const route = upgradeRoutes.find((candidate) => candidate.matches(path));
-    return route ? route.handle(request, socket, head) : false;
+  const honoListener = getRequestListener(app.fetch);
+  const serveWithHono = (request: IncomingMessage, response: ServerResponse) => {
+    honoListener(request, response).catch((error: unknown) =>
+      log.error("serving a request failed", { error: String(error) }),
+    );
   };
-
   const attach = (server: Server) => {
-    server.on("upgrade", (request, socket, head) => {
-      if (!handleUpgrade(request, socket, head)) socket.destroy();
-    });
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      edge.handleUpgrade(request, socket, head),
+    );
   };
 
   return {
@@ -234,15 +282,14 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     reconciler,
     providers,
     publicUrl,
-    handleUpgrade,
+    previewOrigin,
+    handleRequest: edge.handleRequest,
+    handleUpgrade: edge.handleUpgrade,
     attach,
     createServer() {
-      const listener = getRequestListener(app.fetch);
-      const server = createNodeServer((request, response) => {
-        listener(request, response).catch((error: unknown) =>
-          log.error("serving a request failed", { error: String(error) }),
-        );
-      });
+      const server = createNodeServer((request, response) =>
+        edge.handleRequest(request, response, () => serveWithHono(request, response)),
+      );
       attach(server);
       return server;
     },
@@ -250,7 +297,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
       await reconciler.stop();
       machines.close();
       await machines.settle().catch(() => undefined);
-      machineProxy.close();
+      live.closeAll();
       realtime.close();
       await analytics.shutdown();
       await database.close();
@@ -296,4 +343,9 @@ function withClientAddress(request: Request, bindings: unknown, trustProxy: bool
   const headers = new Headers(request.headers);
   headers.set("x-forwarded-for", address.replace(/^::ffff:/, ""));
   return new Request(request, { headers });
+}
+
+/** Besides the public URL, the loopback names of the server's own port are the dashboard too. */
+function trustedAuthOrigins(port: number): string[] {
+  return [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
 }

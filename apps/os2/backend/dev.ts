@@ -36,16 +36,21 @@ const vite = await createViteServer({
 });
 
 const apiListener = getRequestListener(os2.app.fetch);
-const SERVER_PREFIXES = ["/api/", "/ingest/", "/org/"];
+const SERVER_PREFIXES = ["/api/", "/ingest/"];
 server.on("request", (request, response) => {
-  const url = request.url ?? "/";
-  if (SERVER_PREFIXES.some((prefix) => url.startsWith(prefix))) {
-    apiListener(request, response).catch((error: unknown) => console.error("serving a request failed", error));
-  } else vite.middlewares(request, response);
+  // Preview hosts and machine proxy paths first; then the API, and Vite for the SPA.
+  os2.handleRequest(request, response, () => {
+    const url = request.url ?? "/";
+    if (SERVER_PREFIXES.some((prefix) => url.startsWith(prefix))) {
+      apiListener(request, response).catch((error: unknown) => console.error("serving a request failed", error));
+    } else vite.middlewares(request, response);
+  });
 });
-// Vite's HMR socket listens on the same server; os2 claims only its own upgrade paths.
+// Vite's own HMR socket (the dashboard's, not a machine's dev server behind a preview) is Vite's to take.
 server.on("upgrade", (request, socket, head) => {
-  os2.handleUpgrade(request, socket, head);
+  const isDashboardHmr =
+    !os2.previewOrigin.match(request.headers.host) && /vite-hmr/.test(request.headers["sec-websocket-protocol"] ?? "");
+  if (!isDashboardHmr) os2.handleUpgrade(request, socket, head);
 });
 
 server.listen(env.PORT, env.HOST, () => {

@@ -15,6 +15,11 @@ export const envSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** Public URL of the dashboard; better-auth's base URL. Defaults to http://localhost:$PORT. */
   OS2_PUBLIC_URL: optionalString,
+  /** Origin template of machine previews, with {port} and {machine}; default http://{port}--{machine}.localhost:$PORT. */
+  OS2_PREVIEW_URL: optionalString.refine(
+    (value) => value === undefined || (value.includes("{port}") && value.includes("{machine}")),
+    "Must contain {port} and {machine}, e.g. https://{port}--{machine}.preview.example.com",
+  ),
   OS2_DATA_DIR: z.string().default(".data"),
   DATABASE_URL: optionalString,
   ENCRYPTION_SECRET: optionalString,

@@ -17,6 +17,8 @@ export const ID_PREFIXES = {
   machine: "mach",
   machineEvent: "mev",
   previewToken: "pvt",
+  previewTicket: "pvk",
+  previewSession: "pvs",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -56,6 +56,17 @@ export type DaemonEndpoint = {
   /** Extra headers every request to this endpoint must carry (e.g. Daytona's preview token). */
   headers: Record<string, string>;
   /**
+   * The endpoint is the daemon (its own API, or its forward to another port inside the machine), so every
+   * request needs the machine's daemon credential, in this header: `authorization` (as `Bearer <token>`)
+   * for the daemon's API, `x-os2-machine-token` for forwarded ports, whose `Authorization` is the app's.
+   */
+  credentialHeader?: "authorization" | "x-os2-machine-token";
+  /**
+   * The endpoint passes the `Host` header it receives on to the app (local Docker's daemon forward), so a
+   * door sends the public preview host; otherwise the endpoint's own host is sent (Daytona routes by it).
+   */
+  forwardsHost?: boolean;
+  /**
    * Present when the endpoint's credentials can go stale (Daytona rotates preview tokens). Called after the
    * machine answered 401 to these headers: it drops the stale credential and returns a freshly fetched
    * endpoint, or throws a provider error saying why no fresher one exists (e.g. a second rejection).

@@ -11,7 +11,7 @@ import WebSocket, { WebSocketServer } from "ws";
 
 import { createUnconfiguredDaytonaProvider } from "../providers/daytona/index.ts";
 import type { MachineProvider } from "../providers/types.ts";
-import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
+import { createTestOs2, DASHBOARD_ORIGIN, type TestOs2 } from "../testing/harness.ts";
 import { setUpProject, waitForObservedState } from "../testing/machine-fixtures.ts";
 
 describe("machine proxy WebSockets", () => {
@@ -70,7 +70,7 @@ describe("machine proxy WebSockets", () => {
     const url = `${base.replace(/^http/, "ws")}/org/${fx.org.slug}/proj/${fx.project.slug}/${created.id}/proxy/3000/ws`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const received: string[] = [];
-      const socket = new WebSocket(url, { headers: { cookie: fx.cookie } });
+      const socket = new WebSocket(url, { headers: { cookie: fx.cookie, origin: DASHBOARD_ORIGIN } });
       socket.on("message", (data) => received.push(String(data)));
       await new Promise<void>((resolve, reject) => {
         socket.once("open", () => resolve());

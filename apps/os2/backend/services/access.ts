@@ -155,6 +155,39 @@ export class AccessService {
     return { ...access, machine: row };
   }
 
+  /**
+   * Access to a machine named only by its id (the preview origin knows no slugs): a member of the
+   * organization that owns it, or an access token of its project.
+   */
+  async machineById(caller: Caller, machineId: string): Promise<MachineAccess> {
+    if (caller.kind === "anonymous") throw new DomainError("unauthorized", DENIED["project.use"]);
+    const notFound = new DomainError("not_found", "Machine not found");
+    const [row] = await this.deps.db
+      .select({ machine, project })
+      .from(machine)
+      .innerJoin(project, eq(project.id, machine.projectId))
+      .where(eq(machine.id, machineId));
+    if (!row || row.machine.desiredState === "deleted") throw notFound;
+    let role: ProjectRole;
+    if (caller.kind === "token") {
+      if (caller.projectId !== row.project.id) throw notFound;
+      role = "token";
+    } else {
+      const [membership] = await this.deps.db
+        .select({ role: organizationMembership.role })
+        .from(organizationMembership)
+        .where(
+          and(
+            eq(organizationMembership.organizationId, row.project.organizationId),
+            eq(organizationMembership.userId, caller.user.id),
+          ),
+        );
+      if (!membership) throw notFound;
+      role = membership.role;
+    }
+    return { organizationId: row.project.organizationId, project: row.project, role, machine: row.machine };
+  }
+
   private async membership(slug: string, userId: string): Promise<OrganizationAccess | null> {
     const [row] = await this.deps.db
       .select({ organization, role: organizationMembership.role })

@@ -20,6 +20,7 @@ import {
   updateMemberRole,
   updateOrganization,
 } from "./organizations.ts";
+import { PreviewService } from "./previews.ts";
 import { createProject, deleteProject, listProjects, updateProject } from "./projects.ts";
 import { listOrganizationsForAdmin, listUsersForAdmin, renameUser } from "./users.ts";
 
@@ -27,8 +28,10 @@ export type Services = ReturnType<typeof createServices>;
 
 export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor; machines: MachineService }) {
   const { db, encryptor, machines } = deps;
+  const access = new AccessService({ db, auth: deps.auth });
   return {
-    access: new AccessService({ db, auth: deps.auth }),
+    access,
+    previews: new PreviewService({ db, access }),
     machines,
     users: {
       rename: (userId: string, name: string) => renameUser(db, userId, name),

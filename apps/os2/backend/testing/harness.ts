@@ -38,6 +38,8 @@ export type TestOs2Options = {
 };
 
 const BASE = "http://localhost:3001";
+/** The dashboard origin the harness's server believes it has: browsers send it with every state change. */
+export const DASHBOARD_ORIGIN = BASE;
 
 /** A tiny cookie jar: applies a response's Set-Cookie headers (later ones win, Max-Age=0 deletes). */
 export function applySetCookies(cookieHeader: string, response: Response): string {

@@ -19,6 +19,8 @@ export type AppDeps = {
   googleEnabled: boolean;
   /** No SMTP_URL: sign-in codes go to the server log, and the login page says so. */
   codesInServerLog: boolean;
+  /** The preview origin of one port of a machine (OS2_PREVIEW_URL). */
+  previewUrlFor(machineId: string, port: number): string;
 };
 
 /** Set by the organization/project middlewares so after-mutation effects know whom to notify. */

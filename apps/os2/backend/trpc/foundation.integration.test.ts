@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 
-import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
+import { createTestOs2, DASHBOARD_ORIGIN, type TestOs2 } from "../testing/harness.ts";
 
 async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string; httpStatus: number }> {
   try {
@@ -225,15 +225,19 @@ describe("foundation", () => {
       const responses = await Promise.all([
         t.fetch("/api/trpc/organization.create", {
           method: "POST",
-          headers: { cookie, "content-type": "application/json" },
+          headers: { cookie, origin: DASHBOARD_ORIGIN, "content-type": "application/json" },
           body: "{not json",
         }),
         t.fetch("/api/trpc/organization.create", {
           method: "POST",
-          headers: { cookie, "content-type": "application/json" },
+          headers: { cookie, origin: DASHBOARD_ORIGIN, "content-type": "application/json" },
           body: "[]",
         }),
-        t.fetch("/api/trpc/nope.nothing", { method: "POST", headers: { cookie }, body: "{}" }),
+        t.fetch("/api/trpc/nope.nothing", {
+          method: "POST",
+          headers: { cookie, origin: DASHBOARD_ORIGIN },
+          body: "{}",
+        }),
         t.fetch(`/api/trpc/project.list?input=${encodeURIComponent("%%%")}`, { headers: { cookie } }),
       ]);
       for (const response of responses) {
@@ -254,7 +258,9 @@ describe("foundation", () => {
     });
 
     async function connect(cookie?: string) {
-      const socket = new WebSocket(`ws://127.0.0.1:${port}/api/ws/realtime`, { headers: cookie ? { cookie } : {} });
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/api/ws/realtime`, {
+        headers: cookie ? { cookie, origin: DASHBOARD_ORIGIN } : {},
+      });
       const messages: unknown[] = [];
       socket.on("message", (data) => messages.push(JSON.parse(String(data))));
       await new Promise<void>((resolve, reject) => {

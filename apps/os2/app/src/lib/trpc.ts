@@ -35,7 +35,8 @@ export const queryClient: QueryClient = new QueryClient({
 });
 
 export const trpcClient = createTRPCClient<AppRouter>({
-  links: [httpBatchLink({ url: "/api/trpc", transformer: superjson })],
+  // The server refuses batches of more than 20 calls (backend/http/limits.ts).
+  links: [httpBatchLink({ url: "/api/trpc", transformer: superjson, maxItems: 20 })],
 });
 
 export const trpc = createTRPCOptionsProxy<AppRouter>({ client: trpcClient, queryClient });

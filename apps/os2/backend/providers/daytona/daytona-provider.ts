@@ -11,16 +11,17 @@
 import { Daytona, DaytonaNotFoundError, type Sandbox } from "@daytonaio/sdk";
 
 import { ProviderError } from "../errors";
-import type {
-  Availability,
-  CreateMachineInput,
-  CreateMachineResult,
-  DaemonEndpoint,
-  InspectResult,
-  ListedMachine,
-  MachineLabels,
-  MachineProvider,
-  ProviderMachineState,
+import {
+  type Availability,
+  type CreateMachineInput,
+  type CreateMachineResult,
+  DAEMON_PORT,
+  type DaemonEndpoint,
+  type InspectResult,
+  type ListedMachine,
+  type MachineLabels,
+  type MachineProvider,
+  type ProviderMachineState,
 } from "../types";
 import { type Clock, systemClock } from "./clock";
 import { mapDaytonaError } from "./map-daytona-error";
@@ -238,12 +239,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
       throw new PreviewTokenRejectedError(externalId, port);
     };
     return {
-      ...previewEndpoint(preview),
+      ...previewEndpoint(preview, port),
       // A rejected token is dropped and fetched afresh, once; a second rejection is not staleness.
       refresh: async (refreshSignal) => {
         await this.invalidatePreviewToken(externalId, port);
         return {
-          ...previewEndpoint(await this.fetchPreviewToken(externalId, port, refreshSignal)),
+          ...previewEndpoint(await this.fetchPreviewToken(externalId, port, refreshSignal), port),
           refresh: rejectedAgain,
         };
       },
@@ -373,9 +374,11 @@ export function createUnconfiguredDaytonaProvider(): MachineProvider {
   };
 }
 
-function previewEndpoint(preview: PreviewToken): DaemonEndpoint {
+function previewEndpoint(preview: PreviewToken, port: number): DaemonEndpoint {
   return {
     url: preview.url.replace(/\/+$/, ""),
     headers: { [PREVIEW_TOKEN_HEADER]: preview.token, [SKIP_PREVIEW_WARNING_HEADER]: "true" },
+    // The daemon's own port needs its credential; any other port is the app's, straight through Daytona.
+    ...(port === DAEMON_PORT ? { credentialHeader: "authorization" as const } : {}),
   };
 }

@@ -8,6 +8,7 @@
  * - Every call has a deadline and honours the caller's AbortSignal. Docker errors become `ProviderError`s in
  *   `toProviderError` (map-docker-error.ts) and nowhere else.
  */
+import { forwardPath } from "@os2/protocol";
 import Dockerode from "dockerode";
 
 import { ProviderError } from "../errors";
@@ -200,15 +201,25 @@ export class LocalDockerProvider implements MachineProvider {
       throw new ProviderError("invalid_state", message);
     }
     const published = readPublishedPorts(info.NetworkSettings.Ports);
-    const hostPort = published[port];
-    if (hostPort === undefined) {
-      const known = Object.keys(published).join(", ") || "none";
+    const daemonHostPort = published[this.daemonPort];
+    if (daemonHostPort === undefined) {
       throw new ProviderError(
         "not_found",
-        `Port ${port} of machine container ${name} is not published (published: ${known}). Add it to the provider's previewPorts.`,
+        `The daemon port ${this.daemonPort} of machine container ${name} is not published.`,
       );
     }
-    return { url: `http://127.0.0.1:${hostPort}`, headers: {} };
+    const daemon = `http://127.0.0.1:${daemonHostPort}`;
+    if (port === this.daemonPort)
+      return { url: daemon, headers: {}, credentialHeader: "authorization", forwardsHost: true };
+    // A port published by configuration is reached directly; any other through the daemon's forward.
+    const hostPort = published[port];
+    if (hostPort !== undefined) return { url: `http://127.0.0.1:${hostPort}`, headers: {}, forwardsHost: true };
+    return {
+      url: `${daemon}${forwardPath(port, "")}`,
+      headers: {},
+      credentialHeader: "x-os2-machine-token",
+      forwardsHost: true,
+    };
   }
 
   async logs(externalId: string, options: { tail: number }, signal?: AbortSignal): Promise<string> {

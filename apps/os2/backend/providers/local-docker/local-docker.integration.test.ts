@@ -143,11 +143,22 @@ describe("LocalDockerProvider", () => {
     });
 
     const endpoint = await provider.daemonEndpoint(externalId, 3000);
-    expect(endpoint).toEqual({ url: `http://127.0.0.1:${hostPort}`, headers: {} });
+    expect(endpoint).toEqual({
+      url: `http://127.0.0.1:${hostPort}`,
+      headers: {},
+      credentialHeader: "authorization",
+      forwardsHost: true,
+    });
     expect(await waitForHealth(endpoint.url)).toEqual({ status: "ok", port: 3000 });
     const preview = await provider.daemonEndpoint(externalId, 8080);
     expect(await waitForHealth(preview.url)).toEqual({ status: "ok", port: 8080 });
-    await expectProviderError(provider.daemonEndpoint(externalId, 9999), "not_found");
+    // Any other port is reached through the daemon's forward, behind the one published port.
+    expect(await provider.daemonEndpoint(externalId, 9999)).toEqual({
+      url: `http://127.0.0.1:${hostPort}/api/forward/9999/`,
+      headers: {},
+      credentialHeader: "x-os2-machine-token",
+      forwardsHost: true,
+    });
 
     // Loopback only: the same host port on any other local address refuses connections.
     const externalAddresses = Object.values(networkInterfaces())

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DaytonaStandin, startDaytonaStandin } from "../../../test-support/daytona-standin/index.ts";
 import { DaytonaProvider } from "../../providers/daytona/index.ts";
 import { LocalDockerProvider } from "../../providers/local-docker/index.ts";
-import { createTestOs2, type TestOs2 } from "../../testing/harness.ts";
+import { createTestOs2, DASHBOARD_ORIGIN, type TestOs2 } from "../../testing/harness.ts";
 import { docker, openTerminal, setUpProject, waitForObservedState } from "../../testing/machine-fixtures.ts";
 import { DatabasePreviewTokenStore } from "./preview-token-store.ts";
 
@@ -72,7 +72,7 @@ describe("daytona machines through os2", () => {
     const exec = async () =>
       fetch(`${proxy}/api/exec`, {
         method: "POST",
-        headers: { cookie: fx.cookie, "content-type": "application/json" },
+        headers: { cookie: fx.cookie, origin: DASHBOARD_ORIGIN, "content-type": "application/json" },
         body: JSON.stringify({ command: "printenv", args: ["WHERE"] }),
       });
     const first = await exec();
@@ -87,6 +87,7 @@ describe("daytona machines through os2", () => {
 
     const terminal = await openTerminal(`${proxy.replace(/^http/, "ws")}/api/pty/ws?cols=80&rows=24&tmuxSession=dt`, {
       cookie: fx.cookie,
+      origin: DASHBOARD_ORIGIN,
     });
     terminal.type("echo via-daytona-$((6*7))\r");
     await expect.poll(terminal.screen, { timeout: 15_000 }).toContain("via-daytona-42");

@@ -5,7 +5,7 @@
  */
 import type { Encryptor } from "../../crypto.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
-import { DAEMON_PORT, type DaemonEndpoint } from "../../providers/types.ts";
+import type { DaemonEndpoint } from "../../providers/types.ts";
 import { DomainError } from "../errors.ts";
 import type { Machine } from "./machine-row.ts";
 
@@ -36,15 +36,16 @@ export class MachineEndpoints {
     for (const key of this.cache.keys()) if (key.startsWith(`${machineId}:`)) this.cache.delete(key);
   }
 
-  /** Port 3000 carries the daemon credential; a refresh also drops what this cache holds for the machine. */
+  /** The daemon's endpoints carry its credential; a refresh also drops what this cache holds for the machine. */
   private withCredential(row: Machine, port: number, endpoint: DaemonEndpoint): DaemonEndpoint {
-    const headers =
-      port === DAEMON_PORT
-        ? { ...endpoint.headers, authorization: `Bearer ${this.deps.encryptor.decrypt(row.authTokenEncrypted)}` }
-        : endpoint.headers;
-    const refresh = endpoint.refresh;
+    const { credentialHeader, refresh, ...rest } = endpoint;
+    const headers = { ...endpoint.headers };
+    if (credentialHeader) {
+      const token = this.deps.encryptor.decrypt(row.authTokenEncrypted);
+      headers[credentialHeader] = credentialHeader === "authorization" ? `Bearer ${token}` : token;
+    }
     return {
-      url: endpoint.url,
+      ...rest,
       headers,
       ...(refresh
         ? {

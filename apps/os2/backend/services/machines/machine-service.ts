@@ -3,6 +3,7 @@
  * actions, each scoped to a project. Every action is carried out by the lifecycle (lifecycle.ts), the only
  * code that changes a machine's state; this service checks that the machine belongs to the project first.
  */
+import { portsResponseSchema } from "@os2/protocol";
 import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
 
 import { type Encryptor, MASKED_VALUE } from "../../crypto.ts";
@@ -11,9 +12,9 @@ import { machine, machineEvent } from "../../db/schema/machine.ts";
 import { projectEnvVar } from "../../db/schema/project-env-var.ts";
 import type { Logger } from "../../logger.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
-import { MACHINE_TYPES, type MachineType } from "../../providers/types.ts";
-import { notFound } from "../errors.ts";
-import { type DaemonEndpoint, MachineEndpoints } from "./endpoints.ts";
+import { DAEMON_PORT, MACHINE_TYPES, type MachineType } from "../../providers/types.ts";
+import { DomainError, notFound } from "../errors.ts";
+import { type DaemonEndpoint, MachineEndpoints, withFreshEndpoint } from "./endpoints.ts";
 import { type MachineAction, MachineLifecycle, type MachineLifecycleHooks } from "./lifecycle.ts";
 import { SYSTEM_ENV_KEYS } from "./machine-env.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
@@ -170,6 +171,28 @@ export class MachineService {
    */
   openEndpoint(row: Machine, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {
     return this.endpoints.open(row, port, signal);
+  }
+
+  /** What listens on TCP ports inside the machine, as its daemon reads it (`GET /api/ports`). */
+  async listeningPorts(projectId: string, machineId: string) {
+    const row = await this.get(projectId, machineId);
+    if (row.observedState !== "running") return [];
+    const endpoint = await this.openEndpoint(row, DAEMON_PORT, AbortSignal.timeout(5_000));
+    const response = await withFreshEndpoint(endpoint, {
+      perform: (current) =>
+        fetch(`${current.url}/api/ports`, { headers: current.headers, signal: AbortSignal.timeout(5_000) }),
+      isUnauthorized: (answer) => answer.status === 401,
+      discard: (answer) => answer.body?.cancel(),
+    });
+    const body: unknown = response.ok ? await response.json().catch(() => null) : null;
+    const parsed = portsResponseSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new DomainError(
+        "precondition_failed",
+        `The machine's daemon did not list its ports (HTTP ${response.status}).`,
+      );
+    }
+    return parsed.data.ports;
   }
 
   /** The machine stopped answering: the next request asks the provider again. */

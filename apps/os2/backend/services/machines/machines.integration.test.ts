@@ -9,7 +9,7 @@ import WebSocket from "ws";
 
 import { createUnconfiguredDaytonaProvider } from "../../providers/daytona/index.ts";
 import { LocalDockerProvider } from "../../providers/local-docker/index.ts";
-import { createTestOs2, type TestOs2 } from "../../testing/harness.ts";
+import { createTestOs2, DASHBOARD_ORIGIN, type TestOs2 } from "../../testing/harness.ts";
 import {
   containersOfStage,
   docker,
@@ -68,7 +68,7 @@ describe("local-docker machines", () => {
 
     const exec = await fetch(proxyUrl(created.id, "/api/exec"), {
       method: "POST",
-      headers: { cookie: fx.cookie, "content-type": "application/json" },
+      headers: { cookie: fx.cookie, origin: DASHBOARD_ORIGIN, "content-type": "application/json" },
       body: JSON.stringify({ command: "printenv", args: ["GREETING", "OS2_MACHINE_ID", "OS2_PROJECT_ID"] }),
     });
     expect(exec.status).toBe(200);
@@ -138,11 +138,11 @@ describe("local-docker machines", () => {
         });
       });
     expect(await upgradeStatus({})).toBe(401);
-    expect(await upgradeStatus({ cookie: outsider.cookie })).toBe(404);
+    expect(await upgradeStatus({ cookie: outsider.cookie, origin: DASHBOARD_ORIGIN })).toBe(404);
     expect(await upgradeStatus({ authorization: `Bearer ${foreign.token}` })).toBe(404);
     expect(await upgradeStatus({ authorization: `Bearer ${own.token}` })).toBe(101);
 
-    const terminal = await openTerminal(wsUrl, { cookie: fx.cookie });
+    const terminal = await openTerminal(wsUrl, { cookie: fx.cookie, origin: DASHBOARD_ORIGIN });
     // tmux draws the screen the moment it attaches; the proxy must not lose frames sent during the upgrade.
     await expect.poll(() => terminal.screen().length, { timeout: 10_000 }).toBeGreaterThan(0);
     terminal.type("echo proxied-$((40+2))\r");

@@ -15,14 +15,25 @@ export const machineNameSchema = z
 
 const machineInput = z.object({ machineId: idSchema("mach") });
 
-/** Where the user opens the machine: http://localhost:<port> for local Docker, and the os2 proxy path. */
-function previewInfo(organizationSlug: string, projectSlug: string, machine: PublicMachine, port: number) {
-  const metadata = machine.metadata as { port?: number; ports?: Record<string, number>; snapshotName?: string };
-  const hostPort = port === DAEMON_PORT ? metadata.port : metadata.ports?.[String(port)];
+/**
+ * Where a port of the machine opens: its preview origin (`previewUrl`, any port), and for the daemon the
+ * dashboard's own route to it (`proxyPath`) and, on local Docker, its loopback address.
+ */
+function previewInfo(
+  input: { organizationSlug: string; projectSlug: string; port: number },
+  machine: PublicMachine,
+  previewUrlFor: (machineId: string, port: number) => string,
+) {
+  const metadata = machine.metadata as { port?: number; snapshotName?: string };
+  const isDaemon = input.port === DAEMON_PORT;
   return {
-    port,
-    proxyPath: `/org/${organizationSlug}/proj/${projectSlug}/${machine.id}/proxy/${port}/`,
-    directUrl: machine.type === "local-docker" && hostPort ? `http://localhost:${hostPort}` : null,
+    port: input.port,
+    previewUrl: `${previewUrlFor(machine.id, input.port)}/`,
+    proxyPath: isDaemon
+      ? `/org/${input.organizationSlug}/proj/${input.projectSlug}/${machine.id}/proxy/${DAEMON_PORT}/`
+      : null,
+    directUrl:
+      isDaemon && machine.type === "local-docker" && metadata.port ? `http://localhost:${metadata.port}` : null,
     snapshotName: metadata.snapshotName ?? null,
   };
 }
@@ -79,8 +90,17 @@ export const machineRouter = router({
     .input(machineInput.extend({ port: z.number().int().min(1).max(65535).default(DAEMON_PORT) }))
     .query(async ({ ctx, input }) => {
       const machine = await ctx.services.machines.get(ctx.project.id, input.machineId);
-      return previewInfo(input.organizationSlug, input.projectSlug, machine, input.port);
+      return previewInfo(input, machine, ctx.previewUrlFor);
     }),
+  /** TCP ports something listens on inside the machine, each with its preview URL. */
+  ports: projectProcedure.input(machineInput).query(async ({ ctx, input }) => {
+    const ports = await ctx.services.machines.listeningPorts(ctx.project.id, input.machineId);
+    return ports.map((port) => ({
+      ...port,
+      isDaemon: port.port === DAEMON_PORT,
+      previewUrl: `${ctx.previewUrlFor(input.machineId, port.port)}/`,
+    }));
+  }),
   events: projectProcedure
     .input(machineInput)
     .query(({ ctx, input }) => ctx.services.machines.events(ctx.project.id, input.machineId)),

@@ -1,0 +1,210 @@
+/**
+ * The dashboard door: `/org/:org/proj/:project/:machine/proxy/3000/*` on the dashboard's own origin, for
+ * the dashboard's calls to the daemon (terminal, exec, files, agents, logs). Because it shares the
+ * dashboard's origin, nothing a machine sends through it may ever be executed or stored as the dashboard's:
+ *
+ * - only the daemon's port; every other port lives on its own preview origin (preview-door.ts);
+ * - only JSON and NDJSON responses (and WebSocket frames after a 101); anything else is refused with 502;
+ * - only a short allowlist of response headers: never Set-Cookie, Service-Worker-Allowed, Location or CORS;
+ * - every response carries `Content-Security-Policy: sandbox; default-src 'none'` and `nosniff`.
+ *
+ * The caller's cookie and authorization never reach the machine; the door adds the daemon's credential.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+
+import { DAEMON_PORT } from "@os2/protocol";
+
+import { headersOf } from "../http/node-headers.ts";
+import type { Logger } from "../logger.ts";
+import type { AccessService } from "../services/access.ts";
+import type { MachineService } from "../services/machines/machine-service.ts";
+import {
+  AccessCache,
+  answerOf,
+  failureOf,
+  forwardedHeaders,
+  FORWARDING_HEADERS,
+  logRelayFailure,
+  sendJson,
+} from "./doors.ts";
+import type { LiveConnections } from "./live-connections.ts";
+import type { ProxyTarget } from "./proxy-path.ts";
+import {
+  copyRequestHeaders,
+  rejectSocket,
+  RelayError,
+  relayHttp,
+  relayUpgrade,
+  type ResponsePolicy,
+  websocketHandshakeHeaders,
+} from "./relay.ts";
+
+export const DASHBOARD_SECURITY_HEADERS: OutgoingHttpHeaders = {
+  "content-security-policy": "sandbox; default-src 'none'",
+  "x-content-type-options": "nosniff",
+  "cross-origin-resource-policy": "same-origin",
+  "referrer-policy": "no-referrer",
+};
+
+const DROPPED_REQUEST_HEADERS = new Set([
+  "host",
+  "cookie",
+  "authorization",
+  "origin",
+  "referer",
+  ...FORWARDING_HEADERS,
+]);
+const PASSED_RESPONSE_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "cache-control",
+  "etag",
+  "last-modified",
+  "vary",
+  "date",
+];
+const PASSED_UPGRADE_HEADERS = [
+  "upgrade",
+  "connection",
+  "sec-websocket-accept",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+];
+const DAEMON_CONTENT_TYPES = /^application\/(json|x-ndjson)\s*(;|$)/i;
+
+function pick(headers: IncomingHttpHeaders, names: readonly string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name of names) if (headers[name] !== undefined) out[name] = headers[name];
+  return out;
+}
+
+/** What of the daemon's answer may reach the dashboard origin. */
+export const dashboardPolicy: ResponsePolicy = ({ status, headers }) => {
+  if (status === 101) return { status, headers: pick(headers, PASSED_UPGRADE_HEADERS) };
+  const type = headers["content-type"];
+  const empty = status === 204 || status === 304 || headers["content-length"] === "0";
+  if (!empty && (type === undefined || !DAEMON_CONTENT_TYPES.test(type))) {
+    return {
+      refuse:
+        `the machine answered with ${type ? `"${type.slice(0, 80)}"` : "no content type"}; the dashboard's route ` +
+        "to a machine passes only the daemon's JSON and NDJSON. Open web content through the machine's preview URL.",
+    };
+  }
+  return { status, headers: { ...pick(headers, PASSED_RESPONSE_HEADERS), ...DASHBOARD_SECURITY_HEADERS } };
+};
+
+export type DashboardDoorOptions = {
+  access: AccessService;
+  machines: MachineService;
+  live: LiveConnections;
+  log: Logger;
+  publicUrl: URL;
+  trustProxy: boolean;
+  /** Where a non-daemon port is opened instead. */
+  previewUrlFor(machineId: string, port: number): string;
+};
+
+export function createDashboardDoor(options: DashboardDoorOptions) {
+  const cache = new AccessCache();
+
+  const decide = (headers: Headers, target: ProxyTarget) =>
+    answerOf(async () => options.access.machine(await options.access.identify(headers), target));
+
+  const cachedAccess = (headers: Headers, target: ProxyTarget) => {
+    const credential = headers.get("authorization") ?? headers.get("cookie") ?? "";
+    return cache.get(`${credential}\n${target.organizationSlug}/${target.projectSlug}/${target.machineId}`, () =>
+      decide(headers, target),
+    );
+  };
+
+  function requestHeaders(request: IncomingMessage): OutgoingHttpHeaders {
+    return {
+      ...copyRequestHeaders(request.headers, DROPPED_REQUEST_HEADERS),
+      ...forwardedHeaders(request, options.publicUrl.host, options.publicUrl.protocol, options.trustProxy),
+    };
+  }
+
+  function onlyDaemonPort(target: ProxyTarget): string | null {
+    if (target.port === DAEMON_PORT) return null;
+    return `The dashboard reaches only the daemon (port ${DAEMON_PORT}) this way. Open port ${target.port} at its preview URL: ${options.previewUrlFor(target.machineId, target.port)}/`;
+  }
+
+  async function handleRequest(
+    request: IncomingMessage,
+    response: ServerResponse,
+    target: ProxyTarget,
+    search: string,
+  ) {
+    const refusal = onlyDaemonPort(target);
+    if (refusal) return sendJson(response, 404, refusal, DASHBOARD_SECURITY_HEADERS);
+    const headers = headersOf(request);
+    const answer = await cachedAccess(headers, target);
+    if (answer.status === "unauthorized")
+      return sendJson(response, 401, "Sign in, or send a project access token as Bearer.", DASHBOARD_SECURITY_HEADERS);
+    if (answer.status === "not_found") return sendJson(response, 404, "Machine not found", DASHBOARD_SECURITY_HEADERS);
+    const row = answer.access.machine;
+
+    const abort = new AbortController();
+    const untrack = options.live.add({
+      key: `dashboard\n${headers.get("authorization") ?? headers.get("cookie") ?? ""}\n${row.id}`,
+      stillAllowed: async () => (await decide(headers, target)).status === "ok",
+      close: () => abort.abort(),
+    });
+    response.once("close", untrack);
+    try {
+      const endpoint = await options.machines.openEndpoint(row, target.port);
+      await relayHttp(request, response, {
+        endpoint,
+        pathAndQuery: `${target.rest}${search}`,
+        requestHeaders: requestHeaders(request),
+        policy: dashboardPolicy,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof RelayError)) options.machines.forgetEndpoints(row.id);
+      logRelayFailure(options.log, "dashboard door", row.id, error);
+      const failure = failureOf(error, target.port);
+      sendJson(response, failure.status, failure.message, DASHBOARD_SECURITY_HEADERS);
+    }
+  }
+
+  async function handleUpgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: ProxyTarget,
+    search: string,
+  ) {
+    const refusal = onlyDaemonPort(target);
+    if (refusal) return rejectSocket(socket, 404, refusal);
+    const headers = headersOf(request);
+    const answer = await cachedAccess(headers, target);
+    if (answer.status === "unauthorized")
+      return rejectSocket(socket, 401, "Sign in, or send a project access token as Bearer.");
+    if (answer.status === "not_found") return rejectSocket(socket, 404, "Machine not found");
+    const row = answer.access.machine;
+    try {
+      const endpoint = await options.machines.openEndpoint(row, target.port);
+      const close = await relayUpgrade(request, socket, head, {
+        endpoint,
+        pathAndQuery: `${target.rest}${search}`,
+        requestHeaders: { ...requestHeaders(request), ...websocketHandshakeHeaders(request.headers) },
+        policy: dashboardPolicy,
+      });
+      const untrack = options.live.add({
+        key: `dashboard\n${headers.get("authorization") ?? headers.get("cookie") ?? ""}\n${row.id}`,
+        stillAllowed: async () => (await decide(headers, target)).status === "ok",
+        close,
+      });
+      socket.once("close", untrack);
+    } catch (error) {
+      logRelayFailure(options.log, "dashboard door", row.id, error);
+      const failure = failureOf(error, target.port);
+      rejectSocket(socket, failure.status, failure.message);
+    }
+  }
+
+  return { handleRequest, handleUpgrade };
+}

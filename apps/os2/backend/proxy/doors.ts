@@ -1,0 +1,120 @@
+/**
+ * What both doors into a machine share: who the caller is and whether they may reach the machine (asked
+ * of the access service, reused for a moment so a burst of requests costs one lookup), the headers a door
+ * sets for the machine, and the answers a door gives when it cannot let a request through.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+
+import type { Logger } from "../logger.ts";
+import type { MachineAccess } from "../services/access.ts";
+import { asDomainError } from "../services/errors.ts";
+import { errorMessage } from "../services/machines/machine-service.ts";
+import type { LiveConnections } from "./live-connections.ts";
+import { RelayError } from "./relay.ts";
+
+/** Access decisions are reused this long; open connections are re-checked on their own schedule. */
+const ACCESS_CACHE_MS = 2_000;
+const MAX_CACHED_DECISIONS = 2_000;
+
+export type AccessAnswer =
+  { status: "ok"; access: MachineAccess } | { status: "unauthorized" } | { status: "not_found" };
+
+/** Turns the access service's refusals into answers a door can give; anything else is a real failure. */
+export async function answerOf(decide: () => Promise<MachineAccess>): Promise<AccessAnswer> {
+  try {
+    return { status: "ok", access: await decide() };
+  } catch (error) {
+    const kind = asDomainError(error)?.kind;
+    if (kind === "unauthorized") return { status: "unauthorized" };
+    if (kind === "not_found") return { status: "not_found" };
+    throw error;
+  }
+}
+
+export class AccessCache {
+  private readonly entries = new Map<string, { expires: number; answer: AccessAnswer }>();
+
+  async get(key: string, decide: () => Promise<AccessAnswer>): Promise<AccessAnswer> {
+    const hit = this.entries.get(key);
+    if (hit && hit.expires > Date.now()) return hit.answer;
+    const answer = await decide();
+    if (answer.status === "ok") {
+      if (this.entries.size > MAX_CACHED_DECISIONS) this.entries.clear();
+      this.entries.set(key, { expires: Date.now() + ACCESS_CACHE_MS, answer });
+    }
+    return answer;
+  }
+}
+
+/** Client-sent forwarding headers are never passed on; the door states them itself. */
+export const FORWARDING_HEADERS = [
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-real-ip",
+];
+
+export function forwardedHeaders(
+  request: IncomingMessage,
+  publicHost: string,
+  publicProtocol: string,
+  trustProxy: boolean,
+): OutgoingHttpHeaders {
+  const socketAddress = (request.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  const claimed = trustProxy
+    ? String(request.headers["x-forwarded-for"] ?? "")
+        .split(",")[0]
+        ?.trim()
+    : "";
+  return {
+    "x-forwarded-for": claimed || socketAddress,
+    "x-forwarded-host": publicHost,
+    "x-forwarded-proto": publicProtocol.replace(/:$/, ""),
+  };
+}
+
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: message });
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+/** The status and message for a failure after access was granted: the machine did not answer as needed. */
+export function failureOf(error: unknown, port: number): { status: number; message: string } {
+  if (error instanceof RelayError) return { status: error.status, message: `Port ${port}: ${error.message}` };
+  const code = (error as { code?: string }).code;
+  if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EHOSTUNREACH") {
+    return { status: 502, message: `The machine did not answer on port ${port} (${code}). Is it running?` };
+  }
+  return { status: 502, message: `The machine did not answer on port ${port}: ${errorMessage(error)}` };
+}
+
+/** Tracks a relayed exchange in `live` until it ends; `close` is how revocation ends it. */
+export function track(
+  live: LiveConnections,
+  key: string,
+  stillAllowed: () => Promise<boolean>,
+  close: () => void,
+): () => void {
+  return live.add({ key, stillAllowed, close });
+}
+
+export function logRelayFailure(log: Logger, door: string, machineId: string, error: unknown): void {
+  if (error instanceof RelayError) return;
+  log.warn(`${door}: relaying to a machine failed`, { machineId, error: errorMessage(error) });
+}

@@ -1,0 +1,98 @@
+/**
+ * The first code every request and upgrade meets, at the Node level. It tells the two origins apart by
+ * `Host`: a preview host goes to the preview door, everything else is the dashboard (the dashboard door
+ * for machine proxy paths, the realtime socket, and the Hono app for the rest).
+ *
+ * Nothing here may throw into Node's `request`/`upgrade` listeners: a malformed target is a 400 (or 414),
+ * an upgraded socket gets its `error` listener before anything is awaited, and a failure in a handler is
+ * logged and answered, so one bad request can never stop the server.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+
+import { crossSiteRefusal } from "../http/origin-guard.ts";
+import type { Logger } from "../logger.ts";
+import type { createDashboardDoor } from "./dashboard-door.ts";
+import { sendJson } from "./doors.ts";
+import type { createPreviewDoor } from "./preview-door.ts";
+import type { PreviewOrigin } from "./preview-origin.ts";
+import { parseProxyPath, parseRequestTarget } from "./proxy-path.ts";
+import { rejectSocket } from "./relay.ts";
+
+export type EdgeOptions = {
+  previewOrigin: PreviewOrigin;
+  dashboardDoor: ReturnType<typeof createDashboardDoor>;
+  previewDoor: ReturnType<typeof createPreviewDoor>;
+  /** Dashboard origins whose pages may send cookie-carrying state changes and upgrades. */
+  trustedOrigins: ReadonlySet<string>;
+  /** Other upgrades on the dashboard origin (the realtime socket); false when nothing takes it. */
+  upgradeFallback(request: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): boolean;
+  log: Logger;
+};
+
+export function createEdge(options: EdgeOptions) {
+  const run = (work: Promise<void>, onError: () => void) => {
+    work.catch((error: unknown) => {
+      options.log.error("a request failed at the edge", { error: String((error as Error).stack ?? error) });
+      onError();
+    });
+  };
+
+  /** Handles preview hosts, malformed targets and the dashboard door; everything else goes to `next`. */
+  function handleRequest(request: IncomingMessage, response: ServerResponse, next: () => void): void {
+    const parsed = parseRequestTarget(request.url);
+    if (parsed.kind === "bad") return sendJson(response, parsed.status, parsed.message);
+    const fail = () => sendJson(response, 500, "Internal error; it has been logged.");
+    const preview = options.previewOrigin.match(request.headers.host);
+    if (preview) {
+      return run(options.previewDoor.handleRequest(request, response, preview, parsed.pathname, parsed.search), fail);
+    }
+    const proxy = parseProxyPath(parsed.pathname);
+    if (proxy.kind === "bad") return sendJson(response, 400, proxy.message);
+    if (proxy.kind === "none") return next();
+    const refusal = crossSiteRefusal(
+      {
+        method: request.method ?? "GET",
+        upgrade: false,
+        cookie: request.headers.cookie,
+        origin: request.headers.origin,
+      },
+      options.trustedOrigins,
+    );
+    if (refusal) return sendJson(response, 403, refusal);
+    run(options.dashboardDoor.handleRequest(request, response, proxy.target, parsed.search), fail);
+  }
+
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Before anything else: a reset during the upgrade must end this socket, not the process.
+    socket.on("error", () => socket.destroy());
+    const parsed = parseRequestTarget(request.url);
+    if (parsed.kind === "bad") return rejectSocket(socket, parsed.status, parsed.message);
+    const fail = () => rejectSocket(socket, 500, "Internal error; it has been logged.");
+    const preview = options.previewOrigin.match(request.headers.host);
+    if (preview) {
+      return run(
+        options.previewDoor.handleUpgrade(request, socket, head, preview, parsed.pathname, parsed.search),
+        fail,
+      );
+    }
+    const refusal = crossSiteRefusal(
+      {
+        method: request.method ?? "GET",
+        upgrade: true,
+        cookie: request.headers.cookie,
+        origin: request.headers.origin,
+      },
+      options.trustedOrigins,
+    );
+    if (refusal) return rejectSocket(socket, 403, refusal);
+    const proxy = parseProxyPath(parsed.pathname);
+    if (proxy.kind === "bad") return rejectSocket(socket, 400, proxy.message);
+    if (proxy.kind === "ok") {
+      return run(options.dashboardDoor.handleUpgrade(request, socket, head, proxy.target, parsed.search), fail);
+    }
+    if (!options.upgradeFallback(request, socket, head, parsed.pathname)) socket.destroy();
+  }
+
+  return { handleRequest, handleUpgrade };
+}

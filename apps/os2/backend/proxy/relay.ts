@@ -1,0 +1,346 @@
+/**
+ * Moving bytes between a client and a machine, at the Node level: HTTP requests over keep-alive
+ * connections, and WebSocket (any `Upgrade`) connections spliced at the TCP level once the machine has
+ * answered 101. Bodies stream both ways and `pipe` carries backpressure: a slow reader slows the machine's
+ * writes instead of growing memory here.
+ *
+ * What may pass is decided by the caller, per origin: `requestHeaders` are already filtered, and every
+ * response head goes through `policy` before a byte of it reaches the client. Every socket has an `error`
+ * listener before anything is awaited, so a reset on either side ends the other and never the process.
+ */
+import http, {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from "node:http";
+import https from "node:https";
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
+
+import { type DaemonEndpoint, withFreshEndpoint } from "../services/machines/endpoints.ts";
+
+/** Headers that describe one hop, never passed on (RFC 9110 §7.6.1), in either direction. */
+export const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** A body that may be sent twice (a refreshable endpoint can answer 401 once) is read whole up to this. */
+const MAX_REPLAYABLE_BODY = 16 * 1024 * 1024;
+const MAX_RESPONSE_HEAD = 32 * 1024;
+/** Time to the machine's response head; bodies themselves may stream for as long as they like. */
+const HEAD_TIMEOUT_MS = 120_000;
+
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: "lifo" }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: "lifo" }),
+};
+
+export type ResponseHead = { status: number; headers: IncomingHttpHeaders };
+/** Returns the head to send (filtered, with added headers), or a refusal that becomes a 502 naming why. */
+export type ResponsePolicy = (
+  head: ResponseHead,
+) => { status: number; headers: OutgoingHttpHeaders } | { refuse: string };
+
+export type RelayOptions = {
+  endpoint: DaemonEndpoint;
+  /** Path and query below the endpoint's URL, starting with "/". */
+  pathAndQuery: string;
+  /** The request headers to send, already filtered by the door; the endpoint's own headers are added. */
+  requestHeaders: OutgoingHttpHeaders;
+  policy: ResponsePolicy;
+  /** Aborting ends the exchange (access revoked, server closing). */
+  signal: AbortSignal;
+};
+
+export class RelayError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RelayError";
+  }
+}
+
+function upstreamUrl(endpoint: DaemonEndpoint, pathAndQuery: string): URL {
+  const base = new URL(endpoint.url);
+  const url = new URL(base.href);
+  const [path = "/", query] = splitOnce(pathAndQuery, "?");
+  url.pathname = `${base.pathname.replace(/\/$/, "")}${path}`;
+  url.search = query === undefined ? "" : `?${query}`;
+  return url;
+}
+
+function splitOnce(value: string, separator: string): [string, string | undefined] {
+  const index = value.indexOf(separator);
+  return index === -1 ? [value, undefined] : [value.slice(0, index), value.slice(index + 1)];
+}
+
+/** Relays one HTTP request. Throws RelayError before anything was written to `response`. */
+export async function relayHttp(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: RelayOptions,
+): Promise<void> {
+  const method = request.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  const replayable = hasBody && options.endpoint.refresh ? await readBody(request, MAX_REPLAYABLE_BODY) : null;
+
+  const upstream = await withFreshEndpoint(options.endpoint, {
+    perform: (endpoint) => sendRequest(endpoint, request, method, hasBody, replayable, options),
+    isUnauthorized: (answer) => answer.statusCode === 401,
+    discard: (answer) => {
+      answer.destroy();
+    },
+  });
+
+  const decided = options.policy({ status: upstream.statusCode ?? 502, headers: upstream.headers });
+  if ("refuse" in decided) {
+    upstream.destroy();
+    throw new RelayError(502, decided.refuse);
+  }
+  response.writeHead(decided.status, decided.headers);
+  const abort = () => {
+    upstream.destroy();
+    response.destroy();
+  };
+  options.signal.addEventListener("abort", abort, { once: true });
+  upstream.on("error", () => response.destroy());
+  response.on("close", () => {
+    options.signal.removeEventListener("abort", abort);
+    if (!upstream.complete) upstream.destroy();
+  });
+  upstream.pipe(response);
+}
+
+function sendRequest(
+  endpoint: DaemonEndpoint,
+  request: IncomingMessage,
+  method: string,
+  hasBody: boolean,
+  replayable: Buffer | null,
+  options: RelayOptions,
+): Promise<IncomingMessage> {
+  const url = upstreamUrl(endpoint, options.pathAndQuery);
+  const secure = url.protocol === "https:";
+  return new Promise((resolve, reject) => {
+    const outgoing = (secure ? https : http).request(url, {
+      method,
+      agent: secure ? agents.https : agents.http,
+      headers: { ...options.requestHeaders, ...endpoint.headers },
+      signal: options.signal,
+    });
+    const timer = setTimeout(
+      () => outgoing.destroy(new RelayError(504, "the machine sent no response head in time")),
+      HEAD_TIMEOUT_MS,
+    );
+    outgoing.once("response", (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    outgoing.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    if (replayable) outgoing.end(replayable);
+    else if (hasBody) {
+      request.pipe(outgoing);
+      request.once("error", () => outgoing.destroy());
+    } else outgoing.end();
+  });
+}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    if (size > limit) throw new RelayError(413, `Request body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Relays an `Upgrade` request. Resolves with a function that tears the connection down once the machine
+ * answered 101 and both sockets are spliced; throws RelayError (nothing written to the client) otherwise.
+ * The machine's 101 head passes through `policy` too, so it cannot plant cookies or other headers.
+ */
+export async function relayUpgrade(
+  request: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  options: Omit<RelayOptions, "signal"> & { signal?: AbortSignal },
+): Promise<() => void> {
+  const opened = await withFreshEndpoint(options.endpoint, {
+    perform: (endpoint) => openUpgrade(endpoint, request, head, options),
+    isUnauthorized: (result) => result.head.status === 401,
+    discard: (result) => {
+      result.socket.destroy();
+    },
+  });
+  const { socket: upstream, head: answer, rest } = opened;
+  if (answer.status !== 101) {
+    upstream.destroy();
+    throw new RelayError(
+      answer.status >= 400 && answer.status < 600 ? answer.status : 502,
+      `the machine answered ${answer.status} to the upgrade`,
+    );
+  }
+  const decided = options.policy(answer);
+  if ("refuse" in decided) {
+    upstream.destroy();
+    throw new RelayError(502, decided.refuse);
+  }
+  client.write(serializeHead(101, "Switching Protocols", decided.headers));
+  if (rest.length > 0) client.write(rest);
+  const close = () => {
+    upstream.destroy();
+    client.destroy();
+  };
+  upstream.on("error", close);
+  client.on("error", close);
+  upstream.on("close", () => client.destroy());
+  client.on("close", () => upstream.destroy());
+  upstream.pipe(client);
+  client.pipe(upstream);
+  return close;
+}
+
+type OpenedUpgrade = { socket: Duplex; head: ResponseHead; rest: Buffer };
+
+function openUpgrade(
+  endpoint: DaemonEndpoint,
+  request: IncomingMessage,
+  earlyData: Buffer,
+  options: Omit<RelayOptions, "signal"> & { signal?: AbortSignal },
+): Promise<OpenedUpgrade> {
+  const url = upstreamUrl(endpoint, options.pathAndQuery);
+  const secure = url.protocol === "https:";
+  const port = Number(url.port || (secure ? 443 : 80));
+  return new Promise((resolve, reject) => {
+    const socket: net.Socket = secure
+      ? tls.connect({ host: url.hostname, port, servername: url.hostname })
+      : net.connect({ host: url.hostname, port });
+    socket.setNoDelay(true);
+    const fail = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.once("error", fail);
+    socket.setTimeout(30_000, () => fail(new RelayError(504, "the machine did not answer the upgrade in time")));
+    const headers: OutgoingHttpHeaders = { ...options.requestHeaders, ...endpoint.headers };
+    if (!("host" in headers)) headers.host = url.host;
+    headers.connection = "Upgrade";
+    headers.upgrade = request.headers.upgrade ?? "websocket";
+    socket.once(secure ? "secureConnect" : "connect", () => {
+      socket.write(
+        `${request.method ?? "GET"} ${url.pathname}${url.search} HTTP/1.1\r\n${serializeHeaders(headers)}\r\n`,
+      );
+      if (earlyData.length > 0) socket.write(earlyData);
+    });
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end === -1) {
+        if (buffered.length > MAX_RESPONSE_HEAD) fail(new RelayError(502, "the machine's upgrade answer is too large"));
+        return;
+      }
+      socket.off("data", onData);
+      socket.off("error", fail);
+      socket.setTimeout(0);
+      socket.pause();
+      const parsed = parseResponseHead(buffered.subarray(0, end).toString("latin1"));
+      if (!parsed) return fail(new RelayError(502, "the machine's upgrade answer is not HTTP"));
+      // Errors from here on are handled by whoever takes the socket; until then, one that ends nothing.
+      socket.on("error", () => socket.destroy());
+      resolve({ socket, head: parsed, rest: buffered.subarray(end + 4) });
+    };
+    socket.on("data", onData);
+    options.signal?.addEventListener("abort", () => fail(new RelayError(499, "aborted")), { once: true });
+  });
+}
+
+function parseResponseHead(text: string): ResponseHead | null {
+  const [statusLine = "", ...lines] = text.split("\r\n");
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+  if (!match) return null;
+  const headers: IncomingHttpHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const existing = headers[name];
+    if (name === "set-cookie") headers["set-cookie"] = [...(headers["set-cookie"] ?? []), value];
+    else headers[name] = existing === undefined ? value : `${String(existing)}, ${value}`;
+  }
+  return { status: Number(match[1]), headers };
+}
+
+function serializeHeaders(headers: OutgoingHttpHeaders): string {
+  let out = "";
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const text = String(item);
+      // A header value with a line break would let a machine (or a client) inject headers.
+      if (/[\r\n]/.test(text) || /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(name)) continue;
+      out += `${name}: ${text}\r\n`;
+    }
+  }
+  return out;
+}
+
+function serializeHead(status: number, text: string, headers: OutgoingHttpHeaders): string {
+  return `HTTP/1.1 ${status} ${text}\r\n${serializeHeaders(headers)}\r\n`;
+}
+
+/** A plain HTTP answer written straight to a socket (upgrade refusals), then the socket is closed. */
+export function rejectSocket(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    serializeHead(status, http.STATUS_CODES[status] ?? "Error", {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      connection: "close",
+    }) + body,
+  );
+}
+
+/** Request headers minus hop-by-hop ones and the ones a door names; values joined as Node gives them. */
+export function copyRequestHeaders(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** For upgrades: the WebSocket handshake headers are hop-by-hop in spirit but must reach the machine. */
+export function websocketHandshakeHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name of [
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+  ]) {
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
