@@ -13,6 +13,7 @@ import { MachineActionButtons } from "../components/machines/machine-actions.tsx
 import { MachineAgents } from "../components/machines/machine-agents.tsx";
 import { MachineEnv } from "../components/machines/machine-env.tsx";
 import { MachineLogs } from "../components/machines/machine-logs.tsx";
+import { MachinePorts } from "../components/machines/machine-ports.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { formatDuration, MachineTimeline } from "../components/machines/machine-timeline.tsx";
 import {
@@ -25,6 +26,7 @@ import { formatPast, useTick } from "../components/machines/relative-time.ts";
 import { TERMINAL_HEIGHT } from "../components/machines/terminal-size.ts";
 import { tabLinkClass, TabNav } from "../components/tab-nav.tsx";
 import { buttonClasses } from "../components/ui/button.tsx";
+import { ExternalIcon } from "../components/ui/external-icon.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
 import { Card, CopyButton, EmptyState, PendingBlock } from "../components/ui/misc.tsx";
 import { errorMessage, trpcErrorCode } from "../lib/errors.ts";
@@ -137,6 +139,7 @@ function MachineView({ machine, tab, onDeleted }: { machine: MachineDetail; tab:
         snapshotName={preview.data?.snapshotName ?? null}
       />
       {preview.error ? <ErrorText>{errorMessage(preview.error)}</ErrorText> : null}
+      <MachinePorts machineId={machine.id} running={running} />
 
       <div className="space-y-4">
         <TabNav label="Machine">
@@ -371,24 +374,5 @@ function Detail({ label, children }: { label: string; children: ReactNode }) {
       <dt className="text-xs font-medium tracking-wide text-zinc-500 uppercase">{label}</dt>
       <dd className="mt-0.5 text-zinc-900">{children}</dd>
     </div>
-  );
-}
-
-function ExternalIcon() {
-  return (
-    <svg
-      viewBox="0 0 20 20"
-      className="size-3.5"
-      fill="none"
-      stroke="currentColor"
-      strokeWidth="1.7"
-      aria-hidden="true"
-    >
-      <path
-        d="M11 4h5v5M16 4l-7 7M14 11.5V15a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h3.5"
-        strokeLinecap="round"
-        strokeLinejoin="round"
-      />
-    </svg>
   );
 }
