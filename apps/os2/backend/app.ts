@@ -259,6 +259,13 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     },
   });
   if (options.startReconciler !== false) reconciler.start();
+  // Expired preview tickets and sessions are useless; drop them now and then.
+  const pruneTimer = setInterval(() => {
+    services.previews
+      .prune()
+      .catch((error: unknown) => log.warn("pruning preview sessions failed", { error: String(error) }));
+  }, PREVIEW_PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
 
   const honoListener = getRequestListener(app.fetch);
   const serveWithHono = (request: IncomingMessage, response: ServerResponse) => {
@@ -294,6 +301,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
       return server;
     },
     async close() {
+      clearInterval(pruneTimer);
       await reconciler.stop();
       machines.close();
       await machines.settle().catch(() => undefined);
@@ -344,6 +352,8 @@ function withClientAddress(request: Request, bindings: unknown, trustProxy: bool
   headers.set("x-forwarded-for", address.replace(/^::ffff:/, ""));
   return new Request(request, { headers });
 }
+
+const PREVIEW_PRUNE_INTERVAL_MS = 10 * 60_000;
 
 /** Besides the public URL, the loopback names of the server's own port are the dashboard too. */
 function trustedAuthOrigins(port: number): string[] {
