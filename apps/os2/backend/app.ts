@@ -39,6 +39,7 @@ import { openPreview } from "./proxy/preview-open.ts";
 import { PreviewOrigin } from "./proxy/preview-origin.ts";
 import { createRealtimeHub, REALTIME_PATH, type RealtimeHub } from "./realtime/hub.ts";
 import { createServices } from "./services/index.ts";
+import type { InstallationLimits } from "./services/machines/limits.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
 import { Reconciler } from "./services/machines/reconciler.ts";
@@ -150,6 +151,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   const providers =
     options.providers ?? (await createProviders(env, stage, new DatabasePreviewTokenStore(db, encryptor)));
   const machines = new MachineService({
+    limits: installationLimits(env),
     db,
     encryptor,
     providers,
@@ -354,6 +356,24 @@ function withClientAddress(request: Request, bindings: unknown, trustProxy: bool
 }
 
 const PREVIEW_PRUNE_INTERVAL_MS = 10 * 60_000;
+
+function installationLimits(env: Env): InstallationLimits {
+  return {
+    defaults: {
+      cpuMillis: env.OS2_MACHINE_CPUS,
+      memoryMb: env.OS2_MACHINE_MEMORY,
+      pids: env.OS2_MACHINE_PIDS,
+      diskMb: env.OS2_MACHINE_DISK ?? null,
+    },
+    maximum: {
+      cpuMillis: env.OS2_MAX_MACHINE_CPUS,
+      memoryMb: env.OS2_MAX_MACHINE_MEMORY,
+      pids: env.OS2_MAX_MACHINE_PIDS,
+    },
+    maxRunningMachinesPerOrganization: env.OS2_MAX_RUNNING_MACHINES_PER_ORG,
+    profile: env.OS2_MACHINE_PROFILE,
+  };
+}
 
 /** Besides the public URL, the loopback names of the server's own port are the dashboard too. */
 function trustedAuthOrigins(port: number): string[] {

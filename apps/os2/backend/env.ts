@@ -10,6 +10,36 @@ const optionalString = z
   .optional()
   .transform((value) => (value?.trim() ? value.trim() : undefined));
 
+/** CPUs as a decimal number of cores ("0.5", "2"), kept as thousandths. */
+function cpusSchema() {
+  return z.coerce
+    .number()
+    .min(0.1, "Use at least 0.1 CPU (e.g. 0.5 or 2)")
+    .max(256, "Use at most 256 CPUs")
+    .transform((cpus) => Math.round(cpus * 1000));
+}
+
+/** Sizes like "512m", "2g", "2GiB" or plain bytes, kept as MiB. */
+function bytesSchema() {
+  return z.string().transform((value, ctx) => {
+    const mib = parseSizeMiB(value);
+    if (mib === null || mib < 64) {
+      ctx.addIssue({ code: "custom", message: "Use a size such as 512m or 2g (at least 64m)" });
+      return z.NEVER;
+    }
+    return mib;
+  });
+}
+
+export function parseSizeMiB(value: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(value);
+  if (!match) return null;
+  const amount = Number(match[1]);
+  const unit = (match[2] ?? "").toLowerCase();
+  const bytes = amount * { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit]!;
+  return Math.floor(bytes / 1024 ** 2);
+}
+
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3001),
   HOST: z.string().default("127.0.0.1"),
@@ -46,6 +76,29 @@ export const envSchema = z.object({
   DAYTONA_SNAPSHOT_PREFIX: optionalString,
   DAYTONA_AUTO_STOP_MINUTES: z.coerce.number().int().min(0).default(30),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(250).default(5000),
+  /** Isolation profile of new machines: `standard` (non-root user with sudo) or `strict` (no sudo at all). */
+  OS2_MACHINE_PROFILE: z.enum(["standard", "strict"]).default("standard"),
+  /** Defaults for a new machine, unless its project or its create request says otherwise. */
+  OS2_MACHINE_CPUS: cpusSchema().prefault("1"),
+  OS2_MACHINE_MEMORY: bytesSchema().prefault("2g"),
+  OS2_MACHINE_PIDS: z.coerce.number().int().min(64).max(1_000_000).default(1024),
+  /** Per-machine writable-layer quota; only enforced where Docker's storage driver supports one. */
+  OS2_MACHINE_DISK: bytesSchema().optional(),
+  /** The most any machine may ask for (organizations may be given less, never more). */
+  OS2_MAX_MACHINE_CPUS: cpusSchema().prefault("4"),
+  OS2_MAX_MACHINE_MEMORY: bytesSchema().prefault("8g"),
+  OS2_MAX_MACHINE_PIDS: z.coerce.number().int().min(64).max(1_000_000).default(4096),
+  OS2_MAX_RUNNING_MACHINES_PER_ORG: z.coerce.number().int().min(1).max(100_000).default(10),
+  /** Docker network every local machine joins; os2 creates it with inter-container traffic disabled. */
+  OS2_MACHINE_NETWORK: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/)
+    .default("os2-machines"),
+  /** Container runtime of local machines (`runc`; a stronger one such as gVisor's `runsc` where it works). */
+  OS2_MACHINE_RUNTIME: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,64}$/)
+    .default("runc"),
   POSTHOG_KEY: optionalString,
   POSTHOG_HOST: z.string().default("https://eu.i.posthog.com"),
   VITE_POSTHOG_PUBLIC_KEY: optionalString,

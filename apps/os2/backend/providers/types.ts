@@ -24,13 +24,33 @@ export type MachineLabels = {
   "os2.stage": string;
 };
 
+/** What a machine may use. CPUs in thousandths (500 = half a core); disk null = no quota asked for. */
+export type MachineLimits = { cpuMillis: number; memoryMb: number; pids: number; diskMb: number | null };
+
+/**
+ * How a machine is confined. Both run everything as the non-root user `os2` with all capabilities dropped
+ * but the few sudo needs; `standard` has passwordless sudo (so `sudo apt-get install` works), `strict`
+ * has none and sets no-new-privileges, so nothing inside can ever become root.
+ */
+export type IsolationProfile = "standard" | "strict";
+export const ISOLATION_PROFILES: readonly IsolationProfile[] = ["standard", "strict"] as const;
+
 export type CreateMachineInput = {
   machineId: string;
   name: string;
   /** Already merged: project vars, machine overrides, then system vars. */
   envVars: Record<string, string>;
   labels: MachineLabels;
+  limits: MachineLimits;
+  profile: IsolationProfile;
   signal?: AbortSignal;
+};
+
+/** Which limits this provider can apply per machine, and where it cannot, why (shown in the UI). */
+export type LimitsSupport = {
+  perMachine: boolean;
+  diskQuota: boolean;
+  notes: string[];
 };
 
 export type CreateMachineResult = {
@@ -101,6 +121,8 @@ export interface MachineProvider {
   inspect(externalId: string, signal?: AbortSignal): Promise<InspectResult>;
   list(labels: Partial<MachineLabels>, signal?: AbortSignal): Promise<ListedMachine[]>;
   daemonEndpoint(externalId: string, port: number, signal?: AbortSignal): Promise<DaemonEndpoint>;
+  /** Which limits this provider applies (none, when absent); cheap, may be cached. */
+  limitsSupport?(signal?: AbortSignal): Promise<LimitsSupport>;
   /** Container/sandbox logs (not the daemon's service logs), newest last. */
   logs?(externalId: string, options: { tail: number }, signal?: AbortSignal): Promise<string>;
 }

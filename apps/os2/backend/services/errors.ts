@@ -13,7 +13,8 @@ export type DomainErrorKind =
   | "bad_request"
   | "unauthorized"
   | "timeout"
-  | "rate_limited";
+  | "rate_limited"
+  | "quota_exceeded";
 
 export class DomainError extends Error {
   constructor(

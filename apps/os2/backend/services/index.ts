@@ -17,6 +17,7 @@ import {
   listMembers,
   listOrganizationsForUser,
   removeMember,
+  setOrganizationLimits,
   updateMemberRole,
   updateOrganization,
 } from "./organizations.ts";
@@ -39,6 +40,8 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
     admin: {
       users: () => listUsersForAdmin(db),
       organizations: () => listOrganizationsForAdmin(db),
+      setOrganizationLimits: (organizationId: string, limits: Parameters<typeof setOrganizationLimits>[2]) =>
+        setOrganizationLimits(db, organizationId, limits),
     },
     organizations: {
       create: (input: { userId: string; name: string; slug?: string | undefined }) => createOrganization(db, input),

@@ -70,6 +70,22 @@ export async function updateOrganization(db: Db, organizationId: string, input: 
   return updated;
 }
 
+/** System administrators' limits for one organization; null falls back to the installation's maximum. */
+export async function setOrganizationLimits(
+  db: Db,
+  organizationId: string,
+  limits: {
+    maxCpuMillis: number | null;
+    maxMemoryMb: number | null;
+    maxPids: number | null;
+    maxRunningMachines: number | null;
+  },
+) {
+  const [updated] = await db.update(organization).set(limits).where(eq(organization.id, organizationId)).returning();
+  if (!updated) throw notFound("Organization");
+  return updated;
+}
+
 export async function deleteOrganization(db: Db, organizationId: string) {
   await db.delete(organization).where(eq(organization.id, organizationId));
 }

@@ -26,6 +26,10 @@ export function listOrganizationsForAdmin(db: Db) {
       slug: organization.slug,
       createdAt: organization.createdAt,
       members: count(organizationMembership.id),
+      maxCpuMillis: organization.maxCpuMillis,
+      maxMemoryMb: organization.maxMemoryMb,
+      maxPids: organization.maxPids,
+      maxRunningMachines: organization.maxRunningMachines,
     })
     .from(organization)
     .leftJoin(organizationMembership, eq(organizationMembership.organizationId, organization.id))

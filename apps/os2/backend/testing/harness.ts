@@ -73,6 +73,8 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
     BETTER_AUTH_SECRET: "test-auth-secret-0123456789-abcdef",
     OS2_PUBLIC_URL: BASE,
     OTP_RATE_LIMIT_PER_MINUTE: "1000",
+    // Benches and suites start many machines in one organization; the quota test sets its own limit.
+    OS2_MAX_RUNNING_MACHINES_PER_ORG: "100",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl.url } : {}),
     ...options.env,
   });

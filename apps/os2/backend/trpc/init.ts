@@ -63,6 +63,7 @@ const DOMAIN_ERROR_CODES = {
   unauthorized: "UNAUTHORIZED",
   timeout: "TIMEOUT",
   rate_limited: "TOO_MANY_REQUESTS",
+  quota_exceeded: "FORBIDDEN",
 } as const satisfies Record<DomainErrorKind, TRPCError["code"]>;
 
 /** The single place where services' errors (their own and providers') become tRPC codes. */

@@ -25,3 +25,25 @@ export const idSchema = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `Must be an id starting with ${prefix}_`);
 
 export const organizationRoleSchema = z.enum(["owner", "admin", "member"]);
+
+/** Limits a caller may ask for; each within the organization's maximum, which the service checks. */
+export const machineLimitsSchema = z.object({
+  cpus: z.number().min(0.1, "Use at least 0.1 CPU").max(256, "Use at most 256 CPUs").optional(),
+  memoryMb: z.number().int().min(128, "Use at least 128 MiB").max(1_048_576, "Use at most 1 TiB").optional(),
+  pids: z
+    .number()
+    .int()
+    .min(64, "Allow at least 64 processes")
+    .max(1_000_000, "Allow at most 1,000,000 processes")
+    .optional(),
+});
+export type MachineLimitsInput = z.infer<typeof machineLimitsSchema>;
+
+/** The service's units: CPUs in thousandths. */
+export function toLimitsRequest(input: MachineLimitsInput | undefined) {
+  return {
+    ...(input?.cpus === undefined ? {} : { cpuMillis: Math.round(input.cpus * 1000) }),
+    ...(input?.memoryMb === undefined ? {} : { memoryMb: input.memoryMb }),
+    ...(input?.pids === undefined ? {} : { pids: input.pids }),
+  };
+}

@@ -11,6 +11,7 @@ import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { DaytonaProvider } from "../../backend/providers/daytona/daytona-provider";
+import { TEST_LIMITS } from "../../backend/testing/limits.ts";
 import { buildDaytonaSnapshot } from "../../sandbox/daytona-snapshot";
 import { ensureDaytonaFixtureImage } from "./fixture-image";
 import { type DaytonaStandin, startDaytonaStandin } from "./index";
@@ -90,6 +91,8 @@ describe("snapshot build through the SDK", () => {
       machineId: "mach_snap",
       name: "from-snapshot",
       envVars: { OS2_MACHINE_ID: "mach_snap" },
+      limits: TEST_LIMITS,
+      profile: "standard",
       labels: {
         "os2.managed": "true",
         "os2.machine-id": "mach_snap",

@@ -27,6 +27,12 @@ export const machine = pgTable(
     startRequestedAt: timestamp("start_requested_at", { withTimezone: true }),
     readyAt: timestamp("ready_at", { withTimezone: true }),
     lastError: text("last_error"),
+    /** The limits and isolation profile it was created with (null for machines made before they existed). */
+    cpuMillis: integer("cpu_millis"),
+    memoryMb: integer("memory_mb"),
+    pids: integer("pids"),
+    diskMb: integer("disk_mb"),
+    profile: text("profile").$type<"standard" | "strict">(),
     ...timestamps,
   },
   (t) => [index("machine_project_idx").on(t.projectId)],

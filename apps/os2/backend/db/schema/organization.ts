@@ -1,4 +1,4 @@
-import { index, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 import { user } from "./auth.ts";
 import { idColumn, timestamps } from "./columns.ts";
@@ -7,6 +7,11 @@ export const organization = pgTable("organization", {
   id: idColumn(),
   name: text("name").notNull(),
   slug: text("slug").notNull().unique(),
+  /** Set by system administrators; null means the installation's maximum (OS2_MAX_*). */
+  maxCpuMillis: integer("max_cpu_millis"),
+  maxMemoryMb: integer("max_memory_mb"),
+  maxPids: integer("max_pids"),
+  maxRunningMachines: integer("max_running_machines"),
   ...timestamps,
 });
 

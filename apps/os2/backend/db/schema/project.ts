@@ -1,4 +1,4 @@
-import { pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 import { idColumn, timestamps } from "./columns.ts";
 import { organization } from "./organization.ts";
@@ -12,6 +12,10 @@ export const project = pgTable(
       .references(() => organization.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     slug: text("slug").notNull(),
+    /** The project's defaults for new machines; null means the installation's (OS2_MACHINE_*). */
+    machineCpuMillis: integer("machine_cpu_millis"),
+    machineMemoryMb: integer("machine_memory_mb"),
+    machinePids: integer("machine_pids"),
     ...timestamps,
   },
   (t) => [uniqueIndex("project_org_slug_uq").on(t.organizationId, t.slug)],

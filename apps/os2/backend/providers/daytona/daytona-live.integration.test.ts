@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 
 import { computeStage } from "../../stage";
+import { TEST_LIMITS } from "../../testing/limits.ts";
 import { DaytonaProvider } from "./daytona-provider";
 import { fetchThroughPreview } from "./preview-request";
 import { defaultSnapshotPrefix, SnapshotResolver } from "./snapshot-resolver";
@@ -42,6 +43,8 @@ describe.skipIf(!live)("real Daytona (RUN_DAYTONA_TESTS=true)", () => {
         machineId,
         name: "live-test",
         envVars: { OS2_MACHINE_ID: machineId },
+        limits: TEST_LIMITS,
+        profile: "standard",
         labels: {
           "os2.managed": "true",
           "os2.machine-id": machineId,

@@ -8,6 +8,7 @@ import WebSocket from "ws";
 
 import { type DaytonaStandin, STANDIN_LABEL, startDaytonaStandin } from "../../../test-support/daytona-standin";
 import { ensureDaytonaFixtureImage } from "../../../test-support/daytona-standin/fixture-image";
+import { TEST_LIMITS } from "../../testing/limits.ts";
 import { isProviderError } from "../errors";
 import type { MachineLabels } from "../types";
 import { DaytonaProvider } from "./daytona-provider";
@@ -77,6 +78,8 @@ describe("DaytonaProvider against the Daytona stand-in", () => {
       name: "first",
       envVars: { OS2_MACHINE_ID: `mach_${runId}a`, GREETING: "hello" },
       labels: labelsFor(`mach_${runId}a`),
+      limits: TEST_LIMITS,
+      profile: "standard",
     });
     machine = result.externalId;
     created.push(machine);
@@ -190,6 +193,8 @@ describe("DaytonaProvider against the Daytona stand-in", () => {
       name: "second",
       envVars: {},
       labels: labelsFor(`mach_${runId}b`, `prj_${runId}other`),
+      limits: TEST_LIMITS,
+      profile: "standard",
     });
     created.push(other.externalId);
 
@@ -233,7 +238,14 @@ describe("DaytonaProvider create failures", () => {
     });
     const machineId = `mach_${runId}broken`;
     const error = await broken
-      .create({ machineId, name: "broken", envVars: {}, labels: labelsFor(machineId) })
+      .create({
+        machineId,
+        name: "broken",
+        envVars: {},
+        labels: labelsFor(machineId),
+        limits: TEST_LIMITS,
+        profile: "standard",
+      })
       .catch((e: unknown) => e);
     expect(isProviderError(error)).toBe(true);
     expect(String(error)).toMatch(/failed to start/i);

@@ -15,6 +15,7 @@ import {
   ensureTestBaseImage,
   FIXTURE_DAEMON_SCRIPT,
 } from "../../../test-support/docker-fixture-image";
+import { TEST_LIMITS } from "../../testing/limits.ts";
 import { isProviderError, ProviderError } from "../errors";
 import type { CreateMachineInput } from "../types";
 import { toDockerodeOptions } from "./docker-host";
@@ -40,6 +41,8 @@ function machineInput(overrides: Partial<CreateMachineInput> = {}): CreateMachin
     name: machineId,
     envVars: {},
     labels: { "os2.managed": "true", "os2.machine-id": machineId, "os2.project-id": `${runId}-p1`, "os2.stage": stage },
+    limits: TEST_LIMITS,
+    profile: "standard",
     ...overrides,
   };
 }

@@ -16,7 +16,7 @@
  * never exists without a row), and the row is deleted only after the provider deleted the container. The
  * reconciler observes whatever a crash interrupted, and `observe` finishes it.
  */
-import { eq } from "drizzle-orm";
+import { and, count, eq, ne } from "drizzle-orm";
 
 import { type Encryptor, randomToken } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
@@ -33,8 +33,10 @@ import type { Logger } from "../../logger.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
 import {
   DAEMON_PORT,
+  type IsolationProfile,
   type ListedMachine,
   type MachineLabels,
+  type MachineLimits,
   type MachineType,
   type ProviderMachineState,
 } from "../../providers/types.ts";
@@ -45,9 +47,21 @@ import { KeyedMutex } from "./keyed-mutex.ts";
 import { buildMachineEnv } from "./machine-env.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 
+const NO_CONTAINER_MESSAGE = "This machine has no container: recreate it or delete it.";
 export const CONTAINER_REMOVED_MESSAGE = "The container was removed outside os2. Recreate the machine or delete it.";
 
 export type MachineAction = "start" | "stop" | "restart" | "archive" | "unarchive" | "delete" | "recreate";
+
+export type CreateInput = {
+  projectId: string;
+  name: string;
+  type: MachineType;
+  userId: string | null;
+  limits: MachineLimits;
+  profile: IsolationProfile;
+  /** The organization's limit of machines that want to run; creating past it is refused. */
+  maxRunning: number;
+};
 
 /** What the reconciler saw of one machine at its provider. */
 export type Observation =
@@ -72,7 +86,19 @@ export type MachineLifecycleOptions = {
   publish(organizationId: string, keys: string[]): void;
   hooks?: MachineLifecycleHooks | undefined;
   healthTimeoutMs?: number | undefined;
+  /** For rows made before machines recorded their own limits and profile. */
+  defaultLimits: MachineLimits;
+  defaultProfile: IsolationProfile;
 };
+
+function limitsOf(row: Machine, fallback: MachineLimits): MachineLimits {
+  return {
+    cpuMillis: row.cpuMillis ?? fallback.cpuMillis,
+    memoryMb: row.memoryMb ?? fallback.memoryMb,
+    pids: row.pids ?? fallback.pids,
+    diskMb: row.diskMb ?? fallback.diskMb,
+  };
+}
 
 const INVALIDATES = ["machine"];
 const PROVIDER_TIMEOUT_MS = 60_000;
@@ -80,6 +106,8 @@ const CREATE_TIMEOUT_MS = 120_000;
 
 export class MachineLifecycle {
   private readonly mutex = new KeyedMutex();
+  /** Held while counting an organization's running machines and claiming one more. */
+  private readonly organizationMutex = new KeyedMutex();
   private readonly organizationByProject = new Map<string, string>();
   /** One boot watcher per machine; aborted when the machine should no longer run, or on close. */
   private readonly watchers = new Map<string, AbortController>();
@@ -107,26 +135,38 @@ export class MachineLifecycle {
     return this.mutex.isBusy(machineId);
   }
 
-  async create(input: { projectId: string; name: string; type: MachineType; userId: string | null }): Promise<Machine> {
+  async create(input: CreateInput): Promise<Machine> {
     const provider = getProvider(this.options.providers, input.type);
     const availability = await provider.availability(AbortSignal.timeout(5_000));
     if (!availability.available) throw new DomainError("precondition_failed", availability.reason);
 
     const id = newId("machine");
-    const [row] = await this.options.db
-      .insert(machine)
-      .values({
-        id,
-        projectId: input.projectId,
-        name: input.name,
-        type: input.type,
-        desiredState: "running",
-        observedState: "creating",
-        authTokenEncrypted: this.options.encryptor.encrypt(randomToken(32)),
-        createdBy: input.userId,
-        startRequestedAt: new Date(),
-      })
-      .returning();
+    const organizationId = await this.organizationOf(input.projectId);
+    if (!organizationId) throw notFound("Project");
+    // Counting and inserting under one lock, so concurrent creates cannot both take the last slot.
+    const row = await this.organizationMutex.run(organizationId, async () => {
+      await this.assertRunningQuota(organizationId, input.maxRunning, null);
+      const [inserted] = await this.options.db
+        .insert(machine)
+        .values({
+          id,
+          projectId: input.projectId,
+          name: input.name,
+          type: input.type,
+          desiredState: "running",
+          observedState: "creating",
+          authTokenEncrypted: this.options.encryptor.encrypt(randomToken(32)),
+          createdBy: input.userId,
+          startRequestedAt: new Date(),
+          cpuMillis: input.limits.cpuMillis,
+          memoryMb: input.limits.memoryMb,
+          pids: input.limits.pids,
+          diskMb: input.limits.diskMb,
+          profile: input.profile,
+        })
+        .returning();
+      return inserted;
+    });
     if (!row) throw new Error("machine insert returned no row");
     await this.recordEvent(row, null, "creating", "user");
 
@@ -149,16 +189,25 @@ export class MachineLifecycle {
     return (await this.reload(id)) ?? row;
   }
 
-  /** Carries out what a user asked for. The caller has already checked that the machine is theirs. */
-  async request(machineId: string, action: MachineAction): Promise<void> {
+  /**
+   * Carries out what a user asked for. The caller has already checked that the machine is theirs, and
+   * passes the organization's limit of running machines for actions that make one run.
+   */
+  async request(machineId: string, action: MachineAction, quota: { maxRunning: number } | null = null): Promise<void> {
     const row = await this.reload(machineId);
     if (!row || row.desiredState === "deleted") throw notFound("Machine");
+    if (action === "unarchive" && row.desiredState !== "archived") {
+      throw new DomainError("precondition_failed", "The machine is not archived.");
+    }
+    if ((action === "start" || action === "unarchive") && row.observedState === "error" && !row.externalId) {
+      throw new DomainError("precondition_failed", NO_CONTAINER_MESSAGE);
+    }
+    const makesItRun = action === "start" || action === "unarchive" || action === "recreate";
+    if (quota && makesItRun && row.desiredState !== "running") await this.claimRunningSlot(row, quota.maxRunning);
     switch (action) {
       case "start":
         return this.start(row);
       case "unarchive":
-        if (row.desiredState !== "archived")
-          throw new DomainError("precondition_failed", "The machine is not archived.");
         return this.start(row);
       case "stop":
         return this.halt(machineId, "stopped");
@@ -202,6 +251,42 @@ export class MachineLifecycle {
     return true;
   }
 
+  /**
+   * Claims one of the organization's running slots for this machine: under the organization's lock, the
+   * count is checked and the machine's intent set to `running`, so concurrent starts cannot both get the last.
+   */
+  private async claimRunningSlot(row: Machine, maxRunning: number): Promise<void> {
+    const organizationId = await this.organizationOf(row.projectId);
+    if (!organizationId) throw notFound("Machine");
+    await this.organizationMutex.run(organizationId, async () => {
+      await this.assertRunningQuota(organizationId, maxRunning, row.id);
+      await this.setDesired(row.id, "running");
+    });
+  }
+
+  /** Machines this organization wants running (pool members, which belong to no project, never count). */
+  private async assertRunningQuota(organizationId: string, maxRunning: number, excluding: string | null) {
+    const [row] = await this.options.db
+      .select({ running: count() })
+      .from(machine)
+      .innerJoin(project, eq(project.id, machine.projectId))
+      .where(
+        and(
+          eq(project.organizationId, organizationId),
+          eq(machine.desiredState, "running"),
+          excluding ? ne(machine.id, excluding) : undefined,
+        ),
+      );
+    const running = row?.running ?? 0;
+    if (running >= maxRunning) {
+      throw new DomainError(
+        "quota_exceeded",
+        `This organization already runs ${running} machine${running === 1 ? "" : "s"}, its limit ` +
+          `(OS2_MAX_RUNNING_MACHINES_PER_ORG, or the organization's own): stop or archive one first.`,
+      );
+    }
+  }
+
   /** Waits for background boots and in-flight operations; used at shutdown and by tests. */
   async settle(): Promise<void> {
     while (this.background.size > 0) await Promise.all([...this.background]);
@@ -215,7 +300,7 @@ export class MachineLifecycle {
 
   private async start(row: Machine): Promise<void> {
     if (row.observedState === "error" && !row.externalId) {
-      throw new DomainError("precondition_failed", "This machine has no container: recreate it or delete it.");
+      throw new DomainError("precondition_failed", NO_CONTAINER_MESSAGE);
     }
     await this.mutex.run(row.id, async () => {
       await this.setDesired(row.id, "running", { startRequestedAt: new Date() });
@@ -348,6 +433,8 @@ export class MachineLifecycle {
       name: row.name,
       envVars,
       labels: this.labelsFor(row),
+      limits: limitsOf(row, this.options.defaultLimits),
+      profile: row.profile ?? this.options.defaultProfile,
       signal: AbortSignal.timeout(CREATE_TIMEOUT_MS),
     });
     await this.options.db

@@ -9,6 +9,8 @@ import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
 import { type Encryptor, MASKED_VALUE } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
 import { machine, machineEvent } from "../../db/schema/machine.ts";
+import { organization } from "../../db/schema/organization.ts";
+import { project } from "../../db/schema/project.ts";
 import { projectEnvVar } from "../../db/schema/project-env-var.ts";
 import type { Logger } from "../../logger.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
@@ -16,6 +18,13 @@ import { DAEMON_PORT, MACHINE_TYPES, type MachineType } from "../../providers/ty
 import { DomainError, notFound } from "../errors.ts";
 import { type DaemonEndpoint, MachineEndpoints, withFreshEndpoint } from "./endpoints.ts";
 import { type MachineAction, MachineLifecycle, type MachineLifecycleHooks } from "./lifecycle.ts";
+import {
+  type EffectiveLimits,
+  effectiveLimits,
+  type InstallationLimits,
+  type LimitsRequest,
+  resolveLimits,
+} from "./limits.ts";
 import { SYSTEM_ENV_KEYS } from "./machine-env.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 
@@ -32,6 +41,7 @@ export type MachineServiceOptions = {
   publish(organizationId: string, keys: string[]): void;
   hooks?: MachineLifecycleHooks;
   healthTimeoutMs?: number;
+  limits: InstallationLimits;
 };
 
 export class MachineService {
@@ -51,6 +61,8 @@ export class MachineService {
       publish: options.publish,
       hooks: options.hooks,
       healthTimeoutMs: options.healthTimeoutMs,
+      defaultLimits: options.limits.defaults,
+      defaultProfile: options.limits.profile,
     });
   }
 
@@ -89,8 +101,78 @@ export class MachineService {
     return row;
   }
 
-  async create(input: { projectId: string; name: string; type: MachineType; userId: string | null }) {
-    return toPublicMachine(await this.lifecycle.create(input));
+  async create(input: {
+    projectId: string;
+    name: string;
+    type: MachineType;
+    userId: string | null;
+    limits?: LimitsRequest;
+  }) {
+    const effective = await this.effectiveLimits(input.projectId);
+    const limits = resolveLimits(effective, input.limits);
+    return toPublicMachine(
+      await this.lifecycle.create({
+        ...input,
+        limits,
+        profile: this.options.limits.profile,
+        maxRunning: effective.maxRunningMachines,
+      }),
+    );
+  }
+
+  /**
+   * What a new machine of this project gets and may ask for, and, per machine type, which limits the
+   * provider applies (Daytona takes its resources from the snapshot; disk quotas need a storage driver
+   * that has them).
+   */
+  async limits(projectId: string) {
+    const effective = await this.effectiveLimits(projectId);
+    const support = await Promise.all(
+      MACHINE_TYPES.map(async (type) => {
+        const provider = getProvider(this.options.providers, type);
+        const found = await provider
+          .limitsSupport?.(AbortSignal.timeout(3_000))
+          .catch((error: unknown) => ({ perMachine: false, diskQuota: false, notes: [errorMessage(error)] }));
+        return { type, ...(found ?? { perMachine: false, diskQuota: false, notes: [] }) };
+      }),
+    );
+    return { ...effective, profile: this.options.limits.profile, support };
+  }
+
+  /** Sets (or, with null, clears) the project's defaults for new machines, each within the maximum. */
+  async setProjectDefaults(
+    projectId: string,
+    defaults: { cpuMillis: number | null; memoryMb: number | null; pids: number | null },
+  ) {
+    const effective = await this.effectiveLimits(projectId);
+    resolveLimits(effective, {
+      ...(defaults.cpuMillis === null ? {} : { cpuMillis: defaults.cpuMillis }),
+      ...(defaults.memoryMb === null ? {} : { memoryMb: defaults.memoryMb }),
+      ...(defaults.pids === null ? {} : { pids: defaults.pids }),
+    });
+    await this.options.db
+      .update(project)
+      .set({ machineCpuMillis: defaults.cpuMillis, machineMemoryMb: defaults.memoryMb, machinePids: defaults.pids })
+      .where(eq(project.id, projectId));
+    return this.limits(projectId);
+  }
+
+  private async effectiveLimits(projectId: string): Promise<EffectiveLimits> {
+    const [row] = await this.options.db
+      .select({
+        machineCpuMillis: project.machineCpuMillis,
+        machineMemoryMb: project.machineMemoryMb,
+        machinePids: project.machinePids,
+        maxCpuMillis: organization.maxCpuMillis,
+        maxMemoryMb: organization.maxMemoryMb,
+        maxPids: organization.maxPids,
+        maxRunningMachines: organization.maxRunningMachines,
+      })
+      .from(project)
+      .innerJoin(organization, eq(organization.id, project.organizationId))
+      .where(eq(project.id, projectId));
+    if (!row) throw notFound("Project");
+    return effectiveLimits(this.options.limits, row, row);
   }
 
   start = (projectId: string, machineId: string) => this.act(projectId, machineId, "start");
@@ -210,7 +292,8 @@ export class MachineService {
 
   private async act(projectId: string, machineId: string, action: MachineAction): Promise<PublicMachine> {
     await this.get(projectId, machineId);
-    await this.lifecycle.request(machineId, action);
+    const { maxRunningMachines } = await this.effectiveLimits(projectId);
+    await this.lifecycle.request(machineId, action, { maxRunning: maxRunningMachines });
     return toPublicMachine(await this.get(projectId, machineId));
   }
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 import { MACHINE_TYPES, type PublicMachine } from "../../services/machines/machine-service.ts";
 import { projectProcedure, router } from "../init.ts";
-import { idSchema } from "../schemas.ts";
+import { idSchema, machineLimitsSchema, toLimitsRequest } from "../schemas.ts";
 
 export const machineNameSchema = z
   .string()
@@ -55,6 +55,7 @@ export const machineRouter = router({
       z.object({
         name: machineNameSchema,
         type: z.enum(MACHINE_TYPES, { error: () => `Must be one of: ${MACHINE_TYPES.join(", ")}` }),
+        limits: machineLimitsSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) =>
@@ -63,8 +64,11 @@ export const machineRouter = router({
         name: input.name,
         type: input.type,
         userId: ctx.user?.id ?? null,
+        limits: toLimitsRequest(input.limits),
       }),
     ),
+  /** What a new machine of this project gets and may ask for, and what each provider applies. */
+  limits: projectProcedure.query(({ ctx }) => ctx.services.machines.limits(ctx.project.id)),
   start: projectProcedure
     .input(machineInput)
     .mutation(({ ctx, input }) => ctx.services.machines.start(ctx.project.id, input.machineId)),

@@ -24,6 +24,23 @@ export const projectRouter = router({
     .mutation(({ ctx, input }) =>
       ctx.services.projects.update(ctx.project.id, { name: input.name, slug: input.newSlug }),
     ),
+  /** The project's defaults for new machines; a null field falls back to the installation's. */
+  setMachineDefaults: projectProcedureFor("project.manage")
+    .meta({ invalidates: ["project", "machine"] })
+    .input(
+      z.object({
+        cpus: z.number().min(0.1).max(256).nullable(),
+        memoryMb: z.number().int().min(128).max(1_048_576).nullable(),
+        pids: z.number().int().min(64).max(1_000_000).nullable(),
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      ctx.services.machines.setProjectDefaults(ctx.project.id, {
+        cpuMillis: input.cpus === null ? null : Math.round(input.cpus * 1000),
+        memoryMb: input.memoryMb,
+        pids: input.pids,
+      }),
+    ),
   delete: projectProcedureFor("project.manage").mutation(async ({ ctx }) => {
     await ctx.services.projects.delete(ctx.project.id);
     return { id: ctx.project.id };
