@@ -12,6 +12,7 @@ import { lazy, type ReactNode, Suspense, useEffect, useState } from "react";
 import { MachineActionButtons } from "../components/machines/machine-actions.tsx";
 import { MachineAgents } from "../components/machines/machine-agents.tsx";
 import { MachineEnv } from "../components/machines/machine-env.tsx";
+import { formatLimits } from "../components/machines/machine-limits.ts";
 import { MachineLogs } from "../components/machines/machine-logs.tsx";
 import { MachinePorts } from "../components/machines/machine-ports.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
@@ -357,6 +358,23 @@ function ConnectionCard({
             <span className="block truncate font-mono text-[13px] leading-8">{machine.externalId ?? "—"}</span>
           </Detail>
         )}
+        {machine.cpuMillis !== null && machine.memoryMb !== null && machine.pids !== null ? (
+          <Detail label="Limits">
+            <span
+              className="block truncate leading-8"
+              data-testid="machine-limits"
+              title={`User os2, ${machine.profile ?? "standard"} profile${machine.profile === "strict" ? " (no sudo)" : " (sudo)"}`}
+            >
+              {formatLimits({
+                cpuMillis: machine.cpuMillis,
+                memoryMb: machine.memoryMb,
+                pids: machine.pids,
+                diskMb: machine.diskMb,
+              })}
+              <span className="text-zinc-500"> · {machine.profile ?? "standard"}</span>
+            </span>
+          </Detail>
+        ) : null}
       </dl>
     </Card>
   );

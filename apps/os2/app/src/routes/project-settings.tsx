@@ -1,12 +1,19 @@
-/** `/orgs/$org/projects/$project/settings`: rename, change the slug, delete (organization admins). */
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+/**
+ * `/orgs/$org/projects/$project/settings`: rename, change the slug, the defaults for new machines' resources,
+ * delete (organization admins).
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
-import { useState } from "react";
+import { type FormEvent, useState } from "react";
 
+import { draftOf, type LimitsDraft, LimitsFields, parseLimitsDraft } from "../components/machines/limits-fields.tsx";
+import { formatLimits } from "../components/machines/machine-limits.ts";
 import { NameSlugCard } from "../components/name-slug-card.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
+import { ErrorText } from "../components/ui/field.tsx";
 import { Card, CardHeader } from "../components/ui/misc.tsx";
+import { errorMessage } from "../lib/errors.ts";
 import { useTRPC } from "../lib/trpc.ts";
 import { isOrganizationAdmin, useOrganization } from "./organization.tsx";
 import { projectRoute, useProject, useProjectInput } from "./project.tsx";
@@ -23,8 +30,67 @@ function ProjectSettingsPage() {
   return (
     <div className="max-w-2xl space-y-6">
       <GeneralCard canEdit={canEdit} />
+      <MachineDefaultsCard canEdit={canEdit} />
       {canEdit ? <DangerCard /> : null}
     </div>
+  );
+}
+
+/** Defaults for the project's new machines, within the organization's maximum. */
+function MachineDefaultsCard({ canEdit }: { canEdit: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const input = useProjectInput();
+  const limits = useQuery(trpc.machine.limits.queryOptions(input));
+  const [draft, setDraft] = useState<LimitsDraft | null>(null);
+  const [saved, setSaved] = useState(false);
+  const save = useMutation(
+    trpc.project.setMachineDefaults.mutationOptions({
+      onSuccess: async () => {
+        setSaved(true);
+        setDraft(null);
+        await queryClient.invalidateQueries({ queryKey: trpc.machine.limits.queryKey(input) });
+      },
+    }),
+  );
+  if (!limits.data) return null;
+  const current = draft ?? draftOf(limits.data.defaults);
+  const parsed = parseLimitsDraft(current, limits.data.maximum);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!parsed.ok) return;
+    save.mutate({ ...input, ...parsed.limits });
+  };
+  return (
+    <Card>
+      <CardHeader
+        title="Machine resources"
+        description={`What new machines of this project get. At most ${formatLimits(limits.data.maximum)} each, and ${limits.data.maxRunningMachines} running at once in this organization.`}
+      />
+      <form onSubmit={submit} className="space-y-4 px-4 py-4 sm:px-5">
+        <LimitsFields
+          draft={current}
+          maximum={limits.data.maximum}
+          onChange={(next) => {
+            setSaved(false);
+            setDraft(next);
+          }}
+          problem={parsed.ok ? null : parsed}
+          disabled={!canEdit}
+        />
+        {save.error ? <ErrorText>{errorMessage(save.error)}</ErrorText> : null}
+        {canEdit ? (
+          <div className="flex items-center gap-3">
+            <Button type="submit" variant="primary" pending={save.isPending} disabled={!parsed.ok || draft === null}>
+              Save defaults
+            </Button>
+            {saved ? <span className="text-sm text-emerald-700">Saved. New machines get these.</span> : null}
+          </div>
+        ) : (
+          <p className="text-sm text-zinc-500">Organization admins and owners can change these.</p>
+        )}
+      </form>
+    </Card>
   );
 }
 

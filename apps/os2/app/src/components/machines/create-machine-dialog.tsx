@@ -12,11 +12,17 @@ import { useProjectInput } from "../../routes/project.tsx";
 import { Button, Spinner } from "../ui/button.tsx";
 import { Dialog, DialogClose, DialogContent, DialogFooter, DialogTrigger } from "../ui/dialog.tsx";
 import { ErrorText, TextField } from "../ui/field.tsx";
+import { draftOf, type LimitsDraft, LimitsFields, parseLimitsDraft } from "./limits-fields.tsx";
 import { MACHINE_NAME_PATTERN, randomMachineName } from "./machine-names.ts";
 import { type MachineRow, type MachineType, type MachineTypeAvailability, TYPE_LABELS } from "./machine-types.ts";
 
+const PROFILE_SUMMARY: Record<"standard" | "strict", string> = {
+  standard: "with sudo for system packages, on a network that reaches no other machine.",
+  strict: "without sudo, on a network that reaches no other machine.",
+};
+
 const TYPE_DESCRIPTIONS: Record<MachineType, string> = {
-  "local-docker": "A container on this host's Docker Engine, reachable at http://localhost:<port>.",
+  "local-docker": "A container on this host's Docker Engine, on a network of its own, as a non-root user.",
   daytona: "A Daytona cloud sandbox, booted from the newest snapshot of this stage.",
 };
 
@@ -45,6 +51,8 @@ function CreateMachineForm({ onCreated }: { onCreated: (machine: MachineRow) => 
   const input = useProjectInput();
   // Availability changes when Docker starts or stops: ask again each time the dialog opens.
   const types = useQuery({ ...trpc.machine.types.queryOptions(input), staleTime: 0 });
+  const limits = useQuery(trpc.machine.limits.queryOptions(input));
+  const [draft, setDraft] = useState<LimitsDraft | null>(null);
   const [name, setName] = useState(randomMachineName);
   const [chosenType, setChosenType] = useState<MachineType | null>(null);
   const firstAvailable = types.data?.find((type) => type.available)?.type ?? null;
@@ -61,10 +69,15 @@ function CreateMachineForm({ onCreated }: { onCreated: (machine: MachineRow) => 
     name && !MACHINE_NAME_PATTERN.test(name)
       ? "Use lowercase letters, digits and dashes, starting with a letter or digit."
       : null;
+  const support = limits.data?.support.find((entry) => entry.type === type);
+  const currentDraft = draft ?? (limits.data ? draftOf(limits.data.defaults) : null);
+  const parsed = currentDraft && limits.data ? parseLimitsDraft(currentDraft, limits.data.maximum) : null;
+  const limitsProblem = parsed && !parsed.ok && support?.perMachine ? parsed : null;
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!type) return;
-    create.mutate({ ...input, name, type });
+    if (!type || limitsProblem) return;
+    const chosenLimits = support?.perMachine && parsed?.ok ? parsed.limits : undefined;
+    create.mutate({ ...input, name, type, ...(chosenLimits ? { limits: chosenLimits } : {}) });
   };
   return (
     <DialogContent
@@ -108,12 +121,41 @@ function CreateMachineForm({ onCreated }: { onCreated: (machine: MachineRow) => 
             <TypeOption key={option.type} option={option} checked={type === option.type} onChoose={setChosenType} />
           ))}
         </fieldset>
+        <fieldset className="space-y-2">
+          <legend className="mb-1.5 text-sm font-medium text-zinc-800">Resources</legend>
+          {limits.error ? <ErrorText>{errorMessage(limits.error)}</ErrorText> : null}
+          {limits.data && currentDraft ? (
+            <>
+              {support?.perMachine === false ? (
+                <p className="text-sm text-zinc-600">
+                  {support.notes[0] ?? "This provider sets its machines' resources itself."}
+                </p>
+              ) : (
+                <LimitsFields
+                  draft={currentDraft}
+                  maximum={limits.data.maximum}
+                  onChange={setDraft}
+                  problem={limitsProblem}
+                />
+              )}
+              <p className="text-xs text-zinc-500" data-testid="isolation-summary">
+                Runs as the user <span className="font-mono">os2</span>, {PROFILE_SUMMARY[limits.data.profile]}
+                {support?.perMachine && !support.diskQuota ? " Disk is not limited on this Docker storage driver." : ""}
+              </p>
+            </>
+          ) : null}
+        </fieldset>
         {create.error ? <ErrorText>{errorMessage(create.error)}</ErrorText> : null}
         <DialogFooter>
           <DialogClose asChild>
             <Button variant="secondary">Cancel</Button>
           </DialogClose>
-          <Button type="submit" variant="primary" pending={create.isPending} disabled={!type || Boolean(nameProblem)}>
+          <Button
+            type="submit"
+            variant="primary"
+            pending={create.isPending}
+            disabled={!type || Boolean(nameProblem) || Boolean(limitsProblem)}
+          >
             Create machine
           </Button>
         </DialogFooter>
