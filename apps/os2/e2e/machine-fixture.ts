@@ -187,7 +187,8 @@ export async function execOk(containerId: string, cmd: string[]): Promise<string
 /** Starts a command in the container and returns at once (`docker exec -d`). */
 export async function execDetached(containerId: string, cmd: string[]): Promise<void> {
   const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: false, AttachStderr: false });
-  await exec.start({ Detach: true });
+  // Docker answers at once; the (empty) answer must still be read, or its socket stays open.
+  (await exec.start({ Detach: true })).resume();
 }
 
 /** Writes a file inside the container (parents created), byte for byte. */
