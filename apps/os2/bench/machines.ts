@@ -4,7 +4,10 @@
  *     the floor: `docker run -d -p 127.0.0.1:0:3000 <image> node -e <http server>` → first 200. Goal ≤ 2× at p50.
  *  2. The daemon's HTTP latency and throughput through the os2 proxy against its published port directly.
  *     Goals: ≤ 1.3× latency at p50, ≥ 70% of direct throughput.
- *  3. 20 concurrent creates: all must reach `running`; prints p50/p95.
+ *  3. The preview door (preview-door.ts): an app on port 8080 inside the machine, at the container's bridge
+ *     address directly vs through its preview origin with the project's access token. Goals: ≤ 1 ms added
+ *     per request at p50, ≥ 85% of direct throughput (100 KiB bodies, 16 concurrent clients).
+ *  4. 20 concurrent creates: all must reach `running`; prints p50/p95.
  * Timings are printed, never asserted: these machines are noisy, so read the ratios.
  *
  * Env: LOCAL_DOCKER_IMAGE_NAME (default iterate-sandbox:local), BENCH_MACHINES_RUNS (default 10).
@@ -12,6 +15,7 @@
 import { createTestOs2 } from "../backend/testing/harness.ts";
 import { docker, removeContainersOfStage, setUpProject } from "../backend/testing/machine-fixtures.ts";
 import { httpStatus, percentile } from "../test-support/http-status.ts";
+import { benchPreviewDoor } from "./preview-door.ts";
 
 const image = process.env.LOCAL_DOCKER_IMAGE_NAME || "iterate-sandbox:local";
 const runs = Math.max(10, Number(process.env.BENCH_MACHINES_RUNS ?? 10));
@@ -115,9 +119,18 @@ async function main() {
     console.log(
       `  throughput (16 concurrent, 3 s): direct ${directRps.toFixed(0)} req/s, proxy ${proxiedRps.toFixed(0)} req/s → ${((proxiedRps / directRps) * 100).toFixed(0)}% (goal ≥ 70%)`,
     );
+
+    // 3. The preview door, on the same machine.
+    const { token } = await fx.api.accessToken.create.mutate({ ...fx.scope, name: "bench previews" });
+    await benchPreviewDoor({
+      machineId: machine.id,
+      os2Url: base,
+      previewOriginFor: (machineId, port) => t.os2.previewOrigin.urlFor(machineId, port),
+      accessToken: token,
+    });
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });
 
-    // 3. 20 concurrent creates.
+    // 4. 20 concurrent creates.
     const started = performance.now();
     const burst = await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
