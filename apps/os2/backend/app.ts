@@ -15,7 +15,7 @@ import { createIngestProxy } from "./analytics/ingest-proxy.ts";
 import { captureMachineFailed, captureMachineReady } from "./analytics/machine-events.ts";
 import { createServerAnalytics, type ServerAnalytics } from "./analytics/server-analytics.ts";
 import { createAuth } from "./auth/auth.ts";
-import { parseSignupAllowlist } from "./auth/email-rules.ts";
+import { isLocalStage, parseSignupAllowlist, testOtpEnabled } from "./auth/email-rules.ts";
 import { createMailer } from "./auth/mailer.ts";
 import { createEncryptor } from "./crypto.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
@@ -104,12 +104,20 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET
       ? { clientId: env.GOOGLE_CLIENT_ID, clientSecret: env.GOOGLE_CLIENT_SECRET }
       : undefined;
+  const mailer = createMailer({
+    smtpUrl: env.SMTP_URL,
+    from: env.SMTP_FROM,
+    logCodes: isLocalStage(stage),
+    log: (line) => log.info(line),
+  });
+  const testOtp = testOtpEnabled(env.OS2_TEST_OTP, stage);
   const auth = createAuth({
+    testOtp,
     db,
     baseURL: publicUrl,
     secret: authSecret,
     stage,
-    mailer: createMailer({ smtpUrl: env.SMTP_URL, from: env.SMTP_FROM, log: (line) => log.info(line) }),
+    mailer,
     signupAllowlist: parseSignupAllowlist(env.ALLOW_SIGNUP_FROM_EMAILS, stage),
     adminEmails: new Set(
       (env.OS2_ADMIN_EMAILS ?? "")
@@ -202,7 +210,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     log,
     mutationObserver: combineObservers(realtimeObserver, analyticsObserver, ...(options.mutationObservers ?? [])),
     googleEnabled: Boolean(google),
-    codesInServerLog: !env.SMTP_URL,
+    emailDelivery: mailer.delivery,
     previewUrlFor,
   };
 

@@ -63,6 +63,11 @@ export const envSchema = z.object({
   ALLOW_SIGNUP_FROM_EMAILS: optionalString,
   OS2_ADMIN_EMAILS: optionalString,
   OTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  /** The fixed code 424242 for `+test@` addresses; unset means on for local-… and dev-… stages only. */
+  OS2_TEST_OTP: z
+    .enum(["true", "false", ""])
+    .optional()
+    .transform((value) => (value === "true" ? true : value === "false" ? false : undefined)),
   /** Set to "true" behind a reverse proxy that sets X-Forwarded-For; otherwise the socket address is used. */
   OS2_TRUST_PROXY: z
     .enum(["true", "false", ""])

@@ -82,6 +82,7 @@ export default defineConfig({
         OS2_PUBLIC_URL: ANALYTICS_E2E.baseUrl,
         OS2_DATA_DIR: ANALYTICS_E2E.dataDir,
         APP_STAGE: ANALYTICS_E2E.stage,
+        OS2_TEST_OTP: "true",
         // Empty values override anything a local .env might set (dotenv never overrides the environment).
         ITERATE_USER: "",
         DATABASE_URL: "",

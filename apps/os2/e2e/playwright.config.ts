@@ -52,6 +52,8 @@ export default defineConfig({
       OS2_PUBLIC_URL: E2E_BASE_URL,
       OS2_DATA_DIR: dataDir,
       APP_STAGE: "e2e",
+      // `e2e` is no local stage: the fixed `+test@` code is turned on explicitly.
+      OS2_TEST_OTP: "true",
       // Empty values override anything a local .env might set (dotenv never overrides the environment).
       ITERATE_USER: "",
       DATABASE_URL: "",

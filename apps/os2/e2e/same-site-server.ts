@@ -61,6 +61,7 @@ export async function startSameSiteServer(): Promise<{ stop(): Promise<void> }> 
       OS2_PREVIEW_URL: SAME_SITE.previewTemplate,
       OS2_DATA_DIR: dataDir,
       APP_STAGE: stage,
+      OS2_TEST_OTP: "true",
       // Empty values override anything a local .env might set (dotenv never overrides the environment).
       ITERATE_USER: "",
       DATABASE_URL: "",

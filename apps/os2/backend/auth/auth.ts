@@ -1,18 +1,20 @@
 /**
  * Sign-in: better-auth with email one-time codes (6 digits, 5 minutes), optional Google, and the admin
- * plugin (list users, impersonate). Mounted at /api/auth. Codes go out over SMTP when configured and are
- * printed to the server log otherwise; `+…test@` addresses use a fixed code outside prd and get no mail.
+ * plugin (list users, impersonate). Mounted at /api/auth. Codes go out over SMTP when configured, and on
+ * local stages without it to the server log; `+…test@` addresses use a fixed code only where enabled
+ * (OS2_TEST_OTP, by default local and dev stages) and get no mail.
  */
 import { APIError, betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { createAuthMiddleware } from "better-auth/api";
 import { admin, emailOTP } from "better-auth/plugins";
+import { eq } from "drizzle-orm";
 
 import type { Db } from "../db/client.ts";
 import { account, session, user, verification } from "../db/schema/auth.ts";
 import { type IdKind, newId } from "../ids.ts";
 import { isSignupAllowed, isTestEmail, type SignupAllowlist, TEST_OTP_CODE } from "./email-rules.ts";
-import type { Mailer } from "./mailer.ts";
+import { type Mailer, NO_MAIL_MESSAGE } from "./mailer.ts";
 
 export type CreateAuthOptions = {
   db: Db;
@@ -25,6 +27,8 @@ export type CreateAuthOptions = {
   google?: { clientId: string; clientSecret: string };
   otpRateLimitPerMinute: number;
   trustedOrigins?: string[];
+  /** The fixed code for `+test@` addresses (see testOtpEnabled). */
+  testOtp: boolean;
 };
 
 const MODEL_ID_KIND: Record<string, IdKind> = {
@@ -35,7 +39,7 @@ const MODEL_ID_KIND: Record<string, IdKind> = {
 };
 
 export function createAuth(options: CreateAuthOptions) {
-  const { stage, signupAllowlist, adminEmails } = options;
+  const { signupAllowlist, adminEmails } = options;
   const signupRefusal = (email: string) =>
     new APIError("FORBIDDEN", {
       message: `Sign-up is not open to ${email}. Ask an administrator to add it to ALLOW_SIGNUP_FROM_EMAILS or to invite you.`,
@@ -84,24 +88,31 @@ export function createAuth(options: CreateAuthOptions) {
       },
     },
     hooks: {
-      // Refuse to send a code to an address that could never sign in: a clear message now beats a
-      // failure after the user has typed the code.
+      // Without a mail transport (and outside local stages) no code can ever arrive: say so at once,
+      // the same for every address, so the answer tells nothing about who has an account.
       before: createAuthMiddleware(async (ctx) => {
-        if (ctx.path !== "/email-otp/send-verification-otp") return;
+        if (ctx.path !== "/email-otp/send-verification-otp" || options.mailer.delivery !== "none") return;
         const email = typeof ctx.body?.email === "string" ? ctx.body.email.toLowerCase() : "";
-        if (!email || adminEmails.has(email) || isSignupAllowed(signupAllowlist, email)) return;
-        const existing = await ctx.context.internalAdapter.findUserByEmail(email);
-        if (!existing) throw signupRefusal(email);
+        if (isTestEmail(email, options.testOtp)) return;
+        throw new APIError("SERVICE_UNAVAILABLE", { message: NO_MAIL_MESSAGE });
       }),
     },
     plugins: [
       emailOTP({
         otpLength: 6,
         expiresIn: 300,
-        generateOTP: ({ email }) => (isTestEmail(email, stage) ? TEST_OTP_CODE : undefined),
+        generateOTP: ({ email }) => (isTestEmail(email, options.testOtp) ? TEST_OTP_CODE : undefined),
+        // Every address gets the same answer; a code is mailed only to one that may sign in (an existing
+        // account, an admin, or an address the signup allowlist admits), so nobody can probe for accounts.
         async sendVerificationOTP({ email, otp }) {
-          if (isTestEmail(email, stage)) return;
-          await options.mailer.sendSignInCode(email, otp);
+          if (isTestEmail(email, options.testOtp)) return;
+          const normalized = email.toLowerCase();
+          const mayEnter =
+            adminEmails.has(normalized) ||
+            isSignupAllowed(signupAllowlist, normalized) ||
+            (await options.db.select({ id: user.id }).from(user).where(eq(user.email, normalized))).length > 0;
+          if (!mayEnter) return;
+          await options.mailer.sendSignInCode(normalized, otp);
         },
       }),
       admin({ adminRoles: ["admin"], defaultRole: "user" }),

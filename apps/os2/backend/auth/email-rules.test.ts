@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { isSignupAllowed, isTestEmail, parseSignupAllowlist } from "./email-rules.ts";
+import { isSignupAllowed, isTestEmail, parseSignupAllowlist,testOtpEnabled } from "./email-rules.ts";
 
 describe("signup allowlist", () => {
   it("defaults to *@example.com outside prd and to nobody in prd", () => {
@@ -18,11 +18,20 @@ describe("signup allowlist", () => {
 });
 
 describe("test addresses", () => {
-  it("recognise +…test@ outside prd only", () => {
-    expect(isTestEmail("ada+test@example.com", "dev-ada")).toBe(true);
-    expect(isTestEmail("ada+e2etest@example.com", "stg")).toBe(true);
-    expect(isTestEmail("ada+test@example.com", "prd")).toBe(false);
-    expect(isTestEmail("test@example.com", "stg")).toBe(false);
-    expect(isTestEmail("ada+testing@example.com", "stg")).toBe(false);
+  it("recognise +…test@ only where the fixed code is enabled", () => {
+    expect(isTestEmail("ada+test@example.com", true)).toBe(true);
+    expect(isTestEmail("ada+e2etest@example.com", true)).toBe(true);
+    expect(isTestEmail("ada+test@example.com", false)).toBe(false);
+    expect(isTestEmail("test@example.com", true)).toBe(false);
+    expect(isTestEmail("ada+testing@example.com", true)).toBe(false);
+  });
+
+  it("enable the fixed code by default on local and developer stages only", () => {
+    for (const stage of ["local-ada", "dev-ada"]) expect(testOtpEnabled(undefined, stage), stage).toBe(true);
+    for (const stage of ["stg", "prd", "production", "prod", "pr-12", "e2e", "local", "develop"]) {
+      expect(testOtpEnabled(undefined, stage), stage).toBe(false);
+    }
+    expect(testOtpEnabled(true, "stg")).toBe(true);
+    expect(testOtpEnabled(false, "dev-ada")).toBe(false);
   });
 });

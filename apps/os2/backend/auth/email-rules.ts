@@ -27,7 +27,21 @@ export function isSignupAllowed(list: SignupAllowlist, email: string): boolean {
   return domain !== undefined && list.domains.has(domain);
 }
 
-/** `ada+test@example.com`, `ada+e2e-test@…`: a plus tag ending in "test". Never honoured in prd. */
-export function isTestEmail(email: string, stage: string): boolean {
-  return stage !== "prd" && /\+[^@]*test@/i.test(email);
+/**
+ * Whether the fixed test code works: only where explicitly enabled (OS2_TEST_OTP=true), and by default on
+ * local (`local-…`) and developer (`dev-…`) stages. Everywhere else (`stg`, `prd`, `pr-12`, `production`…)
+ * it does not, unless someone turns it on for that deployment on purpose.
+ */
+export function testOtpEnabled(explicit: boolean | undefined, stage: string): boolean {
+  return explicit ?? isLocalStage(stage);
+}
+
+/** Stages on a developer's own machine, where codes may be printed to the server log. */
+export function isLocalStage(stage: string): boolean {
+  return stage.startsWith("local-") || stage.startsWith("dev-");
+}
+
+/** `ada+test@example.com`, `ada+e2e-test@…`: a plus tag ending in "test", honoured only when enabled. */
+export function isTestEmail(email: string, enabled: boolean): boolean {
+  return enabled && /\+[^@]*test@/i.test(email);
 }

@@ -67,12 +67,15 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
   const logLines: string[] = [];
   const env = parseEnv({
     OS2_DATA_DIR: dataDir,
-    // A stage of its own, so this instance's reconciler never sees another test's containers as orphans.
-    APP_STAGE: `test-${Math.random().toString(36).slice(2, 8)}`,
+    // A local stage of its own: sign-in codes may go to the log, and this instance's reconciler never sees
+    // another test's containers as orphans.
+    APP_STAGE: `local-test-${Math.random().toString(36).slice(2, 8)}`,
     ENCRYPTION_SECRET: "test-encryption-secret-0123456789",
     BETTER_AUTH_SECRET: "test-auth-secret-0123456789-abcdef",
     OS2_PUBLIC_URL: BASE,
     OTP_RATE_LIMIT_PER_MINUTE: "1000",
+    // The suites sign in with the fixed `+test@` code; some also run on stages where it is off by default.
+    OS2_TEST_OTP: "true",
     // Benches and suites start many machines in one organization; the quota test sets its own limit.
     OS2_MAX_RUNNING_MACHINES_PER_ORG: "100",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl.url } : {}),

@@ -17,8 +17,8 @@ export type AppDeps = {
   log: Logger;
   mutationObserver: MutationObserver;
   googleEnabled: boolean;
-  /** No SMTP_URL: sign-in codes go to the server log, and the login page says so. */
-  codesInServerLog: boolean;
+  /** How sign-in codes reach people: mail, the server log (local stages without SMTP), or not at all. */
+  emailDelivery: "smtp" | "log" | "none";
   /** The preview origin of one port of a machine (OS2_PREVIEW_URL). */
   previewUrlFor(machineId: string, port: number): string;
 };

@@ -37,14 +37,23 @@ describe("foundation", () => {
   afterAll(async () => t?.close());
 
   describe("sign-in", () => {
-    it("refuses to send a code to an address outside the signup allowlist, naming the setting", async () => {
-      const response = await t.fetch("/api/auth/email-otp/send-verification-otp", {
-        method: "POST",
-        headers: { "content-type": "application/json", origin: "http://localhost:3001" },
-        body: JSON.stringify({ email: "mallory+test@evil.test", type: "sign-in" }),
-      });
-      expect(response.status).toBe(403);
-      expect(await response.text()).toContain("ALLOW_SIGNUP_FROM_EMAILS");
+    it("answers every code request alike, and mails a code only to an address that may sign in", async () => {
+      const request = (email: string) =>
+        t.fetch("/api/auth/email-otp/send-verification-otp", {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: "http://localhost:3001" },
+          body: JSON.stringify({ email, type: "sign-in" }),
+        });
+      const before = t.logLines.length;
+      const outsider = await request("mallory@evil.test");
+      const allowed = await request("ada@example.com");
+      // No account enumeration: the same status and body whoever asks.
+      expect(outsider.status).toBe(200);
+      expect(allowed.status).toBe(200);
+      expect(await outsider.text()).toBe(await allowed.text());
+      const logged = t.logLines.slice(before).join("\n");
+      expect(logged).toMatch(/sign-in code for ada@example\.com: \d{6}/);
+      expect(logged).not.toContain("mallory@evil.test");
     });
 
     it("matches exact allowlist entries case-insensitively", async () => {

@@ -60,6 +60,11 @@ function LoginPage() {
             SMTP_URL is not set, so sign-in codes are printed in the server log.
           </p>
         ) : null}
+        {authConfig.data?.emailDelivery === "none" ? (
+          <p className="mt-4 text-center text-xs text-amber-800" role="note">
+            Sign-in by email is not set up on this server: its administrator must set SMTP_URL.
+          </p>
+        ) : null}
       </div>
     </div>
   );
@@ -147,8 +152,8 @@ function CodeStep({ email, onBack }: { email: string; onBack: () => void }) {
       <div>
         <h1 className="text-lg font-semibold text-zinc-900">Check your email</h1>
         <p className="mt-1 text-sm break-words text-zinc-600">
-          Enter the 6-digit code we sent to <span className="font-medium text-zinc-900">{email}</span>. It is valid for
-          5 minutes.
+          If <span className="font-medium text-zinc-900">{email}</span> may sign in here, a 6-digit code is on its way.
+          It is valid for 5 minutes.
         </p>
       </div>
       <TextField

@@ -31,6 +31,7 @@ function startServer(extraEnv: Record<string, string> = {}) {
     env: {
       ...process.env,
       APP_STAGE: stage,
+      OS2_TEST_OTP: "true",
       OS2_DATA_DIR: dataDir,
       ENCRYPTION_SECRET: "chaos-encryption-secret-0123456789",
       BETTER_AUTH_SECRET: "chaos-auth-secret-0123456789-abcdef",

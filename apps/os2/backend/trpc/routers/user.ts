@@ -13,6 +13,7 @@ export const userRouter = router({
   authConfig: publicProcedure.query(({ ctx }) => ({
     google: ctx.googleEnabled,
     stage: ctx.stage,
-    codesInServerLog: ctx.codesInServerLog,
+    codesInServerLog: ctx.emailDelivery === "log",
+    emailDelivery: ctx.emailDelivery,
   })),
 });
