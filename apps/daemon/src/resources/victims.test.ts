@@ -60,6 +60,18 @@ describe("naming the OOM killer's victims", () => {
     expect(victims).toEqual([{ process: "node", pid: 512, rssBytes: null }]);
   });
 
+  it("names an exec command by what it had become, when a snapshot saw it exec another program", () => {
+    const victims = nameVictims({
+      ...base,
+      kills: 1,
+      before: [daemon, proc(401, "node", 240)],
+      alive: aliveAfter(daemon),
+      killedChildren: [{ pid: 401, name: "bash" }],
+      survivors: [{ rssBytes: 70 * MB, oomScoreAdj: 0 }],
+    });
+    expect(victims).toEqual([{ process: "node", pid: 401, rssBytes: 240 * MB }]);
+  });
+
   it("names no one rather than a small process that merely exited while a much larger one lived on", () => {
     const claude = proc(300, "claude", 250);
     const victims = nameVictims({

@@ -48,7 +48,9 @@ export function nameVictims(input: {
     if (victims.length === input.kills) break;
     if (named.has(child.pid)) continue;
     named.add(child.pid);
-    victims.push({ process: child.name, pid: child.pid, rssBytes: rss });
+    // The snapshot's name wins: a command that exec'd into another program (`bash -c "exec node …"`)
+    // died as that program.
+    victims.push({ process: lastSeen.get(child.pid)?.name ?? child.name, pid: child.pid, rssBytes: rss });
   }
 
   const exposed = input.survivors.filter((s) => s.oomScoreAdj >= input.exposedAdj);

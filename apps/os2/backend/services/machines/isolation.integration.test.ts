@@ -158,11 +158,29 @@ describe("machine isolation", () => {
 
   it("kills a process that allocates past the memory limit, and the daemon answers afterwards", async () => {
     const machine = await createRunning(fx, "hungry", { memoryMb: 256 });
-    const result = await exec(fx, machine.id, "exec node -e 'const a=[];for(;;)a.push(Buffer.alloc(1<<20,1))'", 60_000);
+    // A leak, not a burst: 4 MiB every 40 ms, so the daemon's once-a-second look sees who is growing.
+    const leak = "exec node -e 'const a=[];setInterval(()=>a.push(Buffer.alloc(4<<20,1)),40)'";
+    const result = await exec(fx, machine.id, leak, 60_000);
     expect(result.exitCode === 137 || result.signal === "SIGKILL").toBe(true);
     expect(await healthStatus(fx, machine.id)).toBe(200);
     const oomKills = await exec(fx, machine.id, OOM_KILLS);
     expect(oomKills.stdout).toMatch(/oom_kill [1-9]/);
+    // The reconciler's next look turns the kill the daemon saw into a machine event that names the process.
+    await expect
+      .poll(
+        async () => {
+          await t.os2.reconciler.reconcileOnce();
+          const events = await fx.api.machine.events.query({ ...fx.scope, machineId: machine.id });
+          return events.map((event) => event.detail);
+        },
+        { timeout: 15_000, interval: 1_000 },
+      )
+      .toContain("out of memory: node");
+
+    // Seen once, recorded once.
+    await t.os2.reconciler.reconcileOnce();
+    const events = await fx.api.machine.events.query({ ...fx.scope, machineId: machine.id });
+    expect(events.filter((event) => event.detail === "out of memory: node")).toHaveLength(1);
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });
   });
 
