@@ -1,3 +1,5 @@
+import { join } from "node:path";
+
 import { createNodeWebSocket } from "@hono/node-ws";
 import { Hono } from "hono";
 
@@ -13,6 +15,9 @@ import { errorBody, HttpError } from "./http/errors";
 import { logsRoutes } from "./logs/route";
 import { portsRoutes } from "./ports/route";
 import { ptyRoutes } from "./pty/route";
+import { findCgroupFiles } from "./resources/cgroup";
+import { OomMonitor } from "./resources/oom-monitor";
+import { oomRoutes, usageRoutes } from "./resources/route";
 import { tmuxRoutes } from "./tmux/route";
 import { Tmux } from "./tmux/tmux";
 
@@ -23,8 +28,21 @@ import { Tmux } from "./tmux/tmux";
 export function createDaemonApp(config: DaemonConfig) {
   const app = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app });
-  const tmux = new Tmux(config.tmuxSocket);
+  const tmux = new Tmux(config.tmuxSocket, config.childOomScoreAdj);
   const agents = new AgentService(new AgentStore(config.stateDir), tmux, config.stateDir);
+  const cgroup = findCgroupFiles(config.cgroupRoot, config.procRoot);
+  const oom = new OomMonitor({
+    cgroup,
+    procRoot: config.procRoot,
+    stateFile: join(config.stateDir, "oom.json"),
+    pollMs: config.oomPollMs,
+    childOomScoreAdj: config.childOomScoreAdj,
+  });
+  try {
+    oom.start();
+  } catch (error) {
+    console.error("[daemon] the OOM watch did not start:", error); // the daemon serves without it
+  }
 
   app.onError((error, c) => {
     if (error instanceof HttpError) return c.json(errorBody(error), error.status);
@@ -35,14 +53,16 @@ export function createDaemonApp(config: DaemonConfig) {
     c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}; see apps/daemon/README.md` }, 404),
   );
 
-  app.route("/api/health", healthRoutes(config));
+  app.route("/api/health", healthRoutes(config, oom));
   app.use("/api/*", requireMachineToken(config.authToken));
-  app.route("/api/exec", execRoutes(config));
+  app.route("/api/exec", execRoutes(config, oom));
   app.route("/api/files", filesRoutes(config));
   app.route("/api/tmux/sessions", tmuxRoutes(config, tmux));
   app.route("/api/pty", ptyRoutes(config, tmux, upgradeWebSocket));
   app.route("/api/agents", agentRoutes(config, agents));
   app.route("/api/logs", logsRoutes(config));
   app.route("/api/ports", portsRoutes());
-  return { app, injectWebSocket, wss };
+  app.route("/api/oom", oomRoutes(oom));
+  app.route("/api/usage", usageRoutes(cgroup));
+  return { app, injectWebSocket, wss, oom };
 }

@@ -1,6 +1,8 @@
 import { DAEMON_PORT } from "@os2/protocol";
 import { z } from "zod";
 
+import { DEFAULT_CHILD_OOM_SCORE_ADJ } from "./oom-score";
+
 /**
  * The daemon's configuration, parsed once from the environment in `main.ts` and passed down. Nothing else in
  * the daemon reads `process.env`.
@@ -33,6 +35,15 @@ const envSchema = z.object({
   OS2_TMUX_SOCKET: z.string().optional(),
   /** File descriptor s6 gave us for the readiness notification (see the service's `notification-fd`). */
   OS2_READY_FD: z.coerce.number().int().min(3).optional(),
+  /** Where cgroupfs is mounted: the machine's limits, use and OOM-kill counter (see resources/cgroup.ts). */
+  OS2_CGROUP_ROOT: z.string().default("/sys/fs/cgroup"),
+  /** How often the OOM watch reads the kill counter and the processes, in ms; 0 turns it off. */
+  OS2_OOM_POLL_MS: z.coerce.number().int().min(0).default(1000),
+  /**
+   * `oom_score_adj` of every process the daemon starts (exec, tmux and so terminals and agents), so the OOM
+   * killer takes them before the daemon (0 leaves them at the daemon's own).
+   */
+  OS2_CHILD_OOM_SCORE_ADJ: z.coerce.number().int().min(0).max(1000).default(DEFAULT_CHILD_OOM_SCORE_ADJ),
   /** Replaced at bundle time with the package version and source hash. */
   OS2_DAEMON_VERSION: z.string().default("dev"),
 });
@@ -50,6 +61,11 @@ export type DaemonConfig = {
   tmuxSocket: string | undefined;
   readyFd: number | undefined;
   version: string;
+  cgroupRoot: string;
+  /** `/proc`; tests point it at fixtures. */
+  procRoot: string;
+  oomPollMs: number;
+  childOomScoreAdj: number;
 };
 
 export function parseDaemonConfig(env: Record<string, string | undefined>): DaemonConfig {
@@ -72,5 +88,9 @@ export function parseDaemonConfig(env: Record<string, string | undefined>): Daem
     tmuxSocket: e.OS2_TMUX_SOCKET,
     readyFd: e.OS2_READY_FD,
     version: e.OS2_DAEMON_VERSION,
+    cgroupRoot: e.OS2_CGROUP_ROOT,
+    procRoot: "/proc",
+    oomPollMs: e.OS2_OOM_POLL_MS,
+    childOomScoreAdj: e.OS2_CHILD_OOM_SCORE_ADJ,
   };
 }

@@ -7,7 +7,9 @@ import { closeSync, writeSync } from "node:fs";
 import { request } from "node:http";
 
 import { parseDaemonConfig } from "./config";
+import { checkWritableDirs } from "./preflight";
 import { createDaemonServer } from "./server";
+import { childEnvironmentFixes, daemonUser, describeUser } from "./user";
 
 const READY_POLL_MS = 20;
 
@@ -15,6 +17,19 @@ const READY_POLL_MS = 20;
 const config = parseDaemonConfig({ ...process.env, OS2_DAEMON_VERSION: process.env.OS2_DAEMON_VERSION });
 // Children (exec, tmux and so every agent) must not inherit the readiness fd number: it is ours alone.
 delete process.env.OS2_READY_FD;
+// Children inherit this environment. Started as a non-root user without a login (s6-setuidgid, docker -u),
+// it may still say HOME=/root: give them the user's own home, so claude, git and npm write where they may.
+const fixes = childEnvironmentFixes(process.env, daemonUser());
+Object.assign(process.env, fixes);
+console.log(
+  `[daemon] running as ${describeUser()}, HOME=${process.env.HOME ?? "(unset)"}${fixes.HOME ? " (set from the password database)" : ""}`,
+);
+for (const warning of checkWritableDirs([
+  { path: config.stateDir, what: "OS2_STATE_DIR: agent definitions and the OOM count" },
+  { path: config.workspaceDir, what: "OS2_WORKSPACE_DIR: the default working directory" },
+])) {
+  console.error(`[daemon] warning: ${warning}`);
+}
 const { server } = createDaemonServer(config);
 server.listen(config.port, config.host, () => {
   console.log(`[daemon] ${config.version} listening on ${config.host}:${config.port}`);

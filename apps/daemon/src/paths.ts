@@ -1,7 +1,9 @@
-import { stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 
 import { badRequest } from "./http/errors";
+import { describeUser } from "./user";
 
 /** Relative paths are taken from the workspace directory, like a shell opened there. */
 export function resolvePath(workspaceDir: string, path: string): string {
@@ -17,5 +19,12 @@ export async function resolveExistingDir(
   const dir = resolvePath(workspaceDir, cwd ?? workspaceDir);
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw badRequest(`${field}: ${dir} is not an existing directory`, field);
+  // spawn would report a directory it may not enter as EACCES, which reads like "command not executable".
+  const enterable = await access(dir, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  if (!enterable)
+    throw badRequest(`${field}: ${dir} may not be entered by ${describeUser()}, the user the daemon runs as`, field);
   return dir;
 }

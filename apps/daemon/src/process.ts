@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 
+import { withRaisedOomScore } from "./oom-score";
+
 export type CommandResult = { code: number; stdout: string; stderr: string };
 
 /**
@@ -9,12 +11,14 @@ export type CommandResult = { code: number; stdout: string; stderr: string };
 export function runCommand(
   file: string,
   args: string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; oomScoreAdj?: number } = {},
 ): Promise<CommandResult> {
+  // Helpers are not raised by default: health runs s6-svstat on every request, and a shell per call costs.
+  const [command, argv] = withRaisedOomScore(file, args, options.oomScoreAdj ?? 0);
   return new Promise((resolve) => {
     execFile(
-      file,
-      args,
+      command,
+      argv,
       { timeout: options.timeoutMs ?? 10_000, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (!error) return resolve({ code: 0, stdout, stderr });

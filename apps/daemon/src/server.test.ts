@@ -1,12 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer, get } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { forwardPath, MACHINE_TOKEN_HEADER } from "@os2/protocol";
+import { execResultSchema, forwardPath, healthResponseSchema, MACHINE_TOKEN_HEADER } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 
@@ -130,5 +130,124 @@ describe("the daemon process", () => {
     expect((await frame).length).toBeGreaterThan(0);
     pty.close();
     expect(exited).toBeUndefined();
+  });
+});
+
+/**
+ * The bundled daemon started the way the hardened image starts it: as an unprivileged user (here `nobody`,
+ * uid 65534, which every Debian has) whose inherited environment still says HOME=/root, over a state
+ * directory it may not write. Needs root to switch users (setpriv), as the build machines have.
+ */
+describe.skipIf(process.getuid?.() !== 0)("the daemon process as an unprivileged user", () => {
+  const NOBODY = 65534;
+  let root: string;
+  let daemon: ChildProcess;
+  let base: string;
+  let stderr = "";
+  const call = async (path: string, json?: unknown, method = json === undefined ? "GET" : "POST") => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: json === undefined ? undefined : JSON.stringify(json),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "os2-daemon-nobody-"));
+    const bundle = join(root, "daemon.mjs");
+    execFileSync(process.execPath, ["build.mjs", bundle], { cwd: daemonDir, stdio: "ignore" });
+    await chown(root, NOBODY, NOBODY); // the workspace and the tmux socket: the user's own
+    await chmod(root, 0o755);
+    await mkdir(join(root, "root-owned"), { mode: 0o755 }); // the state dir, still root's
+    await mkdir(join(root, "private"), { mode: 0o700 });
+    const port = await freePort();
+    const { OS2_READY_FD: _notOurs, ...env } = process.env;
+    daemon = spawn(
+      "setpriv",
+      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", process.execPath, bundle],
+      {
+        env: {
+          ...env,
+          HOME: "/root",
+          USER: "root",
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          MACHINE_AUTH_TOKEN: TOKEN,
+          OS2_WORKSPACE_DIR: root,
+          OS2_STATE_DIR: join(root, "root-owned", "state"),
+          OS2_TMUX_SOCKET: join(root, ".tmux.sock"),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    daemon.stdout?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    daemon.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 200 && (await status(`${base}/api/health`)) !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  });
+
+  afterAll(async () => {
+    daemon.kill("SIGKILL");
+    try {
+      execFileSync("tmux", ["-S", join(root, ".tmux.sock"), "kill-server"], { stdio: "ignore" });
+    } catch {
+      // No tmux server was started.
+    }
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("answers health with the OOM report, and logs which directory it cannot write and as whom", async () => {
+    const health = healthResponseSchema.parse(await (await fetch(`${base}/api/health`)).json());
+    expect(health.oom).toMatchObject({ kills: expect.any(Number), recent: expect.any(Array) });
+    expect(stderr).toContain("running as nobody (uid 65534), HOME=/nonexistent (set from the password database)");
+    expect(stderr).toMatch(
+      /warning: cannot write .*root-owned\/state: permission denied \(EACCES\); the daemon runs as nobody \(uid 65534\)/,
+    );
+  });
+
+  it("gives commands the user's home instead of the inherited HOME=/root, and raises their oom_score_adj unprivileged", async () => {
+    const { body } = await call("/api/exec", {
+      command: "sh",
+      args: ["-c", "id -u; echo $HOME $USER; cat /proc/self/oom_score_adj"],
+    });
+    expect(execResultSchema.parse(body).stdout).toBe("65534\n/nonexistent nobody\n500\n");
+  });
+
+  it("says which path and which user when it cannot write the agents file", async () => {
+    const { status: code, body } = await call("/api/agents", { harness: "shell" });
+    expect(code).toBe(500);
+    expect(body.message).toBe(
+      `cannot create ${join(root, "root-owned", "state")}: permission denied (EACCES); the daemon runs as nobody (uid 65534) (OS2_STATE_DIR)`,
+    );
+  });
+
+  it("refuses a working directory the user may not enter, and a file it may not write, naming the user", async () => {
+    const exec = await call("/api/exec", { command: "true", cwd: join(root, "private") });
+    expect(exec.status).toBe(400);
+    expect(exec.body.message).toBe(
+      `cwd: ${join(root, "private")} may not be entered by nobody (uid 65534), the user the daemon runs as`,
+    );
+    const write = await call("/api/files/write", { path: join(root, "root-owned", "x.txt"), content: "x" }, "PUT");
+    expect(write.status).toBe(400);
+    expect(write.body.message).toBe(
+      `path: permission denied for ${join(root, "root-owned", "x.txt")}; the daemon runs as nobody (uid 65534)`,
+    );
+  });
+
+  it("runs tmux sessions as the user, raised like every child", async () => {
+    const created = await call("/api/tmux/sessions", { name: "mine", command: "sleep 600" });
+    expect(created.status).toBe(201);
+    const pid = execFileSync(
+      "tmux",
+      ["-S", join(root, ".tmux.sock"), "display-message", "-p", "-t", "=mine:", "#{pid}"],
+      {
+        encoding: "utf8",
+      },
+    ).trim();
+    expect(execFileSync("stat", ["-c", "%u", `/proc/${pid}`], { encoding: "utf8" }).trim()).toBe(String(NOBODY));
+    expect(execFileSync("cat", [`/proc/${pid}/oom_score_adj`], { encoding: "utf8" }).trim()).toBe("500");
   });
 });

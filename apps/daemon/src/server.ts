@@ -15,7 +15,7 @@ import { createForwarder } from "./forward/forward";
  * that never listens.
  */
 export function createDaemonServer(config: DaemonConfig) {
-  const { app, injectWebSocket, wss } = createDaemonApp(config);
+  const { app, injectWebSocket, wss, oom } = createDaemonApp(config);
   const forwarder = createForwarder({ authToken: config.authToken });
   const honoListener = getRequestListener(app.fetch);
   const webSocketUpgrades = createServer();
@@ -38,6 +38,9 @@ export function createDaemonServer(config: DaemonConfig) {
     if (forwarder.matches(req.url)) forwarder.handleUpgrade(req, socket, head);
     else webSocketUpgrades.emit("upgrade", req, socket, head);
   });
-  server.on("close", () => forwarder.close());
-  return { server, app, wss };
+  server.on("close", () => {
+    forwarder.close();
+    oom.stop();
+  });
+  return { server, app, wss, oom };
 }

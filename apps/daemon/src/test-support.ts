@@ -19,6 +19,8 @@ export type TestDaemon = {
   app: DaemonServer["app"];
   /** The server-side WebSockets of the terminal route (to look at `bufferedAmount`). */
   wss: DaemonServer["wss"];
+  /** The OOM watch; it does not poll in tests (`oomPollMs: 0`): call `oom.tick()`. */
+  oom: DaemonServer["oom"];
   /** Sends a request with the machine token unless `auth: false`, in-process (no socket). */
   call: (path: string, init?: RequestInit & { auth?: boolean; json?: unknown }) => Promise<TestResponse>;
   /** Serves this daemon (the same server as `main.ts`: Hono, the forward, upgrades) on 127.0.0.1:<random>. */
@@ -44,11 +46,16 @@ export async function createTestDaemon(overrides: Partial<DaemonConfig> = {}): P
     tmuxSocket: join(root, ".tmux.sock"),
     readyFd: undefined,
     version: "test",
+    // No cgroup by default (its counter is the host's here); OOM tests give fixtures and call oom.tick().
+    cgroupRoot: join(root, ".cgroup"),
+    procRoot: "/proc",
+    oomPollMs: 0,
+    childOomScoreAdj: 500,
     ...overrides,
   };
   const servers: DaemonServer["server"][] = [];
   const build = (): TestDaemon => {
-    const { app, server, wss } = createDaemonServer(config);
+    const { app, server, wss, oom } = createDaemonServer(config);
     const call: TestDaemon["call"] = (path, init = {}) => {
       const headers = new Headers(init.headers);
       if (init.auth !== false) headers.set("authorization", `Bearer ${TEST_TOKEN}`);
@@ -67,7 +74,7 @@ export async function createTestDaemon(overrides: Partial<DaemonConfig> = {}): P
       const { port } = server.address() as AddressInfo;
       return { port, base: `http://127.0.0.1:${port}` };
     };
-    return { config, app, wss, call, listen, restart: build, cleanup };
+    return { config, app, wss, oom, call, listen, restart: build, cleanup };
   };
   const cleanup = async () => {
     for (const server of servers.splice(0)) {

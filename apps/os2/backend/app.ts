@@ -98,6 +98,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   const authSecret = requireSecret("BETTER_AUTH_SECRET", env.BETTER_AUTH_SECRET);
   const publicUrl = env.OS2_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
 
+  warnAboutExposure(env, log);
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.OS2_DATA_DIR });
   const { db } = database;
   const google =
@@ -333,6 +334,8 @@ async function createProviders(
       dockerHost: await resolveDockerHost(env.DOCKER_HOST),
       imageName: env.LOCAL_DOCKER_IMAGE_NAME,
       stage,
+      network: env.OS2_MACHINE_NETWORK,
+      runtime: env.OS2_MACHINE_RUNTIME,
     }),
     // Without an API key Daytona is listed as unavailable, with the variable to set.
     daytona: env.DAYTONA_API_KEY
@@ -364,6 +367,25 @@ function withClientAddress(request: Request, bindings: unknown, trustProxy: bool
 }
 
 const PREVIEW_PRUNE_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * Machines sit on a bridge whose gateway is this host: anything here that listens on all interfaces is
+ * reachable from inside every machine. The defaults bind loopback; say so loudly when they do not.
+ */
+function warnAboutExposure(env: Env, log: Logger) {
+  if (env.HOST === "0.0.0.0" || env.HOST === "::") {
+    log.warn(
+      `HOST=${env.HOST}: the control plane listens on every interface, which machines on this host can reach ` +
+        "through their network's gateway. Bind 127.0.0.1 and put a reverse proxy in front instead.",
+    );
+  }
+  const dockerHost = env.DOCKER_HOST ?? "";
+  if (/^tcp:\/\/(0\.0\.0\.0|\[::\])/.test(dockerHost)) {
+    log.warn(
+      `DOCKER_HOST=${dockerHost}: a Docker API on every interface lets any machine on this host control Docker.`,
+    );
+  }
+}
 
 function installationLimits(env: Env): InstallationLimits {
   return {

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { Daytona, Image } from "@daytonaio/sdk";
 import { config as loadDotenv } from "dotenv";
 
+import { type Env, parseEnv } from "../backend/env";
 import { computeStage } from "../backend/stage";
 import { snapshotName } from "./snapshot-name";
 
@@ -37,6 +38,8 @@ export type BuildDaytonaSnapshotInput = {
   /** The directory the Dockerfile's COPY sources are relative to; its .dockerignore applies. */
   contextDir: string;
   now?: Date;
+  /** What every machine booted from this snapshot gets (Daytona takes resources per snapshot). */
+  resources?: { cpu: number; memory: number; disk?: number };
   onLogs: (chunk: string) => void;
 };
 
@@ -53,7 +56,10 @@ export async function buildDaytonaSnapshot(input: BuildDaytonaSnapshotInput): Pr
   try {
     input.onLogs(`Building Daytona snapshot ${name} from ${input.dockerfilePath}`);
     const image = Image.fromDockerfile(join(staged, "Dockerfile"));
-    const snapshot = await daytona.snapshot.create({ name, image }, { onLogs: input.onLogs });
+    const snapshot = await daytona.snapshot.create(
+      { name, image, ...(input.resources ? { resources: input.resources } : {}) },
+      { onLogs: input.onLogs },
+    );
     return { name: snapshot.name };
   } finally {
     await daytona[Symbol.asyncDispose]();
@@ -122,6 +128,15 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/** The machine defaults (OS2_MACHINE_CPUS, _MEMORY, _DISK) in Daytona's units: whole cores and GiB. */
+export function daytonaResources(env: Pick<Env, "OS2_MACHINE_CPUS" | "OS2_MACHINE_MEMORY" | "OS2_MACHINE_DISK">) {
+  return {
+    cpu: Math.max(1, Math.ceil(env.OS2_MACHINE_CPUS / 1000)),
+    memory: Math.max(1, Math.ceil(env.OS2_MACHINE_MEMORY / 1024)),
+    ...(env.OS2_MACHINE_DISK ? { disk: Math.ceil(env.OS2_MACHINE_DISK / 1024) } : {}),
+  };
+}
+
 async function main(): Promise<void> {
   // Process env wins (doppler run sets it); .env files only fill gaps.
   for (const file of [join(REPO_ROOT, "apps/os2/.env"), join(REPO_ROOT, ".env")]) {
@@ -139,6 +154,7 @@ async function main(): Promise<void> {
   const apiUrl = process.env.DAYTONA_API_URL?.trim();
   const organizationId = process.env.DAYTONA_ORGANIZATION_ID?.trim();
   const { name } = await buildDaytonaSnapshot({
+    resources: daytonaResources(parseEnv(process.env)),
     apiKey,
     ...(apiUrl ? { apiUrl } : {}),
     ...(organizationId ? { organizationId } : {}),

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { oomReportSchema } from "./resources";
+
 /** One s6 service as `s6-svstat` sees it. */
 export const serviceStatusSchema = z.object({
   name: z.string(),
@@ -22,5 +24,7 @@ export const healthResponseSchema = z.object({
   startedAt: z.string(),
   uptimeSeconds: z.number(),
   services: z.array(serviceStatusSchema),
+  /** OOM kills inside the machine; absent from daemons older than this field (see `oomReportSchema`). */
+  oom: oomReportSchema.optional(),
 });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;

@@ -10,4 +10,5 @@ export * from "./forward";
 export * from "./health";
 export * from "./logs";
 export * from "./ports";
+export * from "./resources";
 export * from "./tmux";

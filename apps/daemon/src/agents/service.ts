@@ -4,7 +4,9 @@ import { dirname, join } from "node:path";
 
 import type { Agent, AgentCreateRequest } from "@os2/protocol";
 
+import { HttpError } from "../http/errors";
 import type { Tmux } from "../tmux/tmux";
+import { describePathError } from "../user";
 import { EXIT_FILE_VAR, harnessEnv, harnessLaunch, recordingExitStatus } from "./harness";
 import type { AgentRecord, AgentStore } from "./store";
 
@@ -90,8 +92,12 @@ export class AgentService {
   private async launch(record: AgentRecord): Promise<void> {
     const launch = harnessLaunch(record.harness, record.prompt);
     const exitFile = this.exitFile(record);
-    await rm(exitFile, { force: true });
-    await mkdir(dirname(exitFile), { recursive: true });
+    try {
+      await rm(exitFile, { force: true });
+      await mkdir(dirname(exitFile), { recursive: true });
+    } catch (error) {
+      throw new HttpError(500, "internal", `${describePathError("write", exitFile, error)} (OS2_STATE_DIR)`);
+    }
     await this.tmux.ensureSession({
       name: record.tmuxSession,
       cwd: record.cwd,

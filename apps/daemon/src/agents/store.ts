@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { harnessSchema } from "@os2/protocol";
 import { z } from "zod";
 
+import { HttpError } from "../http/errors";
+import { describePathError } from "../user";
+
 /** What is persisted about an agent; its status is never stored, it is read from tmux. */
 export const agentRecordSchema = z.object({
   id: z.string(),
@@ -60,10 +63,16 @@ export class AgentStore {
   private mutate(change: (agents: AgentRecord[]) => AgentRecord[]): Promise<void> {
     const run = this.queue.then(async () => {
       const next = change(await this.list());
-      await mkdir(this.stateDir, { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify({ version: 1, agents: next }, null, 2));
-      await rename(tmp, this.file);
+      await mkdir(this.stateDir, { recursive: true }).catch((error: unknown) => {
+        throw new HttpError(500, "internal", `${describePathError("create", this.stateDir, error)} (OS2_STATE_DIR)`);
+      });
+      try {
+        await writeFile(tmp, JSON.stringify({ version: 1, agents: next }, null, 2));
+        await rename(tmp, this.file);
+      } catch (error) {
+        throw new HttpError(500, "internal", `${describePathError("write", this.file, error)} (OS2_STATE_DIR)`);
+      }
       this.agents = next;
     });
     this.queue = run.catch(() => {});
@@ -73,7 +82,7 @@ export class AgentStore {
   private async load(): Promise<AgentRecord[]> {
     const text = await readFile(this.file, "utf8").catch((error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") return undefined;
-      throw error;
+      throw new HttpError(500, "internal", `${describePathError("read", this.file, error)} (OS2_STATE_DIR)`);
     });
     if (text === undefined) return [];
     const parsed = fileSchema.safeParse(JSON.parse(text));

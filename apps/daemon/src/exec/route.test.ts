@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, request } from "node:http";
 import { join } from "node:path";
 
@@ -132,6 +132,32 @@ describe("POST /api/exec", () => {
     expect(stdoutChars).toBe(bytes);
     expect(last).toMatchObject({ type: "exit", exitCode: 0 });
     expect(existsSync(marker)).toBe(true);
+  });
+
+  it("starts commands, and what they start, with oom_score_adj raised to 500, leaving the daemon's own alone", async () => {
+    const own = readFileSync(`/proc/${process.pid}/oom_score_adj`, "utf8").trim();
+    expect(await exec({ command: "cat", args: ["/proc/self/oom_score_adj"] })).toMatchObject({
+      exitCode: 0,
+      stdout: "500\n",
+    });
+    const nested = await exec({ command: "bash", args: ["-c", "cat /proc/self/oom_score_adj; echo $$ $PPID"] });
+    expect(nested.stdout.split("\n")[0]).toBe("500");
+    expect(readFileSync(`/proc/${process.pid}/oom_score_adj`, "utf8").trim()).toBe(own);
+  });
+
+  it("runs the command itself under the oom_score_adj wrapper: its argv as given, the daemon as its parent, its exit status", async () => {
+    const argv = await exec({ command: "cat", args: ["/proc/self/cmdline"] });
+    expect(argv.stdout).toBe("cat\0/proc/self/cmdline\0");
+    const parent = await exec({ command: "sh", args: ["-c", "echo $PPID; exit 9"] });
+    expect(parent).toMatchObject({ exitCode: 9, stdout: `${process.pid}\n` });
+  });
+
+  it("answers 126 and a stderr line for a file that is not executable", async () => {
+    const file = join(daemon.config.workspaceDir, "not-executable.sh");
+    writeFileSync(file, "#!/bin/sh\necho ran\n", { mode: 0o644 });
+    const result = await exec({ command: file });
+    expect(result).toMatchObject({ exitCode: 126, stdout: "" });
+    expect(result.stderr).toBe(`${file}: permission denied\n`);
   });
 
   it("answers 400 naming the field for a missing command", async () => {

@@ -1,23 +1,32 @@
+import { basename } from "node:path";
+
 import { execRequestSchema, type ExecResult, type ExecStreamEvent } from "@os2/protocol";
 import { Hono } from "hono";
 
 import type { DaemonConfig } from "../config";
 import { parseJsonBody } from "../http/errors";
 import { resolveExistingDir } from "../paths";
+import type { OomMonitor } from "../resources/oom-monitor";
 import { type OutputValve, runProcess, type RunProcessInput } from "./run-process";
 
-/** `POST /api/exec`: one command, buffered ({exitCode, stdout, stderr}) or streamed as NDJSON. */
-export function execRoutes(config: DaemonConfig) {
+/**
+ * `POST /api/exec`: one command, buffered ({exitCode, stdout, stderr}) or streamed as NDJSON. It starts with
+ * a raised `oom_score_adj`, and a SIGKILL the daemon did not send is reported to the OOM monitor, which
+ * names the command when the cgroup's kill counter says it was the OOM killer.
+ */
+export function execRoutes(config: DaemonConfig, oom: OomMonitor) {
   return new Hono().post("/", async (c) => {
     const req = await parseJsonBody(c, execRequestSchema);
     const cwd = await resolveExistingDir(config.workspaceDir, req.cwd);
-    const base = {
+    const base: ExecBase = {
       command: req.command,
       args: req.args,
       cwd,
       env: req.env,
       timeoutMs: req.timeoutMs,
       stdin: req.stdin,
+      oomScoreAdj: config.childOomScoreAdj,
+      onForeignSigkill: (pid) => oom.noteKilledChild(pid, basename(req.command)),
     };
     if (req.stream) return streamExec(base, c.req.raw.signal);
     return c.json(await bufferExec(base, config.execMaxOutputBytes, c.req.raw.signal));

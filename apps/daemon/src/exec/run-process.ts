@@ -1,5 +1,9 @@
 import { spawn } from "node:child_process";
+import { accessSync, constants as fs, statSync } from "node:fs";
 import { constants } from "node:os";
+import { delimiter, resolve } from "node:path";
+
+import { withRaisedOomScore } from "../oom-score";
 
 export type RunProcessInput = {
   command: string;
@@ -13,6 +17,10 @@ export type RunProcessInput = {
   onStderr: (text: string) => void;
   /** Called once the command started, with a valve over its output for a consumer that can fall behind. */
   onOutputValve?: (valve: OutputValve) => void;
+  /** The command's `oom_score_adj` (see `oom-score.ts`); 0 or unset leaves the daemon's. */
+  oomScoreAdj?: number;
+  /** The command died of a SIGKILL the daemon did not send (a timeout or disconnect): the OOM killer's, usually. */
+  onForeignSigkill?: (pid: number) => void;
 };
 
 /**
@@ -35,8 +43,18 @@ const EXIT_TIMEOUT = 124;
  */
 export function runProcess(input: RunProcessInput): Promise<ProcessExit> {
   const started = performance.now();
+  const env = { ...process.env, ...input.env };
+  // Looked up here rather than left to the wrapper shell, so a missing binary reads as before: 127 and
+  // "<command>: command not found", not the shell's own message.
+  const lookup = findExecutable(input.command, env.PATH, input.cwd);
+  if (lookup !== "found") {
+    const exitCode = lookup === "not-found" ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+    input.onStderr(`${input.command}: ${lookup === "not-found" ? "command not found" : "permission denied"}\n`);
+    return Promise.resolve({ exitCode, signal: null, timedOut: false, durationMs: 0 });
+  }
   return new Promise((resolve) => {
     let timedOut = false;
+    let killedByUs = false;
     let settled = false;
     const finish = (exit: Omit<ProcessExit, "durationMs" | "timedOut">) => {
       if (settled) return;
@@ -45,14 +63,16 @@ export function runProcess(input: RunProcessInput): Promise<ProcessExit> {
       input.signal?.removeEventListener("abort", killGroup);
       resolve({ ...exit, timedOut, durationMs: Math.round(performance.now() - started) });
     };
-    const child = spawn(input.command, input.args, {
+    const [file, args] = withRaisedOomScore(input.command, input.args, input.oomScoreAdj ?? 0);
+    const child = spawn(file, args, {
       cwd: input.cwd,
-      env: { ...process.env, ...input.env },
+      env,
       detached: true,
       stdio: ["pipe", "pipe", "pipe"],
     });
     function killGroup() {
       if (child.pid === undefined) return;
+      killedByUs = true;
       try {
         process.kill(-child.pid, "SIGKILL");
       } catch {
@@ -95,9 +115,38 @@ export function runProcess(input: RunProcessInput): Promise<ProcessExit> {
       if (timedOut) return finish({ exitCode: EXIT_TIMEOUT, signal });
       if (code !== null) return finish({ exitCode: code, signal: null });
       const signo = signal ? constants.signals[signal] : 0;
+      if (signal === "SIGKILL" && !killedByUs && child.pid !== undefined) input.onForeignSigkill?.(child.pid);
       finish({ exitCode: 128 + signo, signal });
     });
   });
+}
+
+/**
+ * Where `execvp` would find `command`: a path (with a slash) as it is, else the first executable file of
+ * that name in `PATH`. A match that is not executable (or a directory) is "not-executable", as for a shell.
+ */
+export function findExecutable(
+  command: string,
+  pathVar: string | undefined,
+  cwd: string,
+): "found" | "not-found" | "not-executable" {
+  const candidates = command.includes("/")
+    ? [resolve(cwd, command)]
+    : (pathVar ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).map((dir) => resolve(cwd, dir || ".", command));
+  let denied = false;
+  for (const candidate of candidates) {
+    try {
+      if (!statSync(candidate).isFile()) {
+        denied = true;
+        continue;
+      }
+      accessSync(candidate, fs.X_OK);
+      return "found";
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EACCES") denied = true;
+    }
+  }
+  return denied ? "not-executable" : "not-found";
 }
 
 function pipeText(stream: NodeJS.ReadableStream, onText: (text: string) => void) {

@@ -16,6 +16,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { DaemonConfig } from "../config";
 import { badRequest, HttpError, notFound, parseJsonBody, parseQuery } from "../http/errors";
 import { resolvePath } from "../paths";
+import { describeUser } from "../user";
 
 const tooLarge = (what: string, size: number, cap: number) =>
   new HttpError(413, "payload_too_large", `${what} is ${size} bytes, over the ${cap}-byte cap (OS2_FILES_MAX_BYTES)`);
@@ -65,11 +66,17 @@ export function filesRoutes(config: DaemonConfig) {
         const file = resolvePath(config.workspaceDir, req.path);
         const data = Buffer.from(req.content, req.encoding);
         if (data.length > cap) throw tooLarge("content", data.length, cap);
-        await mkdir(dirname(file), { recursive: true });
+        await mkdir(dirname(file), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+          throw fsError(error, dirname(file), "path");
+        });
         await writeFile(file, data).catch((error: NodeJS.ErrnoException) => {
           throw fsError(error, file, "path");
         });
-        if (req.mode !== undefined) await chmod(file, req.mode);
+        if (req.mode !== undefined) {
+          await chmod(file, req.mode).catch((error: NodeJS.ErrnoException) => {
+            throw fsError(error, file, "mode");
+          });
+        }
         const body: FileWriteResponse = { path: file, size: data.length };
         return c.json(body);
       },
@@ -87,6 +94,8 @@ function fsError(error: NodeJS.ErrnoException, path: string, field: string): Htt
   if (error.code === "ENOENT") return notFound(`${field}: ${path} does not exist`);
   if (error.code === "ENOTDIR") return badRequest(`${field}: ${path} is not a directory`, field);
   if (error.code === "EISDIR") return badRequest(`${field}: ${path} is a directory`, field);
-  if (error.code === "EACCES") return badRequest(`${field}: permission denied for ${path}`, field);
+  if (error.code === "EACCES" || error.code === "EPERM") {
+    return badRequest(`${field}: permission denied for ${path}; the daemon runs as ${describeUser()}`, field);
+  }
   return new HttpError(500, "internal", `${path}: ${error.message}`);
 }

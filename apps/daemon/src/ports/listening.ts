@@ -4,6 +4,8 @@ import { join } from "node:path";
 
 import type { ListeningPort } from "@os2/protocol";
 
+import { commandName } from "../resources/processes";
+
 /** A LISTEN socket from `/proc/net/tcp` or `/proc/net/tcp6`. */
 export type ListenSocket = { port: number; address: string; inode: number };
 
@@ -66,22 +68,16 @@ async function ownersOf(inodes: Set<number>, procRoot: string): Promise<Map<numb
       if (inodes.has(inode) && !owners.has(inode)) found.push(inode);
     }
     if (!found.length) continue;
-    const name = await commandName(join(procRoot, pid));
+    const name = await commandNameOf(join(procRoot, pid));
     if (name) for (const inode of found) owners.set(inode, name);
   }
   return owners;
 }
 
-/**
- * The name of the command a process runs: the file name of its argv[0] (`node`, `python3`, `nginx` for
- * "nginx: master process …"), else its `comm`. Not `comm` first: Node 24 renames its main thread to
- * "MainThread", which would name every Node server alike.
- */
-async function commandName(procDir: string): Promise<string | undefined> {
-  const argv0 = (await readFile(join(procDir, "cmdline"), "utf8").catch(() => "")).split("\0")[0] ?? "";
-  const fromArgv = (argv0.trim().split(/\s+/)[0] ?? "").split("/").pop()?.replace(/:$/, "");
-  if (fromArgv) return fromArgv;
-  return (await readFile(join(procDir, "comm"), "utf8").catch(() => "")).trim() || undefined;
+/** The name of the command a process runs (see `commandName`); `comm` is read only when argv[0] is empty. */
+async function commandNameOf(procDir: string): Promise<string | undefined> {
+  const cmdline = await readFile(join(procDir, "cmdline"), "utf8").catch(() => "");
+  return commandName(cmdline, "") ?? commandName("", await readFile(join(procDir, "comm"), "utf8").catch(() => ""));
 }
 
 /** A wildcard bind says the most about who can reach a port; otherwise IPv4 before IPv6. */

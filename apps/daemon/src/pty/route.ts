@@ -31,7 +31,12 @@ export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: Up
         onOpen(_event, ws) {
           // @hono/node-ws always hands over its `ws` socket; its bufferedAmount drives the backpressure.
           if (!ws.raw) return ws.close(1011, "no socket to relay the terminal to");
-          const opened = TmuxTerminal.open({ tmuxArgs: tmux.baseArgs(), session: query.tmuxSession, size: query });
+          const opened = TmuxTerminal.open({
+            tmuxArgs: tmux.baseArgs(),
+            session: query.tmuxSession,
+            size: query,
+            oomScoreAdj: tmux.oomScoreAdj,
+          });
           terminal = opened;
           relayWithBackpressure(opened, ws.raw);
           opened.onExit(() => ws.close(1000, "terminal exited"));

@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { readFile, readlink } from "node:fs/promises";
 
+import { withRaisedOomScore } from "../oom-score";
 import { runCommand } from "../process";
 
 export type TerminalSize = { cols: number; rows: number };
@@ -16,11 +17,13 @@ export class TmuxTerminal {
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {}
 
-  static open(input: { tmuxArgs: string[]; session: string; size: TerminalSize }): TmuxTerminal {
+  static open(input: { tmuxArgs: string[]; session: string; size: TerminalSize; oomScoreAdj?: number }): TmuxTerminal {
     // Session names are validated to [A-Za-z0-9_-], and tmux args are quoted, so this shell line is safe.
     const tmux = ["tmux", ...input.tmuxArgs, "attach-session", "-t", `=${input.session}`].map(shellQuote).join(" ");
     const line = `stty rows ${input.size.rows} cols ${input.size.cols} 2>/dev/null; exec ${tmux}`;
-    const child = spawn("script", ["-qfc", line, "/dev/null"], {
+    // Raised like every child (oom-score.ts); `exec` keeps `script` this very process, which findTty relies on.
+    const [file, args] = withRaisedOomScore("script", ["-qfc", line, "/dev/null"], input.oomScoreAdj ?? 0);
+    const child = spawn(file, args, {
       env: { ...process.env, TERM: "xterm-256color", LANG: process.env.LANG ?? "C.UTF-8" },
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { runCommand } from "../process";
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
 describe("/api/tmux/sessions", () => {
@@ -16,6 +19,21 @@ describe("/api/tmux/sessions", () => {
     const second = await daemon.call("/api/tmux/sessions", { method: "POST", json: { name: "work" } });
     expect(second.status).toBe(200);
     expect((await second.json()).created).toBe(false);
+  });
+
+  it("starts the tmux server, and so every pane (terminals, agents), with oom_score_adj raised to 500", async () => {
+    const info = await runCommand("tmux", [
+      "-S",
+      daemon.config.tmuxSocket ?? "",
+      "display-message",
+      "-p",
+      "-t",
+      "=work:",
+      "#{pid} #{pane_pid}",
+    ]);
+    const [serverPid, panePid] = info.stdout.trim().split(" ");
+    expect(readFileSync(`/proc/${serverPid}/oom_score_adj`, "utf8").trim()).toBe("500");
+    expect(readFileSync(`/proc/${panePid}/oom_score_adj`, "utf8").trim()).toBe("500");
   });
 
   it("lists sessions", async () => {

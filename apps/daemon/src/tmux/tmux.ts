@@ -1,6 +1,7 @@
 import type { TmuxSession } from "@os2/protocol";
 
 import { type CommandResult, runCommand } from "../process";
+import { describeUser } from "../user";
 
 export type PaneState = { state: "alive" } | { state: "dead"; exitCode: number | null } | { state: "missing" };
 
@@ -21,15 +22,23 @@ const SESSION_FORMAT = "#{session_name}\t#{session_windows}\t#{session_attached}
  * and agents survive a daemon restart. `=name` targets match session names exactly (no prefix matching).
  */
 export class Tmux {
-  constructor(private readonly socket: string | undefined) {}
+  /**
+   * @param oomScoreAdj the `oom_score_adj` of the tmux server, which every pane (terminals, agents)
+   * inherits: the server is forked by the `new-session` client that finds none running, so that client starts
+   * raised (see `oom-score.ts`).
+   */
+  constructor(
+    private readonly socket: string | undefined,
+    readonly oomScoreAdj = 0,
+  ) {}
 
   /** argv prefix for any tmux invocation; `-u` keeps UTF-8 even where the locale is not set. */
   baseArgs(): string[] {
     return this.socket ? ["-u", "-S", this.socket] : ["-u"];
   }
 
-  run(args: string[]): Promise<CommandResult> {
-    return runCommand("tmux", [...this.baseArgs(), ...args]);
+  run(args: string[], options: { oomScoreAdj?: number } = {}): Promise<CommandResult> {
+    return runCommand("tmux", [...this.baseArgs(), ...args], options);
   }
 
   async listSessions(): Promise<TmuxSession[]> {
@@ -54,10 +63,13 @@ export class Tmux {
     if (input.command?.length) args.push("--", ...input.command);
     // Chained with ";" so the option is set before the server reaps a process that exits at once.
     if (input.remainOnExit) args.push(";", "set-option", "-w", "-t", `=${input.name}:`, "remain-on-exit", "on");
-    const result = await this.run(args);
+    // new-session is the only command the daemon sends that starts a server.
+    const result = await this.run(args, { oomScoreAdj: this.oomScoreAdj });
     if (result.code === 0) return true;
     if (/duplicate session/.test(result.stderr)) return false; // Lost a race with a concurrent ensure.
-    throw new Error(`tmux new-session ${input.name} failed: ${result.stderr.trim()}`);
+    throw new Error(
+      `tmux new-session ${input.name} failed: ${result.stderr.trim()} (socket ${this.socket ?? "tmux's default, under $TMUX_TMPDIR or /tmp"}; the daemon runs as ${describeUser()})`,
+    );
   }
 
   async killSession(name: string): Promise<boolean> {

@@ -66,7 +66,13 @@ export type DaytonaStandin = {
   /** Base URL to pass to the SDK as `apiUrl`, e.g. http://127.0.0.1:1234/api */
   apiUrl: string;
   /** Registers a snapshot directly (as if built earlier), by default an active one of the stand-in's image. */
-  addSnapshot(input: { name: string; imageName?: string; state?: SnapshotDto["state"]; createdAt?: Date }): SnapshotDto;
+  addSnapshot(input: {
+    name: string;
+    imageName?: string;
+    state?: SnapshotDto["state"];
+    createdAt?: Date;
+    resources?: { cpu?: number; memory?: number; disk?: number };
+  }): SnapshotDto;
   /** Rotates the preview token of a sandbox port; requests with the old token get 401. */
   rotatePreviewToken(sandboxId: string, port: number): string;
   /** The Docker container that backs a sandbox. */
@@ -121,10 +127,11 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
       state: input.state ?? "active",
       size: null,
       entrypoint: null,
-      cpu: 1,
+      // Daytona's defaults, unless the create asked for more (1 vCPU, 1 GiB, 3 GiB).
+      cpu: input.resources?.cpu ?? 1,
       gpu: 0,
-      mem: 1,
-      disk: 3,
+      mem: input.resources?.memory ?? 1,
+      disk: input.resources?.disk ?? 3,
       errorReason: null,
       createdAt,
       updatedAt: createdAt,
@@ -386,6 +393,11 @@ export async function startDaytonaStandin(options: DaytonaStandinOptions): Promi
       name: body.name,
       state: "pending",
       ...(body.imageName ? { imageName: body.imageName } : {}),
+      resources: {
+        ...(body.cpu === undefined ? {} : { cpu: body.cpu }),
+        ...(body.memory === undefined ? {} : { memory: body.memory }),
+        ...(body.disk === undefined ? {} : { disk: body.disk }),
+      },
     });
     const record = snapshots.get(dto.id);
     if (!record) throw new Error("unreachable: snapshot just added");

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { DaytonaProvider } from "../../backend/providers/daytona/daytona-provider";
 import { TEST_LIMITS } from "../../backend/testing/limits.ts";
-import { buildDaytonaSnapshot } from "../../sandbox/daytona-snapshot";
+import { buildDaytonaSnapshot, daytonaResources } from "../../sandbox/daytona-snapshot";
 import { ensureDaytonaFixtureImage } from "./fixture-image";
 import { type DaytonaStandin, startDaytonaStandin } from "./index";
 
@@ -63,9 +63,19 @@ describe("snapshot build through the SDK", () => {
       dockerfilePath,
       contextDir,
       now: new Date("2026-01-02T03:04:05Z"),
+      resources: daytonaResources({
+        OS2_MACHINE_CPUS: 1500,
+        OS2_MACHINE_MEMORY: 3 * 1024,
+        OS2_MACHINE_DISK: 20 * 1024,
+      }),
       onLogs: (chunk) => logs.push(chunk),
     });
     expect(name).toBe(`${stage}--20260102-030405`);
+    // os2's machine limits become the snapshot's resources, in Daytona's units (whole cores, GiB).
+    const snapshot = (await (
+      await fetch(`${standin.apiUrl}/snapshots/${name}`, { headers: { authorization: `Bearer ${API_KEY}` } })
+    ).json()) as { cpu: number; mem: number; disk: number };
+    expect(snapshot).toMatchObject({ cpu: 2, mem: 3, disk: 20 });
     const log = logs.join("\n");
     expect(log).toContain("marker:hello-from-context");
     expect(log).toContain(`Created snapshot ${name} (active)`);

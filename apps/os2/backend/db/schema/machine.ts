@@ -33,6 +33,8 @@ export const machine = pgTable(
     pids: integer("pids"),
     diskMb: integer("disk_mb"),
     profile: text("profile").$type<"standard" | "strict">(),
+    /** OOM kills the daemon had reported when os2 last looked; new ones become machine events. */
+    oomKills: integer("oom_kills").notNull().default(0),
     ...timestamps,
   },
   (t) => [index("machine_project_idx").on(t.projectId)],

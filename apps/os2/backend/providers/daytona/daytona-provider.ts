@@ -18,6 +18,7 @@ import {
   DAEMON_PORT,
   type DaemonEndpoint,
   type InspectResult,
+  type LimitsSupport,
   type ListedMachine,
   type MachineLabels,
   type MachineProvider,
@@ -248,6 +249,18 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
           refresh: rejectedAgain,
         };
       },
+    };
+  }
+
+  /** Daytona sizes sandboxes per snapshot: os2's limits are applied when `pnpm snapshot:daytona` builds one. */
+  async limitsSupport(): Promise<LimitsSupport> {
+    return {
+      perMachine: false,
+      diskQuota: true,
+      notes: [
+        "Daytona machines get the resources of the snapshot they boot from, set when `pnpm snapshot:daytona` " +
+          "builds it (from OS2_MACHINE_CPUS, OS2_MACHINE_MEMORY and OS2_MACHINE_DISK).",
+      ],
     };
   }
 

@@ -31,7 +31,73 @@ describe("toEnvArray", () => {
   });
 });
 
+const isolation = {
+  limits: { cpuMillis: 1500, memoryMb: 2048, pids: 512, diskMb: 10_240 },
+  profile: "standard",
+  network: "os2-machines",
+  runtime: "runc",
+  diskQuota: false,
+} as const;
+
 describe("buildContainerSpec", () => {
+  test("runs as the unprivileged user, within CPU, memory (no swap) and process limits, on the os2 network", () => {
+    const spec = buildContainerSpec({
+      machineId: "mach_1",
+      labels,
+      env: [],
+      imageId: "sha256:abc",
+      ports: [3000],
+      ...isolation,
+    });
+    expect(spec.User).toBe("1000:1000");
+    expect(spec.HostConfig).toMatchObject({
+      NanoCpus: 1_500_000_000,
+      Memory: 2048 * 1024 * 1024,
+      MemorySwap: 2048 * 1024 * 1024,
+      PidsLimit: 512,
+      NetworkMode: "os2-machines",
+      CapDrop: ["ALL"],
+    });
+    // No disk quota where the storage driver has none, and Docker's default runtime is left alone.
+    expect(spec.HostConfig).not.toHaveProperty("StorageOpt");
+    expect(spec.HostConfig).not.toHaveProperty("Runtime");
+  });
+
+  test("never keeps NET_RAW, NET_ADMIN or SYS_ADMIN; strict keeps nothing and sets no-new-privileges", () => {
+    const standard = buildContainerSpec({ machineId: "m", labels, env: [], imageId: "i", ports: [], ...isolation });
+    const strict = buildContainerSpec({
+      machineId: "m",
+      labels,
+      env: [],
+      imageId: "i",
+      ports: [],
+      ...isolation,
+      profile: "strict",
+    });
+    for (const spec of [standard, strict]) {
+      for (const dangerous of ["NET_RAW", "NET_ADMIN", "SYS_ADMIN"])
+        expect(spec.HostConfig?.CapAdd).not.toContain(dangerous);
+    }
+    expect(standard.HostConfig?.CapAdd).toContain("SETUID");
+    expect(standard.HostConfig?.SecurityOpt).toEqual([]);
+    expect(strict.HostConfig?.CapAdd).toEqual([]);
+    expect(strict.HostConfig?.SecurityOpt).toEqual(["no-new-privileges:true"]);
+  });
+
+  test("asks for a disk quota and another runtime only when told to", () => {
+    const spec = buildContainerSpec({
+      machineId: "m",
+      labels,
+      env: [],
+      imageId: "i",
+      ports: [],
+      ...isolation,
+      diskQuota: true,
+      runtime: "runsc",
+    });
+    expect(spec.HostConfig).toMatchObject({ StorageOpt: { size: "10240M" }, Runtime: "runsc" });
+  });
+
   test("publishes every port on 127.0.0.1 with a Docker-chosen host port and never restarts on its own", () => {
     const spec = buildContainerSpec({
       machineId: "mach_1",
@@ -39,6 +105,7 @@ describe("buildContainerSpec", () => {
       env: ["A=1"],
       imageId: "sha256:abc",
       ports: [3000, 8080],
+      ...isolation,
     });
     expect(spec).toMatchObject({
       name: "os2-mach_1",

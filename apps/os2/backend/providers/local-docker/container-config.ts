@@ -4,7 +4,7 @@
  */
 import type Dockerode from "dockerode";
 
-import type { MachineLabels, ProviderMachineState } from "../types";
+import type { IsolationProfile, MachineLabels, MachineLimits, ProviderMachineState } from "../types";
 
 export { DAEMON_PORT } from "../types";
 export const ENV_VAR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -35,7 +35,61 @@ export type ContainerSpecInput = {
   env: string[];
   imageId: string;
   ports: readonly number[];
+  limits: MachineLimits;
+  profile: IsolationProfile;
+  /** The os2-managed network (inter-container traffic disabled). */
+  network: string;
+  /** Docker runtime; `runc` (Docker's default) is left unset. */
+  runtime: string;
+  /** Whether the storage driver can enforce a size on the writable layer (`--storage-opt size=`). */
+  diskQuota: boolean;
 };
+
+/** The image's unprivileged user (apps/os2/sandbox/Dockerfile). Every process of a machine runs as it. */
+export const MACHINE_USER = "1000:1000";
+
+/**
+ * Capabilities each profile keeps; everything else is dropped. Never NET_RAW (spoofed packets), NET_ADMIN
+ * or SYS_ADMIN. The non-root user has none of them in effect: they bound what `sudo` can reach.
+ * `standard` keeps what sudo and apt/dpkg need; `strict` keeps nothing (and has no-new-privileges).
+ */
+export const PROFILE_CAPABILITIES: Record<IsolationProfile, readonly string[]> = {
+  standard: [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "SETUID",
+    "SETGID",
+    "SETFCAP",
+    "KILL",
+    "AUDIT_WRITE",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+  ],
+  strict: [],
+};
+
+/** HostConfig fields that bound a machine: CPU, memory without swap, processes, disk, capabilities. */
+export function isolationHostConfig(
+  input: Pick<ContainerSpecInput, "limits" | "profile" | "network" | "runtime" | "diskQuota">,
+) {
+  const memoryBytes = input.limits.memoryMb * 1024 * 1024;
+  return {
+    NanoCpus: input.limits.cpuMillis * 1_000_000,
+    Memory: memoryBytes,
+    // Swap equal to memory means no swap on top: the budget is the budget.
+    MemorySwap: memoryBytes,
+    PidsLimit: input.limits.pids,
+    CapDrop: ["ALL"],
+    CapAdd: [...PROFILE_CAPABILITIES[input.profile]],
+    // Docker's default seccomp profile stays on (no `seccomp=unconfined` here).
+    SecurityOpt: input.profile === "strict" ? ["no-new-privileges:true"] : [],
+    NetworkMode: input.network,
+    ...(input.runtime && input.runtime !== "runc" ? { Runtime: input.runtime } : {}),
+    ...(input.diskQuota && input.limits.diskMb ? { StorageOpt: { size: `${input.limits.diskMb}M` } } : {}),
+  };
+}
 
 export function buildContainerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {
   const exposedPorts: Record<string, object> = {};
@@ -51,9 +105,16 @@ export function buildContainerSpec(input: ContainerSpecInput): Dockerode.Contain
     // The image id, not the tag: the machine keeps the build it was created from even when the tag moves.
     Image: input.imageId,
     Env: input.env,
-    Labels: { ...input.labels, "os2.managed": "true", "os2.machine-id": input.machineId },
+    Labels: {
+      ...input.labels,
+      "os2.managed": "true",
+      "os2.machine-id": input.machineId,
+      "os2.profile": input.profile,
+    },
+    User: MACHINE_USER,
     ExposedPorts: exposedPorts,
     HostConfig: {
+      ...isolationHostConfig(input),
       PortBindings: portBindings,
       // os2's reconciler owns desired state; Docker restarting containers on its own would fight it.
       RestartPolicy: { Name: "no" },

@@ -18,6 +18,7 @@ import type {
   CreateMachineResult,
   DaemonEndpoint,
   InspectResult,
+  LimitsSupport,
   ListedMachine,
   MachineLabels,
   MachineProvider,
@@ -53,7 +54,15 @@ export type LocalDockerProviderConfig = {
   previewPorts?: number[];
   /** Seconds between SIGTERM and SIGKILL on stop. The image's entry forwards SIGTERM, so this can be short. */
   stopTimeoutSeconds?: number;
+  /** The network machines join; created on first use with inter-container traffic disabled. */
+  network?: string;
+  /** Docker runtime (`runc` by default). */
+  runtime?: string;
 };
+
+export const DEFAULT_MACHINE_NETWORK = "os2-machines";
+/** Storage drivers whose `--storage-opt size=` enforces a size on a container's writable layer. */
+const QUOTA_DRIVERS = new Set(["btrfs", "zfs", "windowsfilter"]);
 
 // Deadlines per kind of call. Fast calls get short ones so an unresponsive engine fails at once rather
 // than after a long hang; container create/start/remove can take seconds on a busy engine.
@@ -74,7 +83,11 @@ export class LocalDockerProvider implements MachineProvider {
   private readonly daemonPort: number;
   private readonly ports: readonly number[];
   private readonly stopTimeoutSeconds: number;
+  private readonly network: string;
+  private readonly runtime: string;
   private availableUntil = 0;
+  private networkReady: Promise<void> | null = null;
+  private support: Promise<LimitsSupport> | null = null;
 
   constructor(config: LocalDockerProviderConfig) {
     this.dockerHost = config.dockerHost ?? DEFAULT_DOCKER_HOST;
@@ -84,6 +97,81 @@ export class LocalDockerProvider implements MachineProvider {
     this.daemonPort = config.daemonPort ?? DAEMON_PORT;
     this.ports = [...new Set([this.daemonPort, ...(config.previewPorts ?? [])])];
     this.stopTimeoutSeconds = config.stopTimeoutSeconds ?? 3;
+    this.network = config.network ?? DEFAULT_MACHINE_NETWORK;
+    this.runtime = config.runtime ?? "runc";
+  }
+
+  /** Per-machine CPU, memory and processes always; a disk quota only on storage drivers that enforce one. */
+  limitsSupport(signal?: AbortSignal): Promise<LimitsSupport> {
+    this.support ??= this.call("read engine info", { signal, timeoutMs: QUICK_TIMEOUT_MS }, () => this.docker.info())
+      .then((info: { Driver?: string; DriverStatus?: [string, string][] }) => {
+        const driver = info.Driver ?? "unknown";
+        const backing = info.DriverStatus?.find(([key]) => key === "Backing Filesystem")?.[1] ?? "";
+        // overlay2 enforces sizes only on xfs mounted with pquota; without a way to read the mount options
+        // here, xfs is taken as a maybe and the first create with a quota tells.
+        const diskQuota = QUOTA_DRIVERS.has(driver) || (driver === "overlay2" && backing === "xfs");
+        const notes = diskQuota
+          ? []
+          : [
+              `Disk is not limited: Docker's ${driver} storage driver${backing ? ` on ${backing}` : ""} has no per-container quota.`,
+            ];
+        return { perMachine: true, diskQuota, notes };
+      })
+      .catch((error: unknown) => {
+        this.support = null;
+        throw error;
+      });
+    return this.support;
+  }
+
+  /**
+   * The os2 network, created on first use: a bridge with inter-container traffic disabled, so no machine
+   * can reach another's address. An existing network of that name that allows it is refused, not used.
+   */
+  private ensureNetwork(signal?: AbortSignal): Promise<void> {
+    this.networkReady ??= (async () => {
+      type NetworkInfo = { Options?: Record<string, string> };
+      const handle = this.docker.getNetwork(this.network);
+      // @types/dockerode lacks inspect's options overload; dockerode 5 accepts { abortSignal }.
+      const inspect = handle.inspect.bind(handle) as unknown as (options: {
+        abortSignal: AbortSignal;
+      }) => Promise<NetworkInfo>;
+      const inspectNetwork = () =>
+        this.call(`inspect network ${this.network}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
+          inspect({ abortSignal }).catch((error: unknown) => {
+            if (statusCode(error) === 404) return null;
+            throw error;
+          }),
+        );
+      let network = await inspectNetwork();
+      if (!network) {
+        await this.call(`create network ${this.network}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, () =>
+          ignoreStatuses(
+            this.docker.createNetwork({
+              Name: this.network,
+              Driver: "bridge",
+              CheckDuplicate: true,
+              Options: { "com.docker.network.bridge.enable_icc": "false" },
+              Labels: { "os2.managed": "true" },
+            }),
+            [409],
+          ),
+        );
+        network = await inspectNetwork();
+      }
+      if (network?.Options?.["com.docker.network.bridge.enable_icc"] !== "false") {
+        throw new ProviderError(
+          "unavailable",
+          `The Docker network ${this.network} exists but lets containers reach each other. Remove it ` +
+            `(docker network rm ${this.network}) so os2 can create it with inter-container traffic disabled, ` +
+            "or set OS2_MACHINE_NETWORK to another name.",
+        );
+      }
+    })().catch((error: unknown) => {
+      this.networkReady = null;
+      throw error;
+    });
+    return this.networkReady;
   }
 
   async availability(signal?: AbortSignal): Promise<Availability> {
@@ -123,8 +211,20 @@ export class LocalDockerProvider implements MachineProvider {
     }
     // A short deadline on the first call: an unreachable engine fails create at once.
     const imageId = await this.resolveImageId(input.signal, QUICK_TIMEOUT_MS);
+    const [, support] = await Promise.all([this.ensureNetwork(input.signal), this.limitsSupport(input.signal)]);
     const { machineId, labels } = input;
-    const spec = buildContainerSpec({ machineId, labels, env: env.env, imageId, ports: this.ports });
+    const spec = buildContainerSpec({
+      machineId,
+      labels,
+      env: env.env,
+      imageId,
+      ports: this.ports,
+      limits: input.limits,
+      profile: input.profile,
+      network: this.network,
+      runtime: this.runtime,
+      diskQuota: support.diskQuota,
+    });
     let containerId: string | undefined;
     try {
       containerId = await this.createOrAdoptContainer(spec, input.machineId, input.signal);

@@ -3,14 +3,15 @@
  * `@os2/protocol`), not merely that the container started or that something on the port said 200. It is
  * polled through the provider's endpoint, which can change: Docker assigns a new host port after a restart.
  */
-import { healthResponseSchema } from "@os2/protocol";
+import { healthResponseSchema, type OomReport } from "@os2/protocol";
 
 import type { DaemonEndpoint } from "../../providers/types.ts";
 
 /** Health answers are small; anything bigger is not the daemon. */
 const MAX_HEALTH_BYTES = 64 * 1024;
 
-export type HealthVerdict = { healthy: true } | { healthy: false; reason: string };
+/** Whether the daemon is healthy, and what it reported of OOM kills inside the machine (when it did). */
+export type HealthVerdict = { healthy: true; oom?: OomReport } | { healthy: false; reason: string; oom?: OomReport };
 
 export async function checkHealth(endpoint: DaemonEndpoint, timeoutMs = 1_000): Promise<HealthVerdict> {
   let response: Response;
@@ -29,14 +30,13 @@ export async function checkHealth(endpoint: DaemonEndpoint, timeoutMs = 1_000): 
   const text = await readCapped(response, MAX_HEALTH_BYTES).catch(() => null);
   const parsed = healthResponseSchema.safeParse(parseJson(text));
   if (!parsed.success) return { healthy: false, reason: "The answer to /api/health is not the daemon's health report" };
+  const oom = parsed.data.oom ? { oom: parsed.data.oom } : {};
   if (parsed.data.status !== "ok") {
     const down = parsed.data.services.filter((service) => service.state !== "up" || !service.ready).map((s) => s.name);
-    return {
-      healthy: false,
-      reason: `The daemon reports ${parsed.data.status}${down.length ? ` (${down.join(", ")})` : ""}`,
-    };
+    const reason = `The daemon reports ${parsed.data.status}${down.length ? ` (${down.join(", ")})` : ""}`;
+    return { healthy: false, reason, ...oom };
   }
-  return { healthy: true };
+  return { healthy: true, ...oom };
 }
 
 export async function probeHealth(endpoint: DaemonEndpoint, timeoutMs = 1_000): Promise<boolean> {

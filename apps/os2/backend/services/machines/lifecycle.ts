@@ -16,6 +16,7 @@
  * never exists without a row), and the row is deleted only after the provider deleted the container. The
  * reconciler observes whatever a crash interrupted, and `observe` finishes it.
  */
+import type { OomReport } from "@os2/protocol";
 import { and, count, eq, ne } from "drizzle-orm";
 
 import { type Encryptor, randomToken } from "../../crypto.ts";
@@ -41,7 +42,7 @@ import {
   type ProviderMachineState,
 } from "../../providers/types.ts";
 import { DomainError, notFound } from "../errors.ts";
-import { probeHealth, waitForHealth } from "./daemon-health.ts";
+import { checkHealth, waitForHealth } from "./daemon-health.ts";
 import type { MachineEndpoints } from "./endpoints.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { buildMachineEnv } from "./machine-env.ts";
@@ -397,7 +398,9 @@ export class MachineLifecycle {
       }
       if (state === "running") {
         const endpoint = await this.options.endpoints.open(row, DAEMON_PORT);
-        const healthy = await probeHealth(endpoint, 1_500).catch(() => false);
+        const verdict = await checkHealth(endpoint, 1_500);
+        const healthy = verdict.healthy;
+        if (verdict.oom) await this.recordOomKills(row, verdict.oom);
         if (healthy && row.observedState !== "running") {
           if (row.observedState === "starting") await this.markReady(row.id);
           else await this.transition(row.id, "running", "health");
@@ -417,6 +420,41 @@ export class MachineLifecycle {
       return;
     }
     if (row.observedState !== target) await this.transition(row.id, target, "provider");
+  }
+
+  /**
+   * New OOM kills the daemon reports become machine events ("out of memory: node"). The daemon's count
+   * only grows for one machine filesystem; a smaller count means a new filesystem, so it starts over.
+   */
+  private async recordOomKills(row: Machine, oom: OomReport): Promise<void> {
+    const baseline = oom.kills < row.oomKills ? 0 : row.oomKills;
+    const fresh = oom.kills - baseline;
+    if (fresh <= 0) {
+      if (oom.kills !== row.oomKills)
+        await this.options.db.update(machine).set({ oomKills: oom.kills }).where(eq(machine.id, row.id));
+      return;
+    }
+    await this.options.db.update(machine).set({ oomKills: oom.kills }).where(eq(machine.id, row.id));
+    const named = oom.recent.slice(-Math.min(fresh, oom.recent.length));
+    for (const kill of named) {
+      await this.recordEvent(
+        row,
+        row.observedState,
+        row.observedState,
+        "health",
+        `out of memory: ${kill.process ?? "unknown process"}`,
+      );
+    }
+    if (fresh > named.length) {
+      const more = fresh - named.length;
+      await this.recordEvent(
+        row,
+        row.observedState,
+        row.observedState,
+        "health",
+        `out of memory: ${more} more process${more === 1 ? "" : "es"}`,
+      );
+    }
   }
 
   /** Creates the container/sandbox for a row that has none yet, and records `starting`. */

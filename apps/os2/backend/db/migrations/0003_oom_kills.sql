@@ -1,0 +1,1 @@
+ALTER TABLE "machine" ADD COLUMN "oom_kills" integer DEFAULT 0 NOT NULL;
