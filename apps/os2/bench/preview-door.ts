@@ -113,7 +113,8 @@ export async function benchPreviewDoor(input: PreviewBenchInput): Promise<void> 
   if (!listed) throw new Error(`no running container for ${input.machineId}`);
   const container = docker.getContainer(listed.Id);
   const info = await container.inspect();
-  const ip = info.NetworkSettings.IPAddress || Object.values(info.NetworkSettings.Networks ?? {})[0]?.IPAddress;
+  // Machines sit on the os2 network, not the default bridge: its address is under Networks.
+  const ip = Object.values(info.NetworkSettings.Networks ?? {})[0]?.IPAddress;
   const daemonHostPort = Number(info.NetworkSettings.Ports["3000/tcp"]?.[0]?.HostPort);
   const machineToken = info.Config.Env.find((entry) => entry.startsWith("MACHINE_AUTH_TOKEN="))?.split("=")[1];
   if (!ip || !daemonHostPort || !machineToken) throw new Error(`container ${listed.Id}: no address, port or token`);

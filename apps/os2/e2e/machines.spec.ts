@@ -14,6 +14,8 @@ import { fileURLToPath } from "node:url";
 
 import { expect, type Page, test } from "@playwright/test";
 
+import { E2E_BASE_URL } from "./e2e-server.ts";
+
 const SCREENSHOT_DIR = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
 const DOCKER_API = "http://127.0.0.1:2375";
 const TEST_CODE = "424242";
@@ -212,7 +214,12 @@ test("a user creates a local-docker machine, types into its browser terminal, th
 async function removeMachine(page: Page, organizationSlug: string, projectSlug: string, machineId: string) {
   console.warn(`cleaning up machine ${machineId} after a failure`);
   await page.request
-    .post("/api/trpc/machine.delete", { data: { json: { organizationSlug, projectSlug, machineId } }, timeout: 60_000 })
+    .post("/api/trpc/machine.delete", {
+      data: { json: { organizationSlug, projectSlug, machineId } },
+      // A cookie-carrying mutation must come from the dashboard's origin, as a browser's would.
+      headers: { origin: E2E_BASE_URL },
+      timeout: 60_000,
+    })
     .catch((error: unknown) => console.warn(`machine.delete failed: ${String(error)}`));
   for (const container of await containersOf(machineId).catch(() => [])) {
     await fetch(`${DOCKER_API}/containers/${container.Id}?force=true&v=true`, { method: "DELETE" }).catch(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { isSignupAllowed, isTestEmail, parseSignupAllowlist,testOtpEnabled } from "./email-rules.ts";
+import { isSignupAllowed, isTestEmail, parseSignupAllowlist, testOtpEnabled } from "./email-rules.ts";
 
 describe("signup allowlist", () => {
   it("defaults to *@example.com outside prd and to nobody in prd", () => {

@@ -1,7 +1,8 @@
 /**
- * Cross-site request forgery guard for the dashboard origin. A preview origin is usually *same-site* with
- * the dashboard (`*.localhost`, or `preview.example.com` next to `app.example.com`), so SameSite cookies do
- * not stop a page a machine serves from sending the dashboard's cookies along. Browsers always send
+ * Cross-site request forgery guard for the dashboard origin. A preview origin can be *same-site* with the
+ * dashboard (`preview.example.com` next to `app.example.com`; Chromium treats `*.localhost` names as sites
+ * of their own), and then SameSite cookies do not stop a page a machine serves from sending the dashboard's
+ * cookies along. Browsers always send
  * `Origin` on WebSocket handshakes and on POST/PUT/PATCH/DELETE, so a request that carries a cookie and
  * changes state (or upgrades) must come from a dashboard origin. Requests without cookies carry no ambient
  * authority (API clients send a bearer token) and pass.

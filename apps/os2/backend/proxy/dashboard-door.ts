@@ -146,11 +146,11 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
     if (answer.status === "not_found") return sendJson(response, 404, "Machine not found", DASHBOARD_SECURITY_HEADERS);
     const row = answer.access.machine;
 
-    const abort = new AbortController();
     const untrack = options.live.add({
       key: `dashboard\n${headers.get("authorization") ?? headers.get("cookie") ?? ""}\n${row.id}`,
       stillAllowed: async () => (await decide(headers, target)).status === "ok",
-      close: () => abort.abort(),
+      // Destroying the client's side ends the machine's too (see relayHttp).
+      close: () => response.destroy(),
     });
     response.once("close", untrack);
     try {
@@ -160,7 +160,6 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
         pathAndQuery: `${target.rest}${search}`,
         requestHeaders: requestHeaders(request),
         policy: dashboardPolicy,
-        signal: abort.signal,
       });
     } catch (error) {
       if (!(error instanceof RelayError)) options.machines.forgetEndpoints(row.id);

@@ -28,12 +28,10 @@ export class LiveConnections {
     this.open.add(connection);
     this.timer ??= setInterval(() => this.sweep(), RECHECK_INTERVAL_MS);
     this.timer.unref();
+    // The timer stays once started (it is unref'd and does nothing while nothing is open): starting and
+    // stopping it around every short request would cost more than it saves.
     return () => {
       this.open.delete(connection);
-      if (this.open.size === 0 && this.timer) {
-        clearInterval(this.timer);
-        this.timer = null;
-      }
     };
   }
 

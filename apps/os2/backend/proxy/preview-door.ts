@@ -16,6 +16,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
+import { DAEMON_PORT } from "@os2/protocol";
+
 import type { Logger } from "../logger.ts";
 import type { AccessService, Caller, MachineAccess } from "../services/access.ts";
 import type { MachineService } from "../services/machines/machine-service.ts";
@@ -49,6 +51,9 @@ export const PREVIEW_AUTH_PATH = "/__os2/preview-auth";
 export const PREVIEW_OPEN_PATH = "/api/previews/open";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** The client's credentials and forwarding claims never pass; `host` only where the endpoint wants the public one. */
+const DROPPED_KEEP_HOST = new Set(["cookie", "authorization", ...FORWARDING_HEADERS]);
+const DROPPED_WITH_HOST = new Set([...DROPPED_KEEP_HOST, "host"]);
 
 export type PreviewDoorOptions = {
   access: AccessService;
@@ -132,7 +137,11 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
   const keyOf = (credential: Credential, target: PreviewTarget) =>
     `preview\n${credential.kind}:${credential.kind === "none" ? "" : credential.value}\n${target.machineId}:${target.port}`;
 
-  /** Cookie-authenticated state changes and upgrades must come from this machine's own preview origins. */
+  /**
+   * Cookie-authenticated state changes and upgrades must come from this machine's own preview origins: an
+   * app's frontend on one port may call its API on another. The daemon's port is stricter, since it runs
+   * commands: only its own origin, so an injected script in some app of the machine cannot drive the daemon.
+   */
   function crossSiteRefusal(
     request: IncomingMessage,
     credential: Credential,
@@ -142,13 +151,16 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
     if (credential.kind !== "cookie") return null;
     if (!upgrade && SAFE_METHODS.has(request.method ?? "GET")) return null;
     const origin = request.headers.origin;
-    if (origin && options.origin.isOriginOfMachine(origin, target.machineId)) return null;
+    const allowed =
+      target.port === DAEMON_PORT
+        ? origin === options.origin.urlFor(target.machineId, target.port)
+        : origin !== undefined && options.origin.isOriginOfMachine(origin, target.machineId);
+    if (allowed) return null;
     return `Cross-site request refused: ${origin ? `Origin ${origin}` : "a request without Origin"} may not use this preview's cookie.`;
   }
 
   function requestHeaders(request: IncomingMessage, forwardsHost: boolean): OutgoingHttpHeaders {
-    const dropped = new Set(["cookie", "authorization", ...FORWARDING_HEADERS, ...(forwardsHost ? [] : ["host"])]);
-    const headers = copyRequestHeaders(request.headers, dropped);
+    const headers = copyRequestHeaders(request.headers, forwardsHost ? DROPPED_KEEP_HOST : DROPPED_WITH_HOST);
     const cookie = withoutPreviewCookie(request.headers.cookie);
     if (cookie) headers.cookie = cookie;
     // The client's own Authorization (Basic auth of the app, say) passes; os2's access token does not.
@@ -240,11 +252,11 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
       return sendJson(response, admitted.status, admitted.message);
     }
     const row = admitted.access.machine;
-    const abort = new AbortController();
     const untrack = options.live.add({
       key: keyOf(admitted.credential, target),
       stillAllowed: async () => (await decide(admitted.credential, target)).status === "ok",
-      close: () => abort.abort(),
+      // Destroying the client's side ends the machine's too (see relayHttp).
+      close: () => response.destroy(),
     });
     response.once("close", untrack);
     try {
@@ -254,7 +266,6 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
         pathAndQuery: `${pathname}${search}`,
         requestHeaders: requestHeaders(request, endpoint.forwardsHost === true),
         policy: previewPolicy,
-        signal: abort.signal,
       });
     } catch (error) {
       if (!(error instanceof RelayError)) options.machines.forgetEndpoints(row.id);

@@ -319,6 +319,17 @@ describe("machine previews and the dashboard door, against a hostile machine", (
     const own = await post(previewOfPort);
     expect(own.status).toBe(200);
     expect(JSON.parse(own.body)).toEqual({ method: "POST", body: "hello" });
+
+    // The daemon's port runs commands: only its own origin may use its cookie, not another port's app.
+    const daemonCookie = await previewCookieFor(3000);
+    const toDaemon = (origin: string) =>
+      rawRequest(base, previewHost(3000), "/echo", {
+        method: "POST",
+        headers: { cookie: daemonCookie, origin },
+        body: "{}",
+      });
+    expect((await toDaemon(t.os2.previewOrigin.urlFor(machineId, 8080))).status).toBe(403);
+    expect((await toDaemon(t.os2.previewOrigin.urlFor(machineId, 3000))).status).toBe(200);
   });
 
   it("relays preview WebSockets and closes them within 5 s of the token being revoked", async () => {

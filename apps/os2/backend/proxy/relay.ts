@@ -58,8 +58,6 @@ export type RelayOptions = {
   /** The request headers to send, already filtered by the door; the endpoint's own headers are added. */
   requestHeaders: OutgoingHttpHeaders;
   policy: ResponsePolicy;
-  /** Aborting ends the exchange (access revoked, server closing). */
-  signal: AbortSignal;
 };
 
 export class RelayError extends Error {
@@ -72,6 +70,7 @@ export class RelayError extends Error {
   }
 }
 
+/** For upgrades: the full URL, since the socket is opened by hand. */
 function upstreamUrl(endpoint: DaemonEndpoint, pathAndQuery: string): URL {
   const base = new URL(endpoint.url);
   const url = new URL(base.href);
@@ -96,13 +95,29 @@ export async function relayHttp(
   const hasBody = method !== "GET" && method !== "HEAD";
   const replayable = hasBody && options.endpoint.refresh ? await readBody(request, MAX_REPLAYABLE_BODY) : null;
 
-  const upstream = await withFreshEndpoint(options.endpoint, {
-    perform: (endpoint) => sendRequest(endpoint, request, method, hasBody, replayable, options),
+  // Whoever ends the client's side (the client, or a revocation destroying `response`) ends the machine's.
+  let pending: http.ClientRequest | null = null;
+  let upstream: IncomingMessage | null = null;
+  response.once("close", () => {
+    pending?.destroy();
+    if (upstream && !upstream.complete) upstream.destroy();
+  });
+
+  upstream = await withFreshEndpoint(options.endpoint, {
+    perform: (endpoint) =>
+      sendRequest(endpoint, request, method, hasBody, replayable, options, (outgoing) => {
+        pending = outgoing;
+      }),
     isUnauthorized: (answer) => answer.statusCode === 401,
     discard: (answer) => {
       answer.destroy();
     },
   });
+  pending = null;
+  if (response.destroyed) {
+    upstream.destroy();
+    return;
+  }
 
   const decided = options.policy({ status: upstream.statusCode ?? 502, headers: upstream.headers });
   if ("refuse" in decided) {
@@ -110,17 +125,30 @@ export async function relayHttp(
     throw new RelayError(502, decided.refuse);
   }
   response.writeHead(decided.status, decided.headers);
-  const abort = () => {
-    upstream.destroy();
-    response.destroy();
-  };
-  options.signal.addEventListener("abort", abort, { once: true });
   upstream.on("error", () => response.destroy());
-  response.on("close", () => {
-    options.signal.removeEventListener("abort", abort);
-    if (!upstream.complete) upstream.destroy();
-  });
   upstream.pipe(response);
+}
+
+/** Parsed once per endpoint object (endpoints are cached): request options, not a URL per request. */
+const parsedEndpoints = new WeakMap<
+  DaemonEndpoint,
+  { secure: boolean; hostname: string; port: number; basePath: string }
+>();
+
+function endpointTarget(endpoint: DaemonEndpoint) {
+  let parsed = parsedEndpoints.get(endpoint);
+  if (!parsed) {
+    const url = new URL(endpoint.url);
+    const secure = url.protocol === "https:";
+    parsed = {
+      secure,
+      hostname: url.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(url.port || (secure ? 443 : 80)),
+      basePath: url.pathname.replace(/\/$/, ""),
+    };
+    parsedEndpoints.set(endpoint, parsed);
+  }
+  return parsed;
 }
 
 function sendRequest(
@@ -130,16 +158,19 @@ function sendRequest(
   hasBody: boolean,
   replayable: Buffer | null,
   options: RelayOptions,
+  onRequest: (outgoing: http.ClientRequest) => void,
 ): Promise<IncomingMessage> {
-  const url = upstreamUrl(endpoint, options.pathAndQuery);
-  const secure = url.protocol === "https:";
+  const target = endpointTarget(endpoint);
   return new Promise((resolve, reject) => {
-    const outgoing = (secure ? https : http).request(url, {
+    const outgoing = (target.secure ? https : http).request({
       method,
-      agent: secure ? agents.https : agents.http,
+      hostname: target.hostname,
+      port: target.port,
+      path: `${target.basePath}${options.pathAndQuery}`,
+      agent: target.secure ? agents.https : agents.http,
       headers: { ...options.requestHeaders, ...endpoint.headers },
-      signal: options.signal,
     });
+    onRequest(outgoing);
     const timer = setTimeout(
       () => outgoing.destroy(new RelayError(504, "the machine sent no response head in time")),
       HEAD_TIMEOUT_MS,
@@ -180,7 +211,7 @@ export async function relayUpgrade(
   request: IncomingMessage,
   client: Duplex,
   head: Buffer,
-  options: Omit<RelayOptions, "signal"> & { signal?: AbortSignal },
+  options: RelayOptions & { signal?: AbortSignal },
 ): Promise<() => void> {
   const opened = await withFreshEndpoint(options.endpoint, {
     perform: (endpoint) => openUpgrade(endpoint, request, head, options),
@@ -223,7 +254,7 @@ function openUpgrade(
   endpoint: DaemonEndpoint,
   request: IncomingMessage,
   earlyData: Buffer,
-  options: Omit<RelayOptions, "signal"> & { signal?: AbortSignal },
+  options: RelayOptions & { signal?: AbortSignal },
 ): Promise<OpenedUpgrade> {
   const url = upstreamUrl(endpoint, options.pathAndQuery);
   const secure = url.protocol === "https:";

@@ -25,11 +25,14 @@ export class MachineEndpoints {
     if (!row.externalId) throw new DomainError("precondition_failed", "The machine has no container yet.");
     const key = `${row.id}:${row.externalId}:${port}`;
     const cached = this.cache.get(key);
-    if (cached && cached.expires > Date.now()) return this.withCredential(row, port, cached.endpoint);
-    const endpoint = await getProvider(this.deps.providers, row.type).daemonEndpoint(row.externalId, port, signal);
+    if (cached && cached.expires > Date.now()) return cached.endpoint;
+    const raw = await getProvider(this.deps.providers, row.type).daemonEndpoint(row.externalId, port, signal);
+    // Cached with the credential in place: decrypting the daemon's token on every request costs more than
+    // the rest of the proxy's work.
+    const endpoint = this.withCredential(row, port, raw);
     if (this.cache.size > MAX_CACHED) this.cache.clear();
     this.cache.set(key, { endpoint, expires: Date.now() + ENDPOINT_CACHE_MS });
-    return this.withCredential(row, port, endpoint);
+    return endpoint;
   }
 
   forget(machineId: string): void {
