@@ -218,6 +218,8 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   const app = new Hono();
   // Cookie-carrying state changes must come from the dashboard's own pages (see http/origin-guard.ts).
   app.use("*", async (c, next) => {
+    // /ingest forwards analytics to PostHog without any cookie or credential: nothing there to forge.
+    if (c.req.path.startsWith("/ingest/")) return next();
     const refusal = crossSiteRefusal(
       { method: c.req.method, upgrade: false, cookie: c.req.header("cookie"), origin: c.req.header("origin") },
       trustedOrigins,

@@ -66,7 +66,7 @@ export function LimitsFields({
         name="cpus"
         type="number"
         inputMode="decimal"
-        step="0.5"
+        step="any"
         min="0.1"
         max={maximum.cpuMillis / 1000}
         value={draft.cpus}
@@ -80,7 +80,7 @@ export function LimitsFields({
         name="memory"
         type="number"
         inputMode="decimal"
-        step="0.5"
+        step="any"
         min="0.125"
         max={maximum.memoryMb / 1024}
         value={draft.memoryGiB}
@@ -94,7 +94,7 @@ export function LimitsFields({
         name="pids"
         type="number"
         inputMode="numeric"
-        step="64"
+        step="1"
         min="64"
         max={maximum.pids}
         value={draft.pids}
