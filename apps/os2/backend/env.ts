@@ -84,7 +84,7 @@ export const envSchema = z.object({
   /** Isolation profile of new machines: `standard` (non-root user with sudo) or `strict` (no sudo at all). */
   OS2_MACHINE_PROFILE: z.enum(["standard", "strict"]).default("standard"),
   /** Defaults for a new machine, unless its project or its create request says otherwise. */
-  OS2_MACHINE_CPUS: cpusSchema().prefault("1"),
+  OS2_MACHINE_CPUS: cpusSchema().prefault("2"),
   OS2_MACHINE_MEMORY: bytesSchema().prefault("2g"),
   OS2_MACHINE_PIDS: z.coerce.number().int().min(64).max(1_000_000).default(1024),
   /** Per-machine writable-layer quota; only enforced where Docker's storage driver supports one. */

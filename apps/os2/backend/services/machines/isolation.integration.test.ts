@@ -134,7 +134,7 @@ describe("machine isolation", () => {
 
   it("keeps other machines answering through a fork bomb in one, which recovers once it ends", async () => {
     const [bombed, neighbour] = await Promise.all([
-      createRunning(fx, "bombed", { pids: 256 }),
+      createRunning(fx, "bombed", { cpus: 1, pids: 256 }),
       createRunning(fx, "neighbour"),
     ]);
     // The daemon's exec kills the command's whole process group at its timeout, bomb included.
