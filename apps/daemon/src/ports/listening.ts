@@ -10,6 +10,11 @@ import { commandName } from "../resources/processes";
 export type ListenSocket = { port: number; address: string; inode: number };
 
 const TCP_LISTEN = "0A";
+/**
+ * On a user-defined Docker network (os2's), Docker's embedded DNS listens on 127.0.0.11 at a random port
+ * inside every container. It is Docker's, not the machine's: never listed.
+ */
+const DOCKER_EMBEDDED_DNS = "127.0.0.11";
 
 /**
  * Parses `/proc/net/tcp` or `/proc/net/tcp6` and keeps the LISTEN sockets. Each line after the header is
@@ -87,7 +92,9 @@ const addressRank = (address: string) =>
 /** TCP ports something listens on in this network namespace, one entry per port, sorted by port. */
 export async function listeningPorts(procRoot = "/proc"): Promise<ListeningPort[]> {
   const read = (file: string) => readFile(join(procRoot, "net", file), "utf8").catch(() => "");
-  const sockets = [...parseProcNetTcp(await read("tcp")), ...parseProcNetTcp(await read("tcp6"))];
+  const sockets = [...parseProcNetTcp(await read("tcp")), ...parseProcNetTcp(await read("tcp6"))].filter(
+    (socket) => socket.address !== DOCKER_EMBEDDED_DNS,
+  );
   const owners = await ownersOf(new Set(sockets.filter((s) => s.inode > 0).map((s) => s.inode)), procRoot);
   const byPort = new Map<number, ListeningPort>();
   for (const socket of sockets) {

@@ -1,10 +1,13 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import { portsResponseSchema } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createTestDaemon, type TestDaemon } from "../test-support";
-import { parseProcNetTcp } from "./listening";
+import { listeningPorts, parseProcNetTcp } from "./listening";
 
 describe("GET /api/ports", () => {
   let daemon: TestDaemon;
@@ -54,6 +57,23 @@ describe("GET /api/ports", () => {
 
   it("needs the machine token", async () => {
     expect((await daemon.call("/api/ports", { auth: false })).status).toBe(401);
+  });
+});
+
+describe("listeningPorts", () => {
+  it("leaves out Docker's embedded DNS (127.0.0.11), which every container on a user-defined network has", async () => {
+    const root = await mkdtemp(join(tmpdir(), "proc-"));
+    await mkdir(join(root, "net"));
+    const header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    await writeFile(
+      join(root, "net", "tcp"),
+      header +
+        "   0: 0B00007F:99F1 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 0 1 0 100 0 0 10 0\n" +
+        "   1: 00000000:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 0 1 0 100 0 0 10 0\n",
+    );
+    await writeFile(join(root, "net", "tcp6"), header);
+    expect((await listeningPorts(root)).map((port) => port.port)).toEqual([3000]);
+    await rm(root, { recursive: true, force: true });
   });
 });
 
