@@ -9,7 +9,6 @@ import type { Logger } from "../logger.ts";
 import type { MachineAccess } from "../services/access.ts";
 import { asDomainError } from "../services/errors.ts";
 import { errorMessage } from "../services/machines/machine-service.ts";
-import type { LiveConnections } from "./live-connections.ts";
 import { RelayError } from "./relay.ts";
 
 /** Access decisions are reused this long; open connections are re-checked on their own schedule. */
@@ -102,16 +101,6 @@ export function failureOf(error: unknown, port: number): { status: number; messa
     return { status: 502, message: `The machine did not answer on port ${port} (${code}). Is it running?` };
   }
   return { status: 502, message: `The machine did not answer on port ${port}: ${errorMessage(error)}` };
-}
-
-/** Tracks a relayed exchange in `live` until it ends; `close` is how revocation ends it. */
-export function track(
-  live: LiveConnections,
-  key: string,
-  stillAllowed: () => Promise<boolean>,
-  close: () => void,
-): () => void {
-  return live.add({ key, stillAllowed, close });
 }
 
 export function logRelayFailure(log: Logger, door: string, machineId: string, error: unknown): void {
