@@ -19,6 +19,7 @@ export const ID_PREFIXES = {
   previewToken: "pvt",
   previewTicket: "pvk",
   previewSession: "pvs",
+  installation: "inst",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 import { idColumn, timestamps } from "./columns.ts";
 import { project } from "./project.ts";
@@ -37,7 +37,11 @@ export const machine = pgTable(
     oomKills: integer("oom_kills").notNull().default(0),
     ...timestamps,
   },
-  (t) => [index("machine_project_idx").on(t.projectId)],
+  (t) => [
+    index("machine_project_idx").on(t.projectId),
+    // Two machines of one project must be told apart by name.
+    uniqueIndex("machine_project_name_uq").on(t.projectId, t.name),
+  ],
 );
 
 export const machineEvent = pgTable(

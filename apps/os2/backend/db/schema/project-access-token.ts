@@ -17,6 +17,8 @@ export const projectAccessToken = pgTable(
     createdBy: text("created_by").references(() => user.id, { onDelete: "set null" }),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** Null: never expires. New tokens get one by default (see services/access-tokens.ts). */
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
     ...timestamps,
   },
   (t) => [index("access_token_project_idx").on(t.projectId)],

@@ -1,4 +1,5 @@
-import { index, pgTable, text } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { index, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 import { idColumn, timestamps } from "./columns.ts";
 import { machine } from "./machine.ts";
@@ -20,7 +21,15 @@ export const projectEnvVar = pgTable(
     type: text("type").$type<EnvVarType>().notNull().default("user"),
     ...timestamps,
   },
-  // Uniqueness of (project, machine-or-null, key) is enforced in the service: Postgres treats NULLs as
-  // distinct in unique indexes, and PGlite's NULLS NOT DISTINCT support would tie us to PG 15+.
-  (t) => [index("env_var_project_idx").on(t.projectId)],
+  // One value per key and project, and per key and machine override. Two partial indexes rather than
+  // NULLS NOT DISTINCT, which would need PostgreSQL 15.
+  (t) => [
+    index("env_var_project_idx").on(t.projectId),
+    uniqueIndex("env_var_project_key_uq")
+      .on(t.projectId, t.key)
+      .where(sql`${t.machineId} is null`),
+    uniqueIndex("env_var_machine_key_uq")
+      .on(t.projectId, t.machineId, t.key)
+      .where(sql`${t.machineId} is not null`),
+  ],
 );
