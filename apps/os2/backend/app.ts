@@ -39,6 +39,7 @@ import { openPreview } from "./proxy/preview-open.ts";
 import { PreviewOrigin } from "./proxy/preview-origin.ts";
 import { createRealtimeHub, REALTIME_PATH, type RealtimeHub } from "./realtime/hub.ts";
 import { createServices } from "./services/index.ts";
+import { ensureInstallation } from "./services/installation.ts";
 import type { InstallationLimits } from "./services/machines/limits.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
@@ -60,6 +61,8 @@ export type Os2 = {
   providers: ProviderRegistry;
   publicUrl: string;
   previewOrigin: PreviewOrigin;
+  /** This database's installation id, on every container and sandbox it creates. */
+  installationId: string;
   /**
    * Node-level routing (proxy/edge.ts): preview hosts, malformed targets and the dashboard door are
    * handled here; anything else is passed to `next` (the Hono app, or Vite in dev).
@@ -101,6 +104,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   warnAboutExposure(env, log);
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.OS2_DATA_DIR });
   const { db } = database;
+  const installationId = await ensureInstallation(db);
   const google =
     env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET
       ? { clientId: env.GOOGLE_CLIENT_ID, clientSecret: env.GOOGLE_CLIENT_SECRET }
@@ -161,6 +165,8 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     options.providers ?? (await createProviders(env, stage, new DatabasePreviewTokenStore(db, encryptor)));
   const machines = new MachineService({
     limits: installationLimits(env),
+    installationId,
+    orphanGraceMs: env.OS2_ORPHAN_GRACE_MS,
     db,
     encryptor,
     providers,
@@ -303,6 +309,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     providers,
     publicUrl,
     previewOrigin,
+    installationId,
     handleRequest: edge.handleRequest,
     handleUpgrade: edge.handleUpgrade,
     attach,

@@ -81,6 +81,12 @@ export const envSchema = z.object({
   DAYTONA_SNAPSHOT_PREFIX: optionalString,
   DAYTONA_AUTO_STOP_MINUTES: z.coerce.number().int().min(0).default(30),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(250).default(5000),
+  /** How old a machine of this installation without a row must be before the reconciler removes it. */
+  OS2_ORPHAN_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5 * 60_000),
   /** Isolation profile of new machines: `standard` (non-root user with sudo) or `strict` (no sudo at all). */
   OS2_MACHINE_PROFILE: z.enum(["standard", "strict"]).default("standard"),
   /** Defaults for a new machine, unless its project or its create request says otherwise. */

@@ -16,9 +16,13 @@ export const MACHINE_TYPES: readonly MachineType[] = ["local-docker", "daytona"]
 export type ProviderMachineState =
   "creating" | "starting" | "running" | "stopping" | "stopped" | "archived" | "error" | "deleting" | "missing";
 
-/** Labels put on every container or sandbox os2 creates. The reconciler only ever touches these. */
+/**
+ * Labels put on every container or sandbox os2 creates. The reconciler only ever touches these, and only
+ * those of its own installation (`os2.installation`: the id of the database that created it).
+ */
 export type MachineLabels = {
   "os2.managed": "true";
+  "os2.installation": string;
   "os2.machine-id": string;
   "os2.project-id": string;
   "os2.stage": string;
@@ -68,6 +72,8 @@ export type ListedMachine = {
   externalId: string;
   labels: Record<string, string>;
   state: ProviderMachineState;
+  /** When the provider made it, where it says; orphans younger than a grace period are left alone. */
+  createdAt?: Date;
 };
 
 export type DaemonEndpoint = {

@@ -105,6 +105,7 @@ describe("snapshot build through the SDK", () => {
       profile: "standard",
       labels: {
         "os2.managed": "true",
+        "os2.installation": "inst_test",
         "os2.machine-id": "mach_snap",
         "os2.project-id": "prj_snap",
         "os2.stage": stage,

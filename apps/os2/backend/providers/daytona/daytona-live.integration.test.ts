@@ -47,6 +47,7 @@ describe.skipIf(!live)("real Daytona (RUN_DAYTONA_TESTS=true)", () => {
         profile: "standard",
         labels: {
           "os2.managed": "true",
+          "os2.installation": "inst_test",
           "os2.machine-id": machineId,
           "os2.project-id": "prj_livetest",
           "os2.stage": stage,

@@ -26,7 +26,13 @@ let tokens: InMemoryPreviewTokenStore;
 const created: string[] = [];
 
 function labelsFor(machineId: string, projectId = `prj_${runId}`): MachineLabels {
-  return { "os2.managed": "true", "os2.machine-id": machineId, "os2.project-id": projectId, "os2.stage": stage };
+  return {
+    "os2.managed": "true",
+    "os2.installation": "inst_test",
+    "os2.machine-id": machineId,
+    "os2.project-id": projectId,
+    "os2.stage": stage,
+  };
 }
 
 async function waitForHealth(externalId: string): Promise<Response> {
@@ -198,7 +204,7 @@ describe("DaytonaProvider against the Daytona stand-in", () => {
     });
     created.push(other.externalId);
 
-    const all = await provider.list({ "os2.managed": "true", "os2.stage": stage });
+    const all = await provider.list({ "os2.managed": "true", "os2.installation": "inst_test", "os2.stage": stage });
     expect(all.map((m) => m.externalId).sort()).toEqual([machine, other.externalId].sort());
     const firstProject = await provider.list({ "os2.project-id": `prj_${runId}` });
     expect(firstProject).toEqual([

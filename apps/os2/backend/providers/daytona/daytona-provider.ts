@@ -223,7 +223,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
         for await (const sandbox of this.daytona.list({ labels: selector, limit: 100 })) {
           const state = toMachineState(sandbox.state);
           if (state === "missing") continue;
-          machines.push({ externalId: sandbox.id, labels: { ...sandbox.labels }, state });
+          machines.push({
+            externalId: sandbox.id,
+            labels: { ...sandbox.labels },
+            state,
+            ...(sandbox.createdAt ? { createdAt: new Date(sandbox.createdAt) } : {}),
+          });
         }
         return machines;
       },

@@ -10,6 +10,7 @@ import {
 
 const labels = {
   "os2.managed": "true",
+  "os2.installation": "inst_test",
   "os2.machine-id": "mach_1",
   "os2.project-id": "proj_1",
   "os2.stage": "dev",

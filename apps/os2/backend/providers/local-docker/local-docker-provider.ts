@@ -289,7 +289,12 @@ export class LocalDockerProvider implements MachineProvider {
     const containers = await this.call("list containers", { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
       this.docker.listContainers({ all: true, filters: { label }, abortSignal }),
     );
-    return containers.map((c) => ({ externalId: c.Id, labels: c.Labels, state: listStatusToProviderState(c.State) }));
+    return containers.map((c) => ({
+      externalId: c.Id,
+      labels: c.Labels,
+      state: listStatusToProviderState(c.State),
+      createdAt: new Date(c.Created * 1000),
+    }));
   }
 
   async daemonEndpoint(externalId: string, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {

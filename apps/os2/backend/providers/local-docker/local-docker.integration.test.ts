@@ -40,7 +40,13 @@ function machineInput(overrides: Partial<CreateMachineInput> = {}): CreateMachin
     machineId,
     name: machineId,
     envVars: {},
-    labels: { "os2.managed": "true", "os2.machine-id": machineId, "os2.project-id": `${runId}-p1`, "os2.stage": stage },
+    labels: {
+      "os2.managed": "true",
+      "os2.installation": "inst_test",
+      "os2.machine-id": machineId,
+      "os2.project-id": `${runId}-p1`,
+      "os2.stage": stage,
+    },
     limits: TEST_LIMITS,
     profile: "standard",
     ...overrides,
@@ -225,7 +231,12 @@ describe("LocalDockerProvider", () => {
       const listedIds = all.map((m) => m.externalId);
       expect(listedIds).toEqual(expect.arrayContaining([createdA.externalId, createdB.externalId]));
       for (const stranger of strangers) expect(listedIds).not.toContain(stranger.id);
-      for (const machine of all) expect(machine.labels).toMatchObject({ "os2.managed": "true", "os2.stage": stage });
+      for (const machine of all)
+        expect(machine.labels).toMatchObject({
+          "os2.managed": "true",
+          "os2.installation": "inst_test",
+          "os2.stage": stage,
+        });
       expect(all.find((m) => m.externalId === createdA.externalId)).toMatchObject({
         labels: a.labels,
         state: "running",

@@ -83,6 +83,10 @@ export type MachineLifecycleOptions = {
   providers: ProviderRegistry;
   endpoints: MachineEndpoints;
   stage: string;
+  /** This database's installation id (db/schema/installation.ts): only its own machines are adopted or removed. */
+  installationId: string;
+  /** How old an own-installation container without a row must be before it is removed as an orphan. */
+  orphanGraceMs: number;
   log: Logger;
   publish(organizationId: string, keys: string[]): void;
   hooks?: MachineLifecycleHooks | undefined;
@@ -121,10 +125,15 @@ export class MachineLifecycle {
     return this.options.stage;
   }
 
+  get installationId() {
+    return this.options.installationId;
+  }
+
   /** Labels put on every container or sandbox; the reconciler selects by them. */
   labelsFor(row: Pick<Machine, "id" | "projectId">): MachineLabels {
     return {
       "os2.managed": "true",
+      "os2.installation": this.options.installationId,
       "os2.machine-id": row.id,
       "os2.project-id": row.projectId,
       "os2.stage": this.options.stage,
@@ -240,15 +249,35 @@ export class MachineLifecycle {
   }
 
   /**
-   * Removes a container or sandbox that carries os2's labels for this stage but has no row. Anything
-   * without those labels, or whose machine is being worked on or still has a row, is left alone.
+   * Removes a container or sandbox that this installation created (its labels say so) but that has no row,
+   * once it is older than the grace period: a create in flight, or a row another instance of this
+   * installation is about to write, is never mistaken for one. Anything of another installation, without
+   * os2's labels, or whose machine is being worked on or still has a row, is left alone.
    */
-  async removeOrphan(type: MachineType, listed: ListedMachine): Promise<boolean> {
+  async removeOrphan(type: MachineType, listed: ListedMachine, now = Date.now()): Promise<boolean> {
     const machineId = listed.labels["os2.machine-id"];
-    if (listed.labels["os2.managed"] !== "true" || listed.labels["os2.stage"] !== this.options.stage) return false;
+    if (listed.labels["os2.managed"] !== "true" || listed.labels["os2.installation"] !== this.options.installationId) {
+      return false;
+    }
     if (machineId && (this.mutex.isBusy(machineId) || (await this.reload(machineId)))) return false;
+    const age = listed.createdAt ? now - listed.createdAt.getTime() : Number.POSITIVE_INFINITY;
+    if (age < this.options.orphanGraceMs) {
+      this.options.log.info("a machine of this installation has no row yet; removing it if it still has none later", {
+        type,
+        externalId: listed.externalId,
+        machineId,
+        ageMs: Math.round(age),
+        graceMs: this.options.orphanGraceMs,
+      });
+      return false;
+    }
     await getProvider(this.options.providers, type).delete(listed.externalId, AbortSignal.timeout(PROVIDER_TIMEOUT_MS));
-    this.options.log.info("removed an orphaned machine", { type, externalId: listed.externalId, machineId });
+    this.options.log.warn("removed a machine of this installation that has no row in its database", {
+      type,
+      externalId: listed.externalId,
+      machineId,
+      ageMs: Number.isFinite(age) ? Math.round(age) : null,
+    });
     return true;
   }
 

@@ -42,6 +42,8 @@ export type MachineServiceOptions = {
   hooks?: MachineLifecycleHooks;
   healthTimeoutMs?: number;
   limits: InstallationLimits;
+  installationId: string;
+  orphanGraceMs: number;
 };
 
 export class MachineService {
@@ -61,6 +63,8 @@ export class MachineService {
       publish: options.publish,
       hooks: options.hooks,
       healthTimeoutMs: options.healthTimeoutMs,
+      installationId: options.installationId,
+      orphanGraceMs: options.orphanGraceMs,
       defaultLimits: options.limits.defaults,
       defaultProfile: options.limits.profile,
     });

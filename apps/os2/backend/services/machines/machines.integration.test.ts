@@ -39,7 +39,8 @@ describe("local-docker machines", () => {
   let base: string;
 
   beforeAll(async () => {
-    t = await createTestOs2({ env: { LOCAL_DOCKER_IMAGE_NAME: IMAGE } });
+    // No grace for orphans here: this suite makes them on purpose (installations.integration.test.ts has the grace).
+    t = await createTestOs2({ env: { LOCAL_DOCKER_IMAGE_NAME: IMAGE, OS2_ORPHAN_GRACE_MS: "0" } });
     fx = await setUpProject(t);
     base = await t.listen();
   });
@@ -183,7 +184,13 @@ describe("local-docker machines", () => {
     const orphan = await docker.createContainer({
       Image: IMAGE,
       Entrypoint: ["sleep", "300"],
-      Labels: { "os2.managed": "true", "os2.machine-id": "mach_orphan", "os2.project-id": "prj_x", "os2.stage": stage },
+      Labels: {
+        "os2.managed": "true",
+        "os2.installation": t.os2.installationId,
+        "os2.machine-id": "mach_orphan",
+        "os2.project-id": "prj_x",
+        "os2.stage": stage,
+      },
     });
     const bystander = await docker.createContainer({
       Image: IMAGE,

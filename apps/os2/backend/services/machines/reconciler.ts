@@ -81,6 +81,7 @@ export class Reconciler {
       for (const item of listed) {
         const machineId = item.labels["os2.machine-id"];
         if (machineId && knownIds.has(machineId)) continue;
+        if (item.labels["os2.installation"] === undefined) continue; // made before installation ids: never an orphan
         const removed = await lifecycle.removeOrphan(type, item).catch((error: unknown) => {
           log.warn("removing an orphaned machine failed", {
             type,
@@ -104,11 +105,18 @@ export class Reconciler {
     return report;
   }
 
-  private async listManaged(type: MachineType) {
+  /**
+   * This installation's machines: another os2 sharing the Docker host or Daytona organization has its own
+   * installation id, and its machines are dropped here. Machines made before installation ids existed
+   * carry none; they are kept only to be matched to rows (never removed as orphans).
+   */
+  private async listManaged(type: MachineType): Promise<ListedMachine[]> {
     const provider = getProvider(this.options.providers, type);
-    return provider.list(
-      { "os2.managed": "true", "os2.stage": this.options.lifecycle.stage },
-      AbortSignal.timeout(10_000),
-    );
+    const { installationId, stage } = this.options.lifecycle;
+    const listed = await provider.list({ "os2.managed": "true", "os2.stage": stage }, AbortSignal.timeout(10_000));
+    return listed.filter((item) => {
+      const owner = item.labels["os2.installation"];
+      return owner === installationId || owner === undefined;
+    });
   }
 }
