@@ -77,7 +77,7 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
     },
     accessTokens: {
       list: (projectId: string) => listAccessTokens(db, projectId),
-      create: (input: { projectId: string; name: string; createdBy: string | null }) => createAccessToken(db, input),
+      create: (input: Parameters<typeof createAccessToken>[1]) => createAccessToken(db, input),
       revoke: (input: { projectId: string; id: string }) => revokeAccessToken(db, input),
     },
   };

@@ -8,7 +8,7 @@ import { type FormEvent, useState } from "react";
 
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog, Dialog, DialogClose, DialogContent, DialogFooter } from "../components/ui/dialog.tsx";
-import { ErrorText, TextField } from "../components/ui/field.tsx";
+import { ErrorText, SelectField, TextField } from "../components/ui/field.tsx";
 import {
   Badge,
   Card,
@@ -33,7 +33,15 @@ export const projectAccessTokensRoute = createRoute({
   component: ProjectAccessTokensPage,
 });
 
-type CreatedToken = { id: string; name: string; token: string };
+type CreatedToken = { id: string; name: string; token: string; expiresAt: Date | null };
+
+/** How long a new token lives; the server's default is 90 days. */
+const EXPIRY_CHOICES = [
+  { label: "30 days", days: 30 },
+  { label: "90 days", days: 90 },
+  { label: "1 year", days: 365 },
+  { label: "Never", days: null },
+] as const;
 
 function ProjectAccessTokensPage() {
   const [created, setCreated] = useState<CreatedToken | null>(null);
@@ -51,6 +59,7 @@ function CreateTokenCard({ onCreated }: { onCreated: (token: CreatedToken) => vo
   const queryClient = useQueryClient();
   const input = useProjectInput();
   const [name, setName] = useState("");
+  const [expiry, setExpiry] = useState<string>("90 days");
   const create = useMutation(
     trpc.accessToken.create.mutationOptions({
       onSuccess: async (token) => {
@@ -62,7 +71,8 @@ function CreateTokenCard({ onCreated }: { onCreated: (token: CreatedToken) => vo
   );
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate({ ...input, name });
+    const days = EXPIRY_CHOICES.find((choice) => choice.label === expiry)?.days ?? 90;
+    create.mutate({ ...input, name, expiresInDays: days });
   };
   return (
     <Card>
@@ -88,6 +98,20 @@ function CreateTokenCard({ onCreated }: { onCreated: (token: CreatedToken) => vo
             placeholder="CI deploys"
             hint="Say where it will be used, so you know what breaks when you revoke it."
           />
+          <SelectField
+            label="Expires"
+            name="expires"
+            value={expiry}
+            onChange={(event) => setExpiry(event.target.value)}
+            hint="It also stops working if you leave the organization."
+            className="sm:w-40"
+          >
+            {EXPIRY_CHOICES.map((choice) => (
+              <option key={choice.label} value={choice.label}>
+                {choice.label === "Never" ? "Never" : `In ${choice.label}`}
+              </option>
+            ))}
+          </SelectField>
           <Button type="submit" variant="primary" pending={create.isPending} className="sm:mb-6">
             Create token
           </Button>
@@ -104,7 +128,9 @@ function CreatedTokenDialog({ created, onClose }: { created: CreatedToken | null
       {created ? (
         <DialogContent
           title={`Token "${created.name}" created`}
-          description="Copy it now: this is the only time it is shown. Only a hash is stored."
+          description={`Copy it now: this is the only time it is shown. Only a hash is stored. ${
+            created.expiresAt ? `It expires on ${formatFull(created.expiresAt)}.` : "It never expires."
+          }`}
           className="max-w-lg"
         >
           <div className="space-y-3">
@@ -160,6 +186,7 @@ function TokenList() {
               "Name",
               { label: "Created", hideOnPhone: true },
               { label: "Last used", hideOnPhone: true },
+              { label: "Expires", hideOnPhone: true },
               "Status",
               { label: "Actions", srOnly: true },
             ]}
@@ -174,8 +201,17 @@ function TokenList() {
                 <td className={`${td} ${phoneHidden} whitespace-nowrap`} title={formatFull(token.lastUsedAt)}>
                   {formatRelative(token.lastUsedAt)}
                 </td>
+                <td className={`${td} ${phoneHidden} whitespace-nowrap`} title={formatFull(token.expiresAt)}>
+                  {token.expiresAt ? formatRelative(token.expiresAt) : "never"}
+                </td>
                 <td className={td}>
-                  {token.revokedAt ? <Badge tone="danger">revoked</Badge> : <Badge tone="accent">active</Badge>}
+                  {token.revokedAt ? (
+                    <Badge tone="danger">revoked</Badge>
+                  ) : token.expiresAt && new Date(token.expiresAt).getTime() <= Date.now() ? (
+                    <Badge tone="danger">expired</Badge>
+                  ) : (
+                    <Badge tone="accent">active</Badge>
+                  )}
                 </td>
                 <td className={`${td} text-right`}>
                   {token.revokedAt ? null : (
