@@ -44,6 +44,8 @@ import type { InstallationLimits } from "./services/machines/limits.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
 import { Reconciler } from "./services/machines/reconciler.ts";
+import { DATABASE_OUTAGE_MESSAGE, isDatabaseOutage } from "./services/outages.ts";
+import { StatusService } from "./services/status.ts";
 import { computeServerStage } from "./stage.ts";
 import { appRouter } from "./trpc/app-router.ts";
 import { type AppDeps, createContext } from "./trpc/context.ts";
@@ -73,6 +75,8 @@ export type Os2 = {
   attach(server: Server): void;
   /** A Node HTTP server that serves the app and its WebSocket upgrades (not yet listening). */
   createServer(): Server;
+  /** Ends open terminals, previews, streams and realtime sockets (the first step of a shutdown). */
+  closeConnections(): void;
   close(): Promise<void>;
 };
 
@@ -196,6 +200,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   });
   const reconciler = new Reconciler({
     db,
+    leadership: database.leadership,
     lifecycle: machines.lifecycle,
     providers,
     log,
@@ -234,6 +239,21 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     await next();
   });
   app.get("/api/health", (c) => c.json({ status: "ok", stage }));
+  // What the dashboard's outage banner reads: public, and without details of the setup beyond "reachable".
+  const status = new StatusService({ db, machines });
+  app.get("/api/status", async (c) => {
+    const current = await status.current();
+    return c.json({
+      status: current.status,
+      database: { ok: current.database.ok },
+      providers: current.providers.map((provider) => ({ type: provider.type, ok: provider.ok })),
+    });
+  });
+  app.onError((error, c) => {
+    if (isDatabaseOutage(error)) return c.json({ error: DATABASE_OUTAGE_MESSAGE }, 503);
+    log.error("a request failed", { path: c.req.path, stack: error.stack ?? String(error) });
+    return c.json({ error: "Internal error; it has been logged." }, 500);
+  });
   app.on(["GET", "POST"], "/api/auth/*", (c) => auth.handler(withClientAddress(c.req.raw, c.env, env.OS2_TRUST_PROXY)));
   app.route("/ingest", createIngestProxy({ posthogHost: env.POSTHOG_HOST }));
   app.use("/api/trpc/*", trpcLimits());
@@ -319,6 +339,10 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
       );
       attach(server);
       return server;
+    },
+    closeConnections() {
+      live.closeAll();
+      realtime.close();
     },
     async close() {
       clearInterval(pruneTimer);

@@ -14,6 +14,7 @@ import { createServer as createViteServer } from "vite";
 import { createOs2 } from "./app.ts";
 import { checkSandboxImage } from "./dev-sandbox-image.ts";
 import { parseEnv } from "./env.ts";
+import { installProcessGuards, shutDownOnSignals } from "./http/lifecycle.ts";
 import { createLogger } from "./logger.ts";
 import { resolveDockerHost } from "./providers/local-docker/index.ts";
 
@@ -21,6 +22,7 @@ const env = parseEnv(process.env);
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../app");
 
 const log = createLogger();
+installProcessGuards(log);
 await checkSandboxImage({
   dockerHost: await resolveDockerHost(env.DOCKER_HOST),
   imageName: env.LOCAL_DOCKER_IMAGE_NAME,
@@ -57,17 +59,4 @@ server.listen(env.PORT, env.HOST, () => {
   console.log(`os2 dev (${os2.deps.stage}) on ${os2.publicUrl}  [database: ${os2.database.kind}]`);
 });
 
-const shutdown = async () => {
-  server.close();
-  await vite.close();
-  await os2.close();
-  process.exit(0);
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    shutdown().catch((error: unknown) => {
-      console.error("shutdown failed", error);
-      process.exit(1);
-    });
-  });
-}
+shutDownOnSignals({ server, os2, log, beforeClose: () => vite.close() });

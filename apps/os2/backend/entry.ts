@@ -12,6 +12,8 @@ import { serveStatic } from "@hono/node-server/serve-static";
 
 import { createOs2 } from "./app.ts";
 import { parseEnv } from "./env.ts";
+import { installProcessGuards, shutDownOnSignals } from "./http/lifecycle.ts";
+import { createLogger } from "./logger.ts";
 
 const env = parseEnv(process.env);
 const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist");
@@ -20,7 +22,9 @@ if (!fs.existsSync(path.join(distDir, "index.html"))) {
   process.exit(1);
 }
 
-const os2 = await createOs2({ env });
+const log = createLogger();
+installProcessGuards(log);
+const os2 = await createOs2({ env, log });
 const root = path.relative(process.cwd(), distDir) || ".";
 os2.app.use("/*", serveStatic({ root }));
 // Client-side routes (/orgs/…, /login) all load the SPA shell.
@@ -28,20 +32,6 @@ os2.app.get("*", serveStatic({ root, path: "index.html" }));
 
 const server = os2.createServer();
 server.listen(env.PORT, env.HOST, () => {
-  console.log(`os2 (${os2.deps.stage}) listening on ${os2.publicUrl}  [database: ${os2.database.kind}]`);
+  log.info(`os2 (${os2.deps.stage}) listening on ${os2.publicUrl}  [database: ${os2.database.kind}]`);
 });
-
-const shutdown = async (signal: string) => {
-  console.log(`${signal}: shutting down`);
-  server.close();
-  await os2.close();
-  process.exit(0);
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    shutdown(signal).catch((error: unknown) => {
-      console.error("shutdown failed", error);
-      process.exit(1);
-    });
-  });
-}
+shutDownOnSignals({ server, os2, log });

@@ -29,11 +29,20 @@ export type PubSub = {
   notify(channel: string, payload: string): Promise<void>;
 };
 
+/**
+ * Leadership among the os2 instances sharing this database: `check()` answers whether this process leads
+ * (taking the lead when nobody holds it). On PostgreSQL it is a session advisory lock on a connection of
+ * its own, so a leader that dies (or loses its connection) releases it at once; PGlite is in-process, so
+ * its only instance always leads.
+ */
+export type Leadership = { check(): Promise<boolean>; release(): Promise<void> };
+
 export type DatabaseHandle = {
   db: Db;
   kind: "pglite" | "postgres";
   /** Present only for PostgreSQL: PGlite is in-process, so there is no other instance to tell. */
   pubsub?: PubSub;
+  leadership: Leadership;
   close(): Promise<void>;
 };
 
@@ -55,7 +64,8 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
   await client.waitReady;
   const db = drizzlePglite(client, { schema });
   await migratePglite(db, { migrationsFolder });
-  return { db: db as unknown as Db, kind: "pglite", close: () => client.close() };
+  const leadership: Leadership = { check: async () => true, release: async () => {} };
+  return { db: db as unknown as Db, kind: "pglite", leadership, close: () => client.close() };
 }
 
 async function openPostgres(url: string): Promise<DatabaseHandle> {
@@ -78,5 +88,40 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       await sql.notify(channel, payload);
     },
   };
-  return { db: db as unknown as Db, kind: "postgres", pubsub, close: () => sql.end({ timeout: 5 }) };
+  const leadership = postgresLeadership(url);
+  return {
+    db: db as unknown as Db,
+    kind: "postgres",
+    pubsub,
+    leadership,
+    close: async () => {
+      await leadership.release();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+/** The reconciler's lock: (os2, reconciler) as the two-key form, so pg_locks shows it as classid/objid. */
+const LEADER_LOCK = [7283461, 1] as const;
+
+function postgresLeadership(url: string): Leadership {
+  // One connection that does nothing else: the lock lives exactly as long as this session.
+  const session = postgres(url, { max: 1, idle_timeout: 0, onnotice: () => {} });
+  return {
+    async check() {
+      const [held] = await session<{ held: boolean }[]>`
+        select exists (
+          select 1 from pg_locks
+          where locktype = 'advisory' and pid = pg_backend_pid()
+            and classid = ${LEADER_LOCK[0]} and objid = ${LEADER_LOCK[1]} and granted
+        ) as held`;
+      if (held?.held) return true;
+      const [taken] = await session<{ taken: boolean }[]>`
+        select pg_try_advisory_lock(${LEADER_LOCK[0]}::int, ${LEADER_LOCK[1]}::int) as taken`;
+      return taken?.taken === true;
+    },
+    async release() {
+      await session.end({ timeout: 2 }).catch(() => undefined);
+    },
+  };
 }

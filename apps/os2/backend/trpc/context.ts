@@ -2,10 +2,13 @@
  * Per-request context. Dependencies are built once at the entry point (AppDeps); the request adds who is
  * calling, as the access service identifies them: a better-auth session, a project access token, or nobody.
  */
+import { TRPCError } from "@trpc/server";
+
 import type { Encryptor } from "../crypto.ts";
 import type { Logger } from "../logger.ts";
 import type { Caller, SessionUser } from "../services/access.ts";
 import type { Services } from "../services/index.ts";
+import { DATABASE_OUTAGE_MESSAGE, isDatabaseOutage } from "../services/outages.ts";
 import type { MutationObserver } from "./mutation-observer.ts";
 
 export type { SessionUser };
@@ -36,7 +39,12 @@ export type Context = AppDeps & {
 };
 
 export async function createContext(deps: AppDeps, headers: Headers): Promise<Context> {
-  const caller = await deps.services.access.identify(headers);
+  // Who is calling needs the database: when it is down, every call says so (503), none fails with a 500.
+  const caller = await deps.services.access.identify(headers).catch((error: unknown) => {
+    if (isDatabaseOutage(error))
+      throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: DATABASE_OUTAGE_MESSAGE, cause: error });
+    throw error;
+  });
   return {
     ...deps,
     headers,

@@ -9,6 +9,7 @@ import { z } from "zod";
 
 import { type Permission, requirePermission } from "../services/access.ts";
 import { asDomainError, type DomainErrorKind } from "../services/errors.ts";
+import { DATABASE_OUTAGE_MESSAGE, isDatabaseOutage } from "../services/outages.ts";
 import type { Context } from "./context.ts";
 import { slugSchema } from "./schemas.ts";
 
@@ -73,6 +74,10 @@ const mapErrors = t.middleware(async ({ ctx, path, next }) => {
   const cause = result.error.cause;
   const domain = asDomainError(cause);
   if (domain) throw new TRPCError({ code: DOMAIN_ERROR_CODES[domain.kind], message: domain.message, cause: domain });
+  if (isDatabaseOutage(cause)) {
+    ctx.log.warn(`tRPC ${path}: the database is unreachable`, { error: String(cause?.message) });
+    throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: DATABASE_OUTAGE_MESSAGE, cause });
+  }
   if (result.error.code === "INTERNAL_SERVER_ERROR") {
     ctx.log.error(`tRPC ${path} failed`, { stack: (cause ?? result.error).stack });
     throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error; it has been logged." });

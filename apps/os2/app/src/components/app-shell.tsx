@@ -12,6 +12,7 @@ import { errorMessage } from "../lib/errors.ts";
 import { signOut, stopImpersonating } from "../lib/session.ts";
 import { useTRPC } from "../lib/trpc.ts";
 import { Logo } from "./logo.tsx";
+import { OutageBanner } from "./outage-banner.tsx";
 import { Button } from "./ui/button.tsx";
 import {
   DropdownMenu,
@@ -35,6 +36,7 @@ export function AppShell({ me, children }: { me: ShellUser; children: ReactNode 
         Skip to content
       </a>
       {me.impersonatedBy ? <ImpersonationBanner me={me} /> : null}
+      <OutageBanner />
       <header className="sticky top-0 z-30 border-b border-zinc-200 bg-white/95 backdrop-blur">
         <div className="mx-auto flex h-14 max-w-6xl items-center gap-1.5 px-3 sm:gap-2 sm:px-6">
           <Link to="/" className="shrink-0 rounded-md p-1" aria-label="os2 home">

@@ -35,6 +35,12 @@ export const machine = pgTable(
     profile: text("profile").$type<"standard" | "strict">(),
     /** OOM kills the daemon had reported when os2 last looked; new ones become machine events. */
     oomKills: integer("oom_kills").notNull().default(0),
+    /**
+     * Which os2 process is working on this machine right now, until when: several instances on one
+     * database never drive one machine at once. Renewed while the work lasts; a dead holder's lease lapses.
+     */
+    leaseOwner: text("lease_owner"),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
     ...timestamps,
   },
   (t) => [

@@ -17,7 +17,7 @@
  * reconciler observes whatever a crash interrupted, and `observe` finishes it.
  */
 import type { OomReport } from "@os2/protocol";
-import { and, count, eq, ne } from "drizzle-orm";
+import { and, count, eq, isNull, lt, ne, or } from "drizzle-orm";
 
 import { type Encryptor, randomToken } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
@@ -106,11 +106,19 @@ function limitsOf(row: Machine, fallback: MachineLimits): MachineLimits {
 }
 
 const INVALIDATES = ["machine"];
+/** A machine lease lasts this long unless renewed (every LEASE_RENEW_MS while the work runs). */
+const LEASE_MS = 60_000;
+const LEASE_RENEW_MS = 20_000;
+const LEASE_WAIT_MS = 60_000;
+const LEASE_POLL_MS = 100;
+const LEASE_HELD_ELSEWHERE = Symbol("lease held by another instance");
 const PROVIDER_TIMEOUT_MS = 60_000;
 const CREATE_TIMEOUT_MS = 120_000;
 
 export class MachineLifecycle {
   private readonly mutex = new KeyedMutex();
+  /** This process, as the holder of machine leases. */
+  private readonly instanceId = `${process.pid}-${randomToken(6)}`;
   /** Held while counting an organization's running machines and claiming one more. */
   private readonly organizationMutex = new KeyedMutex();
   private readonly organizationByProject = new Map<string, string>();
@@ -181,17 +189,15 @@ export class MachineLifecycle {
     await this.recordEvent(row, null, "creating", "user");
 
     try {
-      await this.mutex.run(id, () => this.provision(row));
+      await this.exclusive(id, () => this.provision(row));
     } catch (error) {
       // Nothing usable came of it: remove what was made so no container and no row are left behind.
-      await this.mutex
-        .run(id, () => this.destroy(row))
-        .catch((cleanupError: unknown) => {
-          this.options.log.error("cleanup after a failed create failed; the reconciler will retry", {
-            machineId: id,
-            error: String(cleanupError),
-          });
+      await this.exclusive(id, () => this.destroy(row)).catch((cleanupError: unknown) => {
+        this.options.log.error("cleanup after a failed create failed; the reconciler will retry", {
+          machineId: id,
+          error: String(cleanupError),
         });
+      });
       this.notifyFailed(row, errorMessage(error));
       throw error;
     }
@@ -227,7 +233,7 @@ export class MachineLifecycle {
         await this.halt(machineId, "stopped");
         return this.start((await this.reload(machineId)) ?? row);
       case "delete":
-        return this.mutex.run(machineId, async () => {
+        return this.exclusive(machineId, async () => {
           await this.setDesired(machineId, "deleted");
           await this.transition(machineId, "deleting", "user");
           const current = await this.reload(machineId);
@@ -244,8 +250,10 @@ export class MachineLifecycle {
    */
   async observe(machineId: string, observation: Observation): Promise<boolean> {
     if (this.mutex.isBusy(machineId)) return false;
-    await this.mutex.run(machineId, () => this.reconcile(machineId, observation));
-    return true;
+    // Another instance working on it (its lease is live): the next pass looks again.
+    return this.exclusive(machineId, () => this.reconcile(machineId, observation), { wait: false }).then(
+      (outcome) => outcome !== LEASE_HELD_ELSEWHERE,
+    );
   }
 
   /**
@@ -317,6 +325,72 @@ export class MachineLifecycle {
     }
   }
 
+  /**
+   * Runs work on one machine alone: within this process (the mutex) and across every os2 instance on this
+   * database (a lease on the machine's row, renewed while the work lasts). With `wait: false` it gives up
+   * at once when another instance holds the lease (the reconciler looks again on its next pass).
+   */
+  private exclusive<T>(
+    machineId: string,
+    work: () => Promise<T>,
+    options: { wait: false },
+  ): Promise<T | typeof LEASE_HELD_ELSEWHERE>;
+  private exclusive<T>(machineId: string, work: () => Promise<T>, options?: { wait: true }): Promise<T>;
+  private exclusive<T>(machineId: string, work: () => Promise<T>, options: { wait: boolean } = { wait: true }) {
+    return this.mutex.run(machineId, async () => {
+      const deadline = Date.now() + LEASE_WAIT_MS;
+      while (!(await this.takeLease(machineId))) {
+        if (!options.wait) return LEASE_HELD_ELSEWHERE;
+        if (Date.now() > deadline) {
+          throw new DomainError(
+            "precondition_failed",
+            "Another os2 instance is working on this machine; try again shortly.",
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+      }
+      const renew = setInterval(() => {
+        this.takeLease(machineId).catch((error: unknown) =>
+          this.options.log.warn("renewing a machine lease failed", { machineId, error: errorMessage(error) }),
+        );
+      }, LEASE_RENEW_MS);
+      renew.unref();
+      try {
+        return await work();
+      } finally {
+        clearInterval(renew);
+        await this.options.db
+          .update(machine)
+          .set({ leaseOwner: null, leaseExpiresAt: null })
+          .where(and(eq(machine.id, machineId), eq(machine.leaseOwner, this.instanceId)))
+          .catch((error: unknown) =>
+            this.options.log.warn("releasing a machine lease failed; it lapses by itself", {
+              machineId,
+              error: errorMessage(error),
+            }),
+          );
+      }
+    });
+  }
+
+  /** Takes (or renews) this instance's lease on a machine's row; false when another instance holds a live one. */
+  private async takeLease(machineId: string): Promise<boolean> {
+    const now = new Date();
+    const taken = await this.options.db
+      .update(machine)
+      .set({ leaseOwner: this.instanceId, leaseExpiresAt: new Date(now.getTime() + LEASE_MS) })
+      .where(
+        and(
+          eq(machine.id, machineId),
+          or(isNull(machine.leaseExpiresAt), lt(machine.leaseExpiresAt, now), eq(machine.leaseOwner, this.instanceId)),
+        ),
+      )
+      .returning({ id: machine.id });
+    // A machine whose row is gone (deleted) has nothing to lease: the work finds that out itself.
+    if (taken.length > 0) return true;
+    return (await this.reload(machineId)) === null;
+  }
+
   /** Waits for background boots and in-flight operations; used at shutdown and by tests. */
   async settle(): Promise<void> {
     while (this.background.size > 0) await Promise.all([...this.background]);
@@ -332,7 +406,7 @@ export class MachineLifecycle {
     if (row.observedState === "error" && !row.externalId) {
       throw new DomainError("precondition_failed", NO_CONTAINER_MESSAGE);
     }
-    await this.mutex.run(row.id, async () => {
+    await this.exclusive(row.id, async () => {
       await this.setDesired(row.id, "running", { startRequestedAt: new Date() });
       const current = await this.reload(row.id);
       if (!current) throw notFound("Machine");
@@ -345,7 +419,7 @@ export class MachineLifecycle {
 
   /** Stop or archive: the container stops (and is archived), and the machine is recorded as such. */
   private async halt(machineId: string, target: "stopped" | "archived"): Promise<void> {
-    await this.mutex.run(machineId, async () => {
+    await this.exclusive(machineId, async () => {
       await this.setDesired(machineId, target);
       const current = await this.reload(machineId);
       if (current?.externalId) {
@@ -360,7 +434,7 @@ export class MachineLifecycle {
 
   /** For a machine whose container vanished: a new one with the same id, name and env. */
   private async recreate(machineId: string): Promise<void> {
-    await this.mutex.run(machineId, async () => {
+    await this.exclusive(machineId, async () => {
       const current = await this.reload(machineId);
       if (!current) throw notFound("Machine");
       if (current.externalId) {
@@ -543,7 +617,7 @@ export class MachineLifecycle {
         });
       } catch (error) {
         if (this.closed || watcher.signal.aborted) return;
-        await this.mutex.run(machineId, async () => {
+        await this.exclusive(machineId, async () => {
           const current = await this.reload(machineId);
           if (!current || current.desiredState !== "running" || current.startRequestedAt?.getTime() !== generation)
             return;
@@ -552,7 +626,7 @@ export class MachineLifecycle {
         });
         return;
       }
-      await this.mutex.run(machineId, () => this.markReady(machineId, generation));
+      await this.exclusive(machineId, () => this.markReady(machineId, generation));
     })()
       .catch((error: unknown) => {
         if (!this.closed) this.options.log.error("watching a machine boot failed", { machineId, error: String(error) });

@@ -5,7 +5,7 @@
  * sandboxes with os2's labels but no row are handed to the lifecycle as orphans. It never starts, stops or
  * deletes anything itself, and never touches anything without os2's labels.
  */
-import type { Db } from "../../db/client.ts";
+import type { Db, Leadership } from "../../db/client.ts";
 import { machine } from "../../db/schema/machine.ts";
 import type { Logger } from "../../logger.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
@@ -17,6 +17,8 @@ export { CONTAINER_REMOVED_MESSAGE } from "./lifecycle.ts";
 
 export type ReconcilerOptions = {
   db: Db;
+  /** Only the leader among instances sharing the database reconciles (see db/client.ts). */
+  leadership?: Leadership;
   lifecycle: MachineLifecycle;
   providers: ProviderRegistry;
   log: Logger;
@@ -28,18 +30,47 @@ export type ReconcileReport = { orphansRemoved: number; machinesChecked: number;
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<ReconcileReport> | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  private leading: boolean | null = null;
 
   constructor(private readonly options: ReconcilerOptions) {}
 
   start() {
     const tick = () => {
-      this.reconcileOnce().catch((error: unknown) => {
-        this.options.log.error("a reconcile pass failed; the next one retries", { error: errorMessage(error) });
-      });
+      if (Date.now() < this.retryAt) return;
+      this.leadingPass()
+        .then(() => {
+          this.failures = 0;
+          this.retryAt = 0;
+        })
+        .catch((error: unknown) => {
+          // Back off while something it needs is down (the database, say): 2×, 4×… the interval, up to 1 min.
+          this.failures += 1;
+          const delay = Math.min(60_000, this.options.intervalMs * 2 ** Math.min(this.failures, 6));
+          this.retryAt = Date.now() + delay;
+          this.options.log.error("a reconcile pass failed; retrying later", {
+            error: errorMessage(error),
+            failures: this.failures,
+            retryInMs: delay,
+          });
+        });
     };
     tick();
     this.timer = setInterval(tick, this.options.intervalMs);
     this.timer.unref();
+  }
+
+  /** A pass, if this instance leads; logs when it becomes or stops being the leader. */
+  private async leadingPass(): Promise<void> {
+    const leads = (await this.options.leadership?.check()) ?? true;
+    if (leads !== this.leading) {
+      this.leading = leads;
+      this.options.log.info(
+        leads ? "this instance is now the reconciler leader" : "another instance leads the reconciler",
+      );
+    }
+    if (leads) await this.reconcileOnce();
   }
 
   async stop() {
