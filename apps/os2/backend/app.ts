@@ -171,6 +171,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     limits: installationLimits(env),
     installationId,
     orphanGraceMs: env.OS2_ORPHAN_GRACE_MS,
+    stuckAfterMs: env.OS2_STUCK_AFTER_MS,
     db,
     encryptor,
     providers,

@@ -87,6 +87,12 @@ export const envSchema = z.object({
     .int()
     .min(0)
     .default(5 * 60_000),
+  /** A machine still creating/starting/stopping/deleting this long while the reconciler fails goes to error. */
+  OS2_STUCK_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60_000),
   /** Isolation profile of new machines: `standard` (non-root user with sudo) or `strict` (no sudo at all). */
   OS2_MACHINE_PROFILE: z.enum(["standard", "strict"]).default("standard"),
   /** Defaults for a new machine, unless its project or its create request says otherwise. */

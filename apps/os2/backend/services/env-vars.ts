@@ -3,7 +3,7 @@
  * machine env builder decrypts them. A var with a machineId overrides the project-wide value for that
  * machine only.
  */
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
 
 import type { Encryptor } from "../crypto.ts";
 import { MASKED_VALUE } from "../crypto.ts";
@@ -32,6 +32,11 @@ export async function listEnvVars(db: Db, projectId: string) {
   return rows.map((row) => ({ ...row, maskedValue: MASKED_VALUE }));
 }
 
+/**
+ * Sets a variable: a key already set in that scope (the project, or one machine's overrides) gets the new
+ * value. One statement (INSERT … ON CONFLICT DO UPDATE on the scope's unique index), so two concurrent sets
+ * of one new key end as one insert and one update, never a duplicate or a failure.
+ */
 export async function setEnvVar(
   db: Db,
   encryptor: Encryptor,
@@ -45,24 +50,23 @@ export async function setEnvVar(
       .where(and(eq(machine.id, machineId), eq(machine.projectId, input.projectId)));
     if (!owner) throw notFound("Machine");
   }
-  const scope = and(
-    eq(projectEnvVar.projectId, input.projectId),
-    eq(projectEnvVar.key, input.key),
-    machineId ? eq(projectEnvVar.machineId, machineId) : isNull(projectEnvVar.machineId),
-  );
   const valueEncrypted = encryptor.encrypt(input.value);
-  return db.transaction(async (tx) => {
-    const [existing] = await tx.select({ id: projectEnvVar.id }).from(projectEnvVar).where(scope);
-    if (existing) {
-      await tx.update(projectEnvVar).set({ valueEncrypted }).where(eq(projectEnvVar.id, existing.id));
-      return { id: existing.id, key: input.key, machineId, created: false };
-    }
-    const id = newId("envVar");
-    await tx
-      .insert(projectEnvVar)
-      .values({ id, projectId: input.projectId, key: input.key, valueEncrypted, machineId });
-    return { id, key: input.key, machineId, created: true };
-  });
+  const id = newId("envVar");
+  // The targets match the partial unique indexes env_var_project_key_uq and env_var_machine_key_uq.
+  const target = machineId
+    ? {
+        target: [projectEnvVar.projectId, projectEnvVar.machineId, projectEnvVar.key],
+        targetWhere: isNotNull(projectEnvVar.machineId),
+      }
+    : { target: [projectEnvVar.projectId, projectEnvVar.key], targetWhere: isNull(projectEnvVar.machineId) };
+  const [row] = await db
+    .insert(projectEnvVar)
+    .values({ id, projectId: input.projectId, key: input.key, valueEncrypted, machineId })
+    .onConflictDoUpdate({ ...target, set: { valueEncrypted, updatedAt: new Date() } })
+    .returning({ id: projectEnvVar.id });
+  if (!row) throw new Error("env var upsert returned no row");
+  // On conflict the existing row keeps its id, so a new id means a new variable.
+  return { id: row.id, key: input.key, machineId, created: row.id === id };
 }
 
 export async function deleteEnvVar(db: Db, input: { projectId: string; id: string }) {

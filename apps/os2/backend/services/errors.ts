@@ -4,6 +4,7 @@
  * answered as a generic internal error.
  */
 import { isProviderError, type ProviderErrorKind } from "../providers/errors.ts";
+import { describeDatabaseError } from "./db-errors.ts";
 
 export type DomainErrorKind =
   | "not_found"
@@ -38,9 +39,15 @@ const PROVIDER_KINDS: Record<ProviderErrorKind, DomainErrorKind> = {
   rate_limited: "rate_limited",
 };
 
-/** A domain error for anything services throw on purpose (their own errors and providers'), else null. */
+/**
+ * A domain error for anything services throw on purpose (their own errors and providers'), and for the
+ * database errors a caller can provoke (a unique violation is a conflict naming what is taken, a value the
+ * database cannot hold a bad request; see db-errors.ts); else null.
+ */
 export function asDomainError(error: unknown): DomainError | null {
   if (error instanceof DomainError) return error;
   if (isProviderError(error)) return new DomainError(PROVIDER_KINDS[error.kind], error.message, { cause: error });
+  const database = describeDatabaseError(error);
+  if (database) return new DomainError(database.kind, database.message, { cause: error });
   return null;
 }

@@ -9,11 +9,24 @@ import { user } from "../db/schema/auth.ts";
 import { organization, organizationMembership, type OrganizationRole } from "../db/schema/organization.ts";
 import { newId } from "../ids.ts";
 import { requireMayManageMember } from "./access.ts";
+import { isUniqueViolation } from "./db-errors.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { firstFreeSlug, slugify } from "./slugs.ts";
 
 export type Organization = typeof organization.$inferSelect;
 
+/** Drizzle's default name for `organization.slug`'s unique constraint. */
+const ORGANIZATION_SLUG_UNIQUE = "organization_slug_unique";
+const MEMBERSHIP_UNIQUE = "membership_org_user_uq";
+
+/** How often a create whose derived slug was taken by a concurrent create picks the next free one. */
+const DERIVED_SLUG_ATTEMPTS = 5;
+
+/**
+ * Creates an organization with its creator as owner. A slug the caller chose is a conflict when taken, even
+ * by a create racing this one (the unique constraint decides); a slug derived from the name moves on to
+ * the next free one instead.
+ */
 export async function createOrganization(
   db: Db,
   input: { userId: string; name: string; slug?: string },
@@ -23,18 +36,25 @@ export async function createOrganization(
   if (input.slug && (await isTaken(input.slug))) {
     throw new DomainError("conflict", `The organization slug "${input.slug}" is taken: choose another slug.`);
   }
-  const slug = input.slug ?? (await firstFreeSlug(slugify(input.name, "org"), isTaken));
-  return db.transaction(async (tx) => {
-    const [created] = await tx
-      .insert(organization)
-      .values({ id: newId("organization"), name: input.name, slug })
-      .returning();
-    if (!created) throw new Error("insert returned no row");
-    await tx
-      .insert(organizationMembership)
-      .values({ id: newId("membership"), organizationId: created.id, userId: input.userId, role: "owner" });
-    return created;
-  });
+  for (let attempt = 1; ; attempt++) {
+    const slug = input.slug ?? (await firstFreeSlug(slugify(input.name, "org"), isTaken));
+    try {
+      return await db.transaction(async (tx) => {
+        const [created] = await tx
+          .insert(organization)
+          .values({ id: newId("organization"), name: input.name, slug })
+          .returning();
+        if (!created) throw new Error("insert returned no row");
+        await tx
+          .insert(organizationMembership)
+          .values({ id: newId("membership"), organizationId: created.id, userId: input.userId, role: "owner" });
+        return created;
+      });
+    } catch (error) {
+      const retry = input.slug === undefined && attempt < DERIVED_SLUG_ATTEMPTS;
+      if (!retry || !isUniqueViolation(error, ORGANIZATION_SLUG_UNIQUE)) throw error;
+    }
+  }
 }
 
 export async function listOrganizationsForUser(db: Db, userId: string) {
@@ -51,7 +71,16 @@ export async function listOrganizationsForUser(db: Db, userId: string) {
     .orderBy(asc(organization.createdAt));
 }
 
+/**
+ * Renames an organization or changes its slug. Sending neither changes nothing and answers the
+ * organization as it is (the settings form sends only what changed, so an unchanged Save sends nothing).
+ */
 export async function updateOrganization(db: Db, organizationId: string, input: { name?: string; slug?: string }) {
+  if (input.name === undefined && input.slug === undefined) {
+    const [current] = await db.select().from(organization).where(eq(organization.id, organizationId));
+    if (!current) throw notFound("Organization");
+    return current;
+  }
   if (input.slug) {
     const [clash] = await db
       .select({ id: organization.id })
@@ -63,7 +92,10 @@ export async function updateOrganization(db: Db, organizationId: string, input: 
   }
   const [updated] = await db
     .update(organization)
-    .set({ ...(input.name ? { name: input.name } : {}), ...(input.slug ? { slug: input.slug } : {}) })
+    .set({
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(input.slug === undefined ? {} : { slug: input.slug }),
+    })
     .where(eq(organization.id, organizationId))
     .returning();
   if (!updated) throw notFound("Organization");
@@ -105,20 +137,26 @@ export async function listMembers(db: Db, organizationId: string) {
     .orderBy(asc(organizationMembership.createdAt));
 }
 
-/** Adds a user by email. An address with no account yet gets a placeholder account it claims at first sign-in. */
+/**
+ * Adds a user by email. An address with no account yet gets a placeholder account it claims at first
+ * sign-in; two organizations adding the same new address at once share one (the insert yields to the
+ * account the other made). Adding someone twice at once is one success and one conflict.
+ */
 export async function addMember(
   db: Db,
   input: { organizationId: string; email: string; role: OrganizationRole; actorRole: OrganizationRole },
 ) {
   requireMayManageMember(input.actorRole, "member", input.role);
   const email = input.email.toLowerCase();
-  return db.transaction(async (tx) => {
+  const alreadyMember = () => new DomainError("conflict", `${email} is already a member of this organization.`);
+  const added = db.transaction(async (tx) => {
     let [member] = await tx.select().from(user).where(eq(user.email, email));
     if (!member) {
-      [member] = await tx
+      await tx
         .insert(user)
         .values({ id: newId("user"), email, name: email.split("@")[0] ?? email, emailVerified: false, role: "user" })
-        .returning();
+        .onConflictDoNothing({ target: user.email });
+      [member] = await tx.select().from(user).where(eq(user.email, email));
     }
     if (!member) throw new Error("user insert returned no row");
     const [existing] = await tx
@@ -130,7 +168,7 @@ export async function addMember(
           eq(organizationMembership.userId, member.id),
         ),
       );
-    if (existing) throw new DomainError("conflict", `${email} is already a member of this organization.`);
+    if (existing) throw alreadyMember();
     await tx.insert(organizationMembership).values({
       id: newId("membership"),
       organizationId: input.organizationId,
@@ -138,6 +176,9 @@ export async function addMember(
       role: input.role,
     });
     return { userId: member.id, email, role: input.role };
+  });
+  return added.catch((error: unknown) => {
+    throw isUniqueViolation(error, MEMBERSHIP_UNIQUE) ? alreadyMember() : error;
   });
 }
 

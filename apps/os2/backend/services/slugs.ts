@@ -1,4 +1,6 @@
 /** Slugs: lowercase letters, digits and single dashes, 1–48 characters, derived from names when not given. */
+import { DomainError } from "./errors.ts";
+
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
 
 export function slugify(name: string, fallback: string): string {
@@ -20,5 +22,8 @@ export async function firstFreeSlug(base: string, isTaken: (slug: string) => Pro
     const candidate = `${base}-${suffix}`;
     if (!(await isTaken(candidate))) return candidate;
   }
-  throw new Error(`No free slug for ${base}`);
+  throw new DomainError(
+    "conflict",
+    `Every slug from "${base}" to "${base}-999" is taken: choose a different name or slug.`,
+  );
 }

@@ -4,21 +4,62 @@ import { z } from "zod";
 import { ENV_KEY_PATTERN, ENV_VALUE_MAX_BYTES } from "../services/env-vars.ts";
 import { SLUG_PATTERN } from "../services/slugs.ts";
 
-export const slugSchema = z
+/**
+ * Whether `value` holds a C0 control character (U+0000–U+001F) or DEL, other than those in `allowed`.
+ * PostgreSQL's text cannot hold NUL at all; the others have no place in a name and hide in logs and UIs.
+ */
+export function hasControlCharacter(value: string, allowed = ""): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 || code === 0x7f) && !allowed.includes(value.charAt(i))) return true;
+  }
+  return false;
+}
+
+const NO_CONTROL_CHARACTERS = "Must not contain control characters";
+
+/**
+ * A string with no control characters. The check runs first and stops the others, so the message names
+ * that problem alone; further checks (`.trim()`, `.max()`, `.regex()`) chain after it.
+ */
+export const plainTextSchema = () =>
+  z.string().refine((value) => !hasControlCharacter(value), { message: NO_CONTROL_CHARACTERS, abort: true });
+
+export const slugSchema = plainTextSchema().regex(
+  SLUG_PATTERN,
+  "Use 1–48 lowercase letters, digits or dashes, starting and ending with a letter or digit",
+);
+
+/** Names of people, organizations, projects and tokens. Surrounding whitespace (a pasted newline) is trimmed. */
+export const nameSchema = z
   .string()
-  .regex(SLUG_PATTERN, "Use 1–48 lowercase letters, digits or dashes, starting and ending with a letter or digit");
+  .trim()
+  .refine((value) => !hasControlCharacter(value), { message: NO_CONTROL_CHARACTERS, abort: true })
+  .min(1, "Must not be empty")
+  .max(100, "Must be at most 100 characters");
 
-export const nameSchema = z.string().trim().min(1, "Must not be empty").max(100, "Must be at most 100 characters");
-
-export const emailSchema = z.string().trim().toLowerCase().email("Must be an email address").max(254);
-
-export const envKeySchema = z
+export const emailSchema = z
   .string()
-  .regex(ENV_KEY_PATTERN, "Use uppercase letters, digits and underscores, not starting with a digit (e.g. API_TOKEN)")
-  .max(256, "Must be at most 256 characters");
+  .trim()
+  .toLowerCase()
+  .refine((value) => !hasControlCharacter(value), { message: NO_CONTROL_CHARACTERS, abort: true })
+  .max(254, "Must be at most 254 characters")
+  .email("Must be an email address");
 
+export const envKeySchema = plainTextSchema()
+  .max(256, "Must be at most 256 characters")
+  .regex(ENV_KEY_PATTERN, "Use uppercase letters, digits and underscores, not starting with a digit (e.g. API_TOKEN)");
+
+/**
+ * Values may span lines (PEM keys and other multi-line secrets): tabs, line feeds and carriage returns are
+ * kept. NUL never: a process environment cannot carry it, nor can PostgreSQL's text.
+ */
 export const envValueSchema = z
   .string()
+  .refine((value) => !value.includes("\u0000"), {
+    message: "Must not contain NUL characters (\\0); line breaks and tabs are fine",
+    abort: true,
+  })
   .refine((value) => Buffer.byteLength(value, "utf8") <= ENV_VALUE_MAX_BYTES, "Must be at most 64 KiB");
 
 export const idSchema = (prefix: string) =>

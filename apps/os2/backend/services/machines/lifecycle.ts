@@ -17,7 +17,7 @@
  * reconciler observes whatever a crash interrupted, and `observe` finishes it.
  */
 import type { OomReport } from "@os2/protocol";
-import { and, count, eq, isNull, lt, ne, or } from "drizzle-orm";
+import { and, count, desc, eq, isNull, lt, ne, or } from "drizzle-orm";
 
 import { type Encryptor, randomToken } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
@@ -87,6 +87,8 @@ export type MachineLifecycleOptions = {
   installationId: string;
   /** How old an own-installation container without a row must be before it is removed as an orphan. */
   orphanGraceMs: number;
+  /** How long a machine may stay creating/starting/stopping/deleting while the reconciler fails to finish it. */
+  stuckAfterMs: number;
   log: Logger;
   publish(organizationId: string, keys: string[]): void;
   hooks?: MachineLifecycleHooks | undefined;
@@ -106,6 +108,7 @@ function limitsOf(row: Machine, fallback: MachineLimits): MachineLimits {
 }
 
 const INVALIDATES = ["machine"];
+const TRANSITIONAL = new Set<MachineObservedState>(["creating", "starting", "stopping", "deleting"]);
 /** A machine lease lasts this long unless renewed (every LEASE_RENEW_MS while the work runs). */
 const LEASE_MS = 60_000;
 const LEASE_RENEW_MS = 20_000;
@@ -211,7 +214,14 @@ export class MachineLifecycle {
    */
   async request(machineId: string, action: MachineAction, quota: { maxRunning: number } | null = null): Promise<void> {
     const row = await this.reload(machineId);
-    if (!row || row.desiredState === "deleted") throw notFound("Machine");
+    if (!row) throw notFound("Machine");
+    // A machine on its way out can only be deleted again (or force deleted).
+    if (row.desiredState === "deleted" && action !== "delete") {
+      throw new DomainError(
+        "precondition_failed",
+        "This machine is being deleted: delete it again, or force delete it.",
+      );
+    }
     if (action === "unarchive" && row.desiredState !== "archived") {
       throw new DomainError("precondition_failed", "The machine is not archived.");
     }
@@ -251,9 +261,68 @@ export class MachineLifecycle {
   async observe(machineId: string, observation: Observation): Promise<boolean> {
     if (this.mutex.isBusy(machineId)) return false;
     // Another instance working on it (its lease is live): the next pass looks again.
-    return this.exclusive(machineId, () => this.reconcile(machineId, observation), { wait: false }).then(
-      (outcome) => outcome !== LEASE_HELD_ELSEWHERE,
+    return this.exclusive(
+      machineId,
+      () =>
+        this.reconcile(machineId, observation).catch(async (error: unknown) => {
+          await this.failIfStuck(machineId, errorMessage(error));
+          throw error;
+        }),
+      { wait: false },
+    ).then((outcome) => outcome !== LEASE_HELD_ELSEWHERE);
+  }
+
+  /**
+   * A machine never stays creating, starting, stopping or deleting for long: when the reconciler still
+   * cannot finish it after OS2_STUCK_AFTER_MS, it moves to `error` with what keeps failing and what the user
+   * can do (retry, recreate, or force delete).
+   */
+  private async failIfStuck(machineId: string, failure: string): Promise<void> {
+    const row = await this.reload(machineId);
+    if (!row || !TRANSITIONAL.has(row.observedState)) return;
+    const [last] = await this.options.db
+      .select({ at: machineEvent.createdAt })
+      .from(machineEvent)
+      .where(eq(machineEvent.machineId, machineId))
+      .orderBy(desc(machineEvent.createdAt))
+      .limit(1);
+    const since = last?.at.getTime() ?? row.createdAt.getTime();
+    if (Date.now() - since < this.options.stuckAfterMs) return;
+    const minutes = Math.max(1, Math.round((Date.now() - since) / 60_000));
+    const next =
+      row.observedState === "deleting"
+        ? "Delete it again, or force delete it (os2 then forgets it and removes what is left later)."
+        : "Start it again, recreate it, or delete it.";
+    await this.transition(
+      machineId,
+      "error",
+      "reconciler",
+      `Stuck ${row.observedState} for ${minutes} min: ${failure}. ${next}`,
     );
+  }
+
+  /**
+   * Forgets a machine whose provider cannot delete it (a stuck `deleting`): the row goes now, and whatever
+   * the provider still holds carries this installation's labels, so the reconciler removes it later.
+   */
+  async forceDelete(machineId: string): Promise<void> {
+    await this.mutex.run(machineId, async () => {
+      const row = await this.reload(machineId);
+      if (!row) return;
+      this.watchers.get(machineId)?.abort();
+      await getProvider(this.options.providers, row.type)
+        .delete(row.externalId ?? "", this.timeout())
+        .catch((error: unknown) =>
+          this.options.log.warn("force delete: the provider could not delete it; the reconciler will", {
+            machineId,
+            error: errorMessage(error),
+          }),
+        );
+      this.options.endpoints.forget(machineId);
+      await this.options.db.delete(machine).where(eq(machine.id, machineId));
+      const organizationId = await this.organizationOf(row.projectId);
+      if (organizationId) this.options.publish(organizationId, INVALIDATES);
+    });
   }
 
   /**

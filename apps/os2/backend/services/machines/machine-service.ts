@@ -44,6 +44,7 @@ export type MachineServiceOptions = {
   limits: InstallationLimits;
   installationId: string;
   orphanGraceMs: number;
+  stuckAfterMs: number;
 };
 
 export class MachineService {
@@ -65,6 +66,7 @@ export class MachineService {
       healthTimeoutMs: options.healthTimeoutMs,
       installationId: options.installationId,
       orphanGraceMs: options.orphanGraceMs,
+      stuckAfterMs: options.stuckAfterMs,
       defaultLimits: options.limits.defaults,
       defaultProfile: options.limits.profile,
     });
@@ -86,9 +88,9 @@ export class MachineService {
       .select()
       .from(machine)
       .where(
+        // A machine being deleted stays listed (as deleting, or as stuck in error) until its row is gone.
         and(
           eq(machine.projectId, projectId),
-          ne(machine.desiredState, "deleted"),
           options.includeArchived ? undefined : ne(machine.desiredState, "archived"),
         ),
       )
@@ -101,7 +103,7 @@ export class MachineService {
       .select()
       .from(machine)
       .where(and(eq(machine.id, machineId), eq(machine.projectId, projectId)));
-    if (!row || row.desiredState === "deleted") throw notFound("Machine");
+    if (!row) throw notFound("Machine");
     return row;
   }
 
@@ -188,9 +190,11 @@ export class MachineService {
   /** For a machine whose container vanished: make a new one with the same id, name and env. */
   recreate = (projectId: string, machineId: string) => this.act(projectId, machineId, "recreate");
 
-  async delete(projectId: string, machineId: string) {
+  /** `force`: forget it even if the provider cannot delete it now (what is left is removed later). */
+  async delete(projectId: string, machineId: string, options: { force?: boolean } = {}) {
     await this.get(projectId, machineId);
-    await this.lifecycle.request(machineId, "delete");
+    if (options.force) await this.lifecycle.forceDelete(machineId);
+    else await this.lifecycle.request(machineId, "delete");
     return { id: machineId };
   }
 

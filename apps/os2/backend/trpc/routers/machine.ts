@@ -88,8 +88,10 @@ export const machineRouter = router({
     .input(machineInput)
     .mutation(({ ctx, input }) => ctx.services.machines.recreate(ctx.project.id, input.machineId)),
   delete: projectProcedure
-    .input(machineInput)
-    .mutation(({ ctx, input }) => ctx.services.machines.delete(ctx.project.id, input.machineId)),
+    .input(machineInput.extend({ force: z.boolean().optional() }))
+    .mutation(({ ctx, input }) =>
+      ctx.services.machines.delete(ctx.project.id, input.machineId, input.force ? { force: true } : {}),
+    ),
   getPreviewInfo: projectProcedure
     .input(machineInput.extend({ port: z.number().int().min(1).max(65535).default(DAEMON_PORT) }))
     .query(async ({ ctx, input }) => {
