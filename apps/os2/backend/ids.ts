@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   previewTicket: "pvk",
   previewSession: "pvs",
   installation: "inst",
+  rateLimit: "rl",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

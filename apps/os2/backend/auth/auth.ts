@@ -11,7 +11,7 @@ import { admin, emailOTP } from "better-auth/plugins";
 import { eq } from "drizzle-orm";
 
 import type { Db } from "../db/client.ts";
-import { account, session, user, verification } from "../db/schema/auth.ts";
+import { account, rateLimit, session, user, verification } from "../db/schema/auth.ts";
 import { type IdKind, newId } from "../ids.ts";
 import { isSignupAllowed, isTestEmail, type SignupAllowlist, TEST_OTP_CODE } from "./email-rules.ts";
 import { type Mailer, NO_MAIL_MESSAGE } from "./mailer.ts";
@@ -36,6 +36,7 @@ const MODEL_ID_KIND: Record<string, IdKind> = {
   session: "session",
   account: "account",
   verification: "verification",
+  rateLimit: "rateLimit",
 };
 
 export function createAuth(options: CreateAuthOptions) {
@@ -50,7 +51,10 @@ export function createAuth(options: CreateAuthOptions) {
     basePath: "/api/auth",
     secret: options.secret,
     trustedOrigins: options.trustedOrigins,
-    database: drizzleAdapter(options.db, { provider: "pg", schema: { user, session, account, verification } }),
+    database: drizzleAdapter(options.db, {
+      provider: "pg",
+      schema: { user, session, account, verification, rateLimit },
+    }),
     advanced: {
       // The server puts the client's address in X-Forwarded-For itself unless OS2_TRUST_PROXY is set (app.ts).
       ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
@@ -65,6 +69,8 @@ export function createAuth(options: CreateAuthOptions) {
     telemetry: { enabled: false },
     rateLimit: {
       enabled: true,
+      // In the database, so the limits hold across every instance sharing it.
+      storage: "database",
       window: 60,
       max: 300,
       customRules: {

@@ -1,7 +1,7 @@
 /**
  * The process around a running os2: last-resort handlers that log a stray fault instead of ending the
- * process, and a bounded, orderly shutdown on SIGTERM/SIGINT. Used by the production entry, the dev server
- * and the chaos test's server, so they all behave alike.
+ * process, and a bounded, orderly shutdown on SIGTERM/SIGINT. Used by the production entry and the dev
+ * server, so they behave alike (the chaos and SIGTERM tests drive the production entry itself).
  */
 import type { Server } from "node:http";
 

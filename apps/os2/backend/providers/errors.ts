@@ -1,9 +1,17 @@
 /**
  * The small error set every provider maps vendor errors onto, in one function per adapter.
  * The tRPC layer maps these to codes: not_found → NOT_FOUND, invalid_state → PRECONDITION_FAILED,
- * unavailable → PRECONDITION_FAILED with the message, timeout → TIMEOUT, rate_limited → TOO_MANY_REQUESTS.
+ * unavailable (set up wrong: a missing image, a rejected key) → PRECONDITION_FAILED with the message,
+ * unreachable (the engine or API does not answer; retry later) → SERVICE_UNAVAILABLE, timeout → TIMEOUT,
+ * rate_limited → TOO_MANY_REQUESTS.
  */
-export type ProviderErrorKind = "not_found" | "invalid_state" | "unavailable" | "timeout" | "rate_limited";
+export type ProviderErrorKind =
+  | "not_found"
+  | "invalid_state"
+  | "unavailable"
+  | "unreachable"
+  | "timeout"
+  | "rate_limited";
 
 export class ProviderError extends Error {
   constructor(

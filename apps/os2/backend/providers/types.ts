@@ -113,7 +113,11 @@ export interface PreviewTokenStore {
   delete(machineExternalId: string, port?: number): Promise<void>;
 }
 
-export type Availability = { available: true } | { available: false; reason: string };
+/**
+ * `unreachable`: the engine or API did not answer (a fault that may pass: os2 answers 503), as opposed to
+ * a set-up problem the user must fix (a missing image or key: 412).
+ */
+export type Availability = { available: true } | { available: false; reason: string; unreachable?: boolean };
 
 export interface MachineProvider {
   readonly type: MachineType;

@@ -15,7 +15,9 @@ export type DomainErrorKind =
   | "unauthorized"
   | "timeout"
   | "rate_limited"
-  | "quota_exceeded";
+  | "quota_exceeded"
+  /** A part os2 needs (Docker, Daytona) does not answer now; the same request may work later. */
+  | "unavailable";
 
 export class DomainError extends Error {
   constructor(
@@ -35,6 +37,7 @@ const PROVIDER_KINDS: Record<ProviderErrorKind, DomainErrorKind> = {
   not_found: "not_found",
   invalid_state: "precondition_failed",
   unavailable: "precondition_failed",
+  unreachable: "unavailable",
   timeout: "timeout",
   rate_limited: "rate_limited",
 };

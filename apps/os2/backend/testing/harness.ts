@@ -31,6 +31,8 @@ export type TestOs2 = {
 
 export type TestOs2Options = {
   database?: "pglite" | "postgres";
+  /** A PostgreSQL database shared with other instances (see createScratchDatabase); the caller drops it. */
+  databaseUrl?: string;
   env?: Record<string, string>;
   providers?: CreateOs2Options["providers"];
   /** Off by default: tests call `os2.reconciler.reconcileOnce()` when they mean to. */
@@ -63,7 +65,11 @@ export function applySetCookies(cookieHeader: string, response: Response): strin
 
 export async function createTestOs2(options: TestOs2Options = {}): Promise<TestOs2> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "os2-test-"));
-  const databaseUrl = options.database === "postgres" ? await createScratchDatabase() : undefined;
+  const databaseUrl = options.databaseUrl
+    ? { url: options.databaseUrl, drop: async () => {} }
+    : options.database === "postgres"
+      ? await createScratchDatabase()
+      : undefined;
   const logLines: string[] = [];
   const env = parseEnv({
     OS2_DATA_DIR: dataDir,
@@ -148,7 +154,7 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
 }
 
 /** A throwaway database on the server in DATABASE_URL_TEST, dropped on close. */
-async function createScratchDatabase() {
+export async function createScratchDatabase() {
   const adminUrl = process.env.DATABASE_URL_TEST;
   if (!adminUrl) throw new Error("DATABASE_URL_TEST is not set (the test script starts PostgreSQL and sets it).");
   const name = `os2_test_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;

@@ -65,6 +65,7 @@ const DOMAIN_ERROR_CODES = {
   timeout: "TIMEOUT",
   rate_limited: "TOO_MANY_REQUESTS",
   quota_exceeded: "FORBIDDEN",
+  unavailable: "SERVICE_UNAVAILABLE",
 } as const satisfies Record<DomainErrorKind, TRPCError["code"]>;
 
 /** The single place where services' errors (their own and providers') become tRPC codes. */

@@ -3,7 +3,7 @@
  * (role, banned…, impersonatedBy). Column names follow better-auth's field names; ids are prefixed by
  * the generateId hook in auth/auth.ts.
  */
-import { boolean, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 import { idColumn, timestamps } from "./columns.ts";
 
@@ -69,3 +69,14 @@ export const verification = pgTable(
   },
   (t) => [index("verification_identifier_idx").on(t.identifier)],
 );
+
+/**
+ * better-auth's rate-limit counters (rateLimit.storage "database"), so sign-in limits hold across every
+ * os2 instance on one database instead of per process. `last_request` is epoch milliseconds.
+ */
+export const rateLimit = pgTable("rate_limit", {
+  id: idColumn(),
+  key: text("key").notNull().unique(),
+  count: integer("count").notNull(),
+  lastRequest: bigint("last_request", { mode: "number" }).notNull(),
+});

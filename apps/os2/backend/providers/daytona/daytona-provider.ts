@@ -10,7 +10,7 @@
  */
 import { Daytona, DaytonaNotFoundError, type Sandbox } from "@daytonaio/sdk";
 
-import { ProviderError } from "../errors";
+import { isProviderError, ProviderError } from "../errors";
 import {
   type Availability,
   type CreateMachineInput,
@@ -96,7 +96,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
       value = { available: true };
     } catch (error) {
       const mapped = mapDaytonaError(error, "check availability");
-      value = { available: false, reason: mapped instanceof Error ? mapped.message : String(mapped) };
+      const unreachable = isProviderError(mapped, "unreachable") || isProviderError(mapped, "timeout");
+      value = {
+        available: false,
+        reason: mapped instanceof Error ? mapped.message : String(mapped),
+        ...(unreachable ? { unreachable } : {}),
+      };
     }
     this.availabilityCache = { value, expiresAt: this.clock.now() + AVAILABILITY_CACHE_MS };
     return value;

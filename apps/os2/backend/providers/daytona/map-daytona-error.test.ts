@@ -22,13 +22,13 @@ describe("mapDaytonaError", () => {
     [new DaytonaConflictError("busy", 409), "invalid_state"],
     [new DaytonaError("Sandbox is not stopped", 400), "invalid_state"],
     [new DaytonaRateLimitError("slow down", 429), "rate_limited"],
-    [new DaytonaConnectionError("ECONNREFUSED"), "unavailable"],
+    [new DaytonaConnectionError("ECONNREFUSED"), "unreachable"],
     [new DaytonaConnectionTimeoutError("read timeout"), "timeout"],
     [new DaytonaTimeoutError("Sandbox failed to become ready within the timeout period"), "timeout"],
     [new DaytonaError("Internal", 500), "unavailable"],
     [new DaytonaError("Unauthorized", 401), "unavailable"],
     [new DOMException("The operation was aborted", "AbortError"), "timeout"],
-    [new TypeError("fetch failed"), "unavailable"],
+    [new TypeError("fetch failed"), "unreachable"],
   ] as const)("maps %s to %s", (error, kind) => {
     expect(kindOf(mapDaytonaError(error, "do it"))).toBe(kind);
   });

@@ -23,7 +23,7 @@ export function mapDaytonaError(error: unknown, action: string): unknown {
     // fetch() raises TypeError("fetch failed") when the host cannot be reached.
     if (error instanceof TypeError && /fetch failed/i.test(error.message)) {
       return new ProviderError(
-        "unavailable",
+        "unreachable",
         `Daytona API unreachable while trying to ${action}: ${causeText(error)}`,
         {
           cause: error,
@@ -40,7 +40,7 @@ export function mapDaytonaError(error: unknown, action: string): unknown {
     return new ProviderError("timeout", message, { cause: error });
   }
   if (error instanceof DaytonaConnectionError) {
-    return new ProviderError("unavailable", `Daytona API unreachable while trying to ${action}: ${error.message}`, {
+    return new ProviderError("unreachable", `Daytona API unreachable while trying to ${action}: ${error.message}`, {
       cause: error,
     });
   }

@@ -202,9 +202,9 @@ describe("SnapshotResolver", () => {
     expect(String(error)).toContain("DAYTONA_API_KEY");
   });
 
-  it("maps an unreachable API to `unavailable`", async () => {
+  it("maps an unreachable API to `unreachable`", async () => {
     const resolver = new SnapshotResolver({ apiKey: "k", apiUrl: "http://127.0.0.1:9/api" });
     const error = await resolver.resolve("stg--").catch((e: unknown) => e);
-    expect(isProviderError(error, "unavailable")).toBe(true);
+    expect(isProviderError(error, "unreachable")).toBe(true);
   });
 });

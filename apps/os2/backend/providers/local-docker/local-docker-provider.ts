@@ -191,7 +191,8 @@ export class LocalDockerProvider implements MachineProvider {
           : error instanceof Error
             ? error.message
             : String(error);
-      return { available: false, reason };
+      const unreachable = error instanceof ProviderError && (error.kind === "unreachable" || error.kind === "timeout");
+      return { available: false, reason, ...(unreachable ? { unreachable } : {}) };
     }
     // Only successes are cached: once the user fixes Docker, the next check should see it.
     this.availableUntil = Date.now() + AVAILABILITY_CACHE_MS;

@@ -378,11 +378,11 @@ describe("LocalDockerProvider", () => {
     expect(await containersOfMachine(input.machineId)).toEqual([]);
   });
 
-  test("create fails at once with unavailable, naming DOCKER_HOST, when Docker is unreachable", async () => {
+  test("create fails at once with unreachable, naming DOCKER_HOST, when Docker does not answer", async () => {
     for (const unreachable of ["tcp://127.0.0.1:1", `unix:///tmp/${runId}-no-such.sock`]) {
       const offline = new LocalDockerProvider({ dockerHost: unreachable, imageName: fixtureTag, stage });
       const startedAt = Date.now();
-      const error = await expectProviderError(offline.create(machineInput()), "unavailable");
+      const error = await expectProviderError(offline.create(machineInput()), "unreachable");
       expect(Date.now() - startedAt).toBeLessThan(1_000);
       expect(error.message).toContain(`Docker not reachable at ${unreachable}`);
       expect(error.message).toContain("DOCKER_HOST");

@@ -28,10 +28,10 @@ describe("toProviderError", () => {
   });
 
   test.each(["ECONNREFUSED", "ENOENT", "EHOSTUNREACH", "EACCES"])(
-    "%s becomes unavailable, naming the endpoint and DOCKER_HOST",
+    "%s becomes unreachable, naming the endpoint and DOCKER_HOST",
     (code) => {
       const error = toProviderError(socketError(code), base());
-      expect(error).toMatchObject({ kind: "unavailable" });
+      expect(error).toMatchObject({ kind: "unreachable" });
       expect(error.message).toMatch(/^Docker not reachable at tcp:\/\/127\.0\.0\.1:2375: /);
       expect(error.message).toContain("Set DOCKER_HOST or enable the Docker TCP API");
     },

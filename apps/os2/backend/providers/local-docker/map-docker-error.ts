@@ -61,7 +61,7 @@ export function toProviderError(error: unknown, context: DockerCallContext): Err
   }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     return new ProviderError(
-      "unavailable",
+      "unreachable",
       dockerUnreachableMessage(context.dockerHost, `${code} (${context.operation})`),
       {
         cause: error,

@@ -17,10 +17,10 @@
  * reconciler observes whatever a crash interrupted, and `observe` finishes it.
  */
 import type { OomReport } from "@os2/protocol";
-import { and, count, desc, eq, isNull, lt, ne, or } from "drizzle-orm";
+import { and, count, desc, eq, isNull, lt, ne, or, sql } from "drizzle-orm";
 
 import { type Encryptor, randomToken } from "../../crypto.ts";
-import type { Db } from "../../db/client.ts";
+import type { Db, Queryable } from "../../db/client.ts";
 import {
   machine,
   type MachineDesiredState,
@@ -108,6 +108,8 @@ function limitsOf(row: Machine, fallback: MachineLimits): MachineLimits {
 }
 
 const INVALIDATES = ["machine"];
+/** First key of the organization locks (two-key advisory locks; db/client.ts's leader lock uses 7283461). */
+const ORGANIZATION_LOCK_CLASS = 7283462;
 const TRANSITIONAL = new Set<MachineObservedState>(["creating", "starting", "stopping", "deleting"]);
 /** A machine lease lasts this long unless renewed (every LEASE_RENEW_MS while the work runs). */
 const LEASE_MS = 60_000;
@@ -159,15 +161,17 @@ export class MachineLifecycle {
   async create(input: CreateInput): Promise<Machine> {
     const provider = getProvider(this.options.providers, input.type);
     const availability = await provider.availability(AbortSignal.timeout(5_000));
-    if (!availability.available) throw new DomainError("precondition_failed", availability.reason);
+    if (!availability.available) {
+      throw new DomainError(availability.unreachable ? "unavailable" : "precondition_failed", availability.reason);
+    }
 
     const id = newId("machine");
     const organizationId = await this.organizationOf(input.projectId);
     if (!organizationId) throw notFound("Project");
     // Counting and inserting under one lock, so concurrent creates cannot both take the last slot.
-    const row = await this.organizationMutex.run(organizationId, async () => {
-      await this.assertRunningQuota(organizationId, input.maxRunning, null);
-      const [inserted] = await this.options.db
+    const row = await this.underOrganizationLock(organizationId, async (tx) => {
+      await this.assertRunningQuota(tx, organizationId, input.maxRunning, null);
+      const [inserted] = await tx
         .insert(machine)
         .values({
           id,
@@ -365,15 +369,34 @@ export class MachineLifecycle {
   private async claimRunningSlot(row: Machine, maxRunning: number): Promise<void> {
     const organizationId = await this.organizationOf(row.projectId);
     if (!organizationId) throw notFound("Machine");
-    await this.organizationMutex.run(organizationId, async () => {
-      await this.assertRunningQuota(organizationId, maxRunning, row.id);
-      await this.setDesired(row.id, "running");
+    await this.underOrganizationLock(organizationId, async (tx) => {
+      await this.assertRunningQuota(tx, organizationId, maxRunning, row.id);
+      await tx.update(machine).set({ desiredState: "running" }).where(eq(machine.id, row.id));
     });
   }
 
+  /**
+   * Runs `work` alone for this organization: in this process (the mutex, so callers queue here rather than
+   * each holding a database connection) and across every instance on the database (a transaction-scoped
+   * advisory lock keyed by the organization), so quotas hold however many instances there are.
+   */
+  private underOrganizationLock<T>(organizationId: string, work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.organizationMutex.run(organizationId, () =>
+      this.options.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(${ORGANIZATION_LOCK_CLASS}, hashtext(${organizationId}))`);
+        return work(tx);
+      }),
+    );
+  }
+
   /** Machines this organization wants running (pool members, which belong to no project, never count). */
-  private async assertRunningQuota(organizationId: string, maxRunning: number, excluding: string | null) {
-    const [row] = await this.options.db
+  private async assertRunningQuota(
+    tx: Queryable,
+    organizationId: string,
+    maxRunning: number,
+    excluding: string | null,
+  ) {
+    const [row] = await tx
       .select({ running: count() })
       .from(machine)
       .innerJoin(project, eq(project.id, machine.projectId))
