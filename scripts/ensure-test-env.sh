@@ -34,7 +34,19 @@ if [ ! -x "$chromium" ]; then
 fi
 echo "export CHROMIUM_PATH=$chromium"
 
-# 4. PostgreSQL server for the database suite
+# 4. Service controls for the fault tests (backend/faults.integration.test.ts): commands that stop and start
+# the Docker Engine and the PostgreSQL server. Set here for the engine and cluster this script manages;
+# elsewhere set OS2_TEST_{DOCKER,POSTGRES}_{STOP,START} yourself.
+scripts_dir=$(cd "$(dirname "$0")" && pwd)
+if is_debian_root && [ -z "${OS2_TEST_DOCKER_STOP:-}" ]; then
+  echo "export OS2_TEST_DOCKER_STOP='pkill -x dockerd; while pgrep -x dockerd >/dev/null; do sleep 0.2; done'"
+  echo "export OS2_TEST_DOCKER_START='bash $scripts_dir/ensure-docker.sh >&2'"
+fi
+for name in OS2_TEST_DOCKER_STOP OS2_TEST_DOCKER_START OS2_TEST_POSTGRES_STOP OS2_TEST_POSTGRES_START; do
+  if [ -n "${!name:-}" ]; then printf "export %s=%q\n" "$name" "${!name}"; fi
+done
+
+# 5. PostgreSQL server for the database suite
 if [ -n "${DATABASE_URL_TEST:-}" ]; then
   echo "export DATABASE_URL_TEST=$DATABASE_URL_TEST"
   exit 0
@@ -57,4 +69,8 @@ for _ in $(seq 1 40); do
   sleep 0.25
 done
 su postgres -c "psql -qtAc \"do \\\$\\\$ begin if not exists (select from pg_roles where rolname='os2test') then create role os2test login createdb password 'os2test'; end if; end \\\$\\\$;\"" >/dev/null
+if [ -z "${OS2_TEST_POSTGRES_STOP:-}" ]; then
+  echo "export OS2_TEST_POSTGRES_STOP='pg_ctlcluster --skip-systemctl-redirect $version main stop -m fast'"
+  echo "export OS2_TEST_POSTGRES_START='pg_ctlcluster --skip-systemctl-redirect $version main start'"
+fi
 echo "export DATABASE_URL_TEST=postgres://os2test:os2test@127.0.0.1:5432/postgres"
