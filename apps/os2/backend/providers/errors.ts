@@ -6,12 +6,7 @@
  * rate_limited → TOO_MANY_REQUESTS.
  */
 export type ProviderErrorKind =
-  | "not_found"
-  | "invalid_state"
-  | "unavailable"
-  | "unreachable"
-  | "timeout"
-  | "rate_limited";
+  "not_found" | "invalid_state" | "unavailable" | "unreachable" | "timeout" | "rate_limited";
 
 export class ProviderError extends Error {
   constructor(
