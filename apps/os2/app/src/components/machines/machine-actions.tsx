@@ -55,40 +55,64 @@ export function DeleteMachineDialog({
   onOpenChange,
   onDeleted,
 }: {
-  machine: Pick<MachineLike, "id" | "name">;
+  machine: Pick<MachineLike, "id" | "name"> & Partial<Pick<MachineLike, "desiredState" | "lastError">>;
   open: boolean;
   onOpenChange: (open: boolean) => void;
   onDeleted?: () => void;
 }) {
   const { run, pendingAction, error, reset } = useMachineAction(machine.id);
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const input = useProjectInput();
+  // A delete that keeps failing (the machine is in error while being deleted) can be forced: os2 forgets
+  // the machine now and the reconciler removes whatever its provider still holds later.
+  const stuck = machine.desiredState === "deleted";
+  const force = useMutation({
+    mutationFn: () => trpcClient.machine.delete.mutate({ ...input, machineId: machine.id, force: true }),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() }),
+  });
   const confirm = async () => {
     try {
-      await run("delete");
+      if (stuck) await force.mutateAsync();
+      else await run("delete");
       onOpenChange(false);
       onDeleted?.();
     } catch {
       // Shown below through `error`.
     }
   };
+  const shownError = stuck ? (force.error ? errorMessage(force.error) : null) : error;
   return (
     <Dialog
       open={open}
       onOpenChange={(next) => {
         onOpenChange(next);
-        if (!next) reset();
+        if (!next) {
+          reset();
+          force.reset();
+        }
       }}
     >
       <DialogContent
-        title={`Delete ${machine.name}?`}
-        description="Its container and everything in its workspace are removed. This cannot be undone."
+        title={stuck ? `Force delete ${machine.name}?` : `Delete ${machine.name}?`}
+        description={
+          stuck
+            ? "Deleting it keeps failing. Force delete removes it from os2 now; whatever its provider still holds is removed by os2 later."
+            : "Its container and everything in its workspace are removed. This cannot be undone."
+        }
       >
-        {error ? <ErrorText>{error}</ErrorText> : null}
+        {stuck && machine.lastError ? <p className="text-sm text-neutral-600">{machine.lastError}</p> : null}
+        {shownError ? <ErrorText>{shownError}</ErrorText> : null}
         <DialogFooter>
           <DialogClose asChild>
             <Button variant="secondary">Cancel</Button>
           </DialogClose>
-          <Button variant="danger" pending={pendingAction === "delete"} onClick={() => void confirm()}>
-            Delete machine
+          <Button
+            variant="danger"
+            pending={stuck ? force.isPending : pendingAction === "delete"}
+            onClick={() => void confirm()}
+          >
+            {stuck ? "Force delete" : "Delete machine"}
           </Button>
         </DialogFooter>
       </DialogContent>
@@ -143,7 +167,7 @@ export function MachineActionsMenu({
                 className="text-red-700 data-[highlighted]:bg-red-50"
                 onSelect={() => setConfirmingDelete(true)}
               >
-                Delete…
+                {machine.desiredState === "deleted" ? "Force delete…" : "Delete…"}
               </DropdownMenuItem>
             </>
           ) : null}
@@ -183,7 +207,7 @@ export function MachineActionButtons({ machine, onDeleted }: { machine: MachineL
             disabled={pendingAction !== undefined}
             onClick={() => setConfirmingDelete(true)}
           >
-            Delete
+            {machine.desiredState === "deleted" ? "Force delete" : "Delete"}
           </Button>
         ) : null}
       </div>

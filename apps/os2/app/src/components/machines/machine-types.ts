@@ -50,6 +50,8 @@ export const ACTION_LABELS: Record<MachineAction, string> = {
  * idempotent), but offering "start" on a running machine only confuses.
  */
 export function availableActions(machine: MachineLike): MachineAction[] {
+  // Being deleted: deleting again is all there is, and its dialog offers force delete when it is stuck.
+  if (machine.desiredState === "deleted") return machine.observedState === "error" ? ["delete"] : [];
   if (machine.observedState === "deleting") return [];
   if (machine.desiredState === "archived") return ["unarchive", "delete"];
   switch (machine.observedState) {
