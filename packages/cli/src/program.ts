@@ -14,7 +14,6 @@ export function buildProgram(): Command {
   const program = new Command("os2")
     .description("os2: sandboxed machines for coding agents, from the command line")
     .version("0.1.0")
-    .enablePositionalOptions()
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",

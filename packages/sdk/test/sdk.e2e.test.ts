@@ -139,11 +139,14 @@ describe("@os2/sdk end to end", () => {
     const follow = (async () => {
       for await (const chunk of agent.follow({ intervalMs: 200, signal: controller.signal })) followed.push(chunk);
     })().catch(() => undefined);
-    await machine.sh(`tmux send-keys -t '=${agent.data.tmuxSession}' 'echo fol''lowed' Enter`);
+    // Type into the agent's own tmux session, as a person watching it would.
+    const terminal = await machine.terminal({ session: agent.data.tmuxSession });
+    terminal.write("echo fol''lowed\r");
     for (let i = 0; i < 40 && !followed.join("").includes("followed\n"); i++)
       await new Promise((r) => setTimeout(r, 250));
     controller.abort();
     await follow;
+    terminal.close();
     expect(followed.join("")).toMatch(/^followed$/m);
 
     expect(await agent.delete()).toEqual({ id: agent.id, deleted: true });

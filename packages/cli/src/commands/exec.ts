@@ -20,7 +20,6 @@ export function execCommand(program: Command): void {
     .option("-e, --env <KEY=VALUE>", "set an environment variable (repeatable)", collectEnv)
     .option("--timeout <seconds>", "kill the command after this long (exit code 124)", Number)
     .option("--no-stdin", "do not forward stdin even when it is not a terminal")
-    .passThroughOptions()
     .addHelpText(
       "after",
       examples(
@@ -29,7 +28,8 @@ export function execCommand(program: Command): void {
         "os2 exec scratch -- bash -lc 'ps aux | grep node'",
         "echo hello | os2 exec scratch -- cat",
       ) +
-        "\nExit code: the command's own; 128+n when it was killed by signal n; 124 after --timeout.\n" +
+        "\nPut -- before the command, so its own options are not taken for os2's.\n" +
+        "Exit code: the command's own; 128+n when it was killed by signal n; 124 after --timeout.\n" +
         "When stdin is not a terminal it is read to its end and given to the command.\n",
     )
     .action(
