@@ -8,8 +8,10 @@ import os from "node:os";
 import type { Duplex } from "node:stream";
 
 import { getRequestListener } from "@hono/node-server";
+import { API_PREFIX } from "@os2/protocol";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 
 import { createIngestProxy } from "./analytics/ingest-proxy.ts";
 import { captureMachineFailed, captureMachineReady } from "./analytics/machine-events.ts";
@@ -20,7 +22,10 @@ import { createMailer } from "./auth/mailer.ts";
 import { createEncryptor } from "./crypto.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import type { Env } from "./env.ts";
-import { TRPC_MAX_BATCH, trpcLimits } from "./http/limits.ts";
+import { createApiV1 } from "./http/api-v1/api.ts";
+import { resolveDaemonRoute } from "./http/api-v1/daemon-routes.ts";
+import { apiFailure } from "./http/api-v1/errors.ts";
+import { API_MAX_BODY_BYTES, TRPC_MAX_BATCH, trpcLimits } from "./http/limits.ts";
 import { crossSiteRefusal } from "./http/origin-guard.ts";
 import { loadOrCreateLocalSecret } from "./local-secrets.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -268,6 +273,14 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     }),
   );
   app.get(PREVIEW_OPEN_PATH, (c) => openPreview(c, { services, previewOrigin }));
+  app.use(
+    `${API_PREFIX}/*`,
+    bodyLimit({
+      maxSize: API_MAX_BODY_BYTES,
+      onError: (c) => c.json(apiFailure(413, "payload_too_large", "The request body is over 1 MiB.").body, 413),
+    }),
+  );
+  app.route(API_PREFIX, createApiV1(deps));
 
   const edge = createEdge({
     previewOrigin,
@@ -292,6 +305,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
       dashboardUrl,
       trustProxy: env.OS2_TRUST_PROXY,
     }),
+    resolveDaemonRoute: (headers, match) => resolveDaemonRoute({ access: services.access, machines }, headers, match),
     upgradeFallback: (request, socket, head, pathname) => {
       if (pathname !== REALTIME_PATH) return false;
       realtime.handleUpgrade(request, socket, head);

@@ -313,9 +313,9 @@ async function hostileMachineJourney(page: Page, deployment: Deployment) {
       expect(headers["content-security-policy"]).toBe("sandbox; default-src 'none'");
       expect(headers["x-content-type-options"]).toBe("nosniff");
       expect(headers["content-type"]).toMatch(/^application\/json/);
-      const body = JSON.parse((await response?.text()) ?? "{}") as { error?: string };
-      expect(body.error).toContain('"text/html; charset=utf-8"');
-      expect(body.error).toContain("preview URL");
+      const body = JSON.parse((await response?.text()) ?? "{}") as { message?: string };
+      expect(body.message).toContain('"text/html; charset=utf-8"');
+      expect(body.message).toContain("preview URL");
       expect(await page.title()).toBe("");
       await expect(page.locator("#results")).toHaveCount(0);
     });

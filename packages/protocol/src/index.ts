@@ -1,8 +1,10 @@
 /**
- * @os2/protocol: the wire contract between the control plane and the daemon that runs inside every machine.
+ * @os2/protocol: the wire contracts of os2: between the control plane and the daemon inside every machine,
+ * and of the control plane's public HTTP API (api.ts), which the SDK speaks.
  * Only zod schemas and their types live here, so neither side imports the other's code.
  */
 export * from "./agents";
+export * from "./api";
 export * from "./common";
 export * from "./exec";
 export * from "./files";

@@ -7,6 +7,8 @@ import { bodyLimit } from "hono/body-limit";
 
 export const TRPC_MAX_BATCH = 20;
 export const TRPC_MAX_BODY_BYTES = 1024 * 1024;
+/** The HTTP API's own routes (files and exec go to the daemon through the door, with the daemon's limits). */
+export const API_MAX_BODY_BYTES = 1024 * 1024;
 
 const tooLarge = (message: string) => ({
   error: { message, code: -32600, data: { code: "PAYLOAD_TOO_LARGE", httpStatus: 413 } },

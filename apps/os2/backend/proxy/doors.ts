@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 
+import { apiErrorCodeFor } from "@os2/protocol";
+
 import type { Logger } from "../logger.ts";
 import type { MachineAccess } from "../services/access.ts";
 import { asDomainError } from "../services/errors.ts";
@@ -84,7 +86,8 @@ export function sendJson(
     response.destroy();
     return;
   }
-  const body = JSON.stringify({ error: message });
+  // The one error shape of os2's HTTP answers (@os2/protocol's apiErrorSchema, as the daemon's).
+  const body = JSON.stringify({ error: apiErrorCodeFor(status), message });
   response.writeHead(status, {
     ...headers,
     "content-type": "application/json; charset=utf-8",

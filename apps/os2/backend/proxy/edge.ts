@@ -10,13 +10,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
+import { type DaemonRouteMatch, matchDaemonRoute } from "../http/api-v1/daemon-routes.ts";
+import { headersOf } from "../http/node-headers.ts";
 import { crossSiteRefusal } from "../http/origin-guard.ts";
 import type { Logger } from "../logger.ts";
 import type { createDashboardDoor } from "./dashboard-door.ts";
 import { sendJson } from "./doors.ts";
 import type { createPreviewDoor } from "./preview-door.ts";
 import type { PreviewOrigin } from "./preview-origin.ts";
-import { parseProxyPath, parseRequestTarget } from "./proxy-path.ts";
+import { parseProxyPath, parseRequestTarget, type ProxyTarget } from "./proxy-path.ts";
 import { rejectSocket } from "./relay.ts";
 
 export type EdgeOptions = {
@@ -27,6 +29,11 @@ export type EdgeOptions = {
   trustedOrigins: ReadonlySet<string>;
   /** Other upgrades on the dashboard origin (the realtime socket); false when nothing takes it. */
   upgradeFallback(request: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): boolean;
+  /** The HTTP API's daemon-backed routes (/api/v1/machines/{machine}/exec…): the door target, or a refusal. */
+  resolveDaemonRoute(
+    headers: Headers,
+    match: DaemonRouteMatch,
+  ): Promise<{ target: ProxyTarget } | { status: number; message: string }>;
   log: Logger;
 };
 
@@ -46,6 +53,20 @@ export function createEdge(options: EdgeOptions) {
     const preview = options.previewOrigin.match(request.headers.host);
     if (preview) {
       return run(options.previewDoor.handleRequest(request, response, preview, parsed.pathname, parsed.search), fail);
+    }
+    const daemonRoute = matchDaemonRoute(parsed.pathname);
+    if (daemonRoute) {
+      // Token-only (a session names no project), so no cookie rides along and no Origin check is needed.
+      return run(
+        options
+          .resolveDaemonRoute(headersOf(request), daemonRoute)
+          .then((resolved) =>
+            "target" in resolved
+              ? options.dashboardDoor.handleRequest(request, response, resolved.target, parsed.search)
+              : sendJson(response, resolved.status, resolved.message),
+          ),
+        fail,
+      );
     }
     const proxy = parseProxyPath(parsed.pathname);
     if (proxy.kind === "bad") return sendJson(response, 400, proxy.message);
@@ -73,6 +94,19 @@ export function createEdge(options: EdgeOptions) {
     if (preview) {
       return run(
         options.previewDoor.handleUpgrade(request, socket, head, preview, parsed.pathname, parsed.search),
+        fail,
+      );
+    }
+    const daemonRoute = matchDaemonRoute(parsed.pathname);
+    if (daemonRoute) {
+      return run(
+        options
+          .resolveDaemonRoute(headersOf(request), daemonRoute)
+          .then((resolved) =>
+            "target" in resolved
+              ? options.dashboardDoor.handleUpgrade(request, socket, head, resolved.target, parsed.search)
+              : rejectSocket(socket, resolved.status, resolved.message),
+          ),
         fail,
       );
     }

@@ -283,7 +283,7 @@ describe("machine previews and the dashboard door, against a hostile machine", (
     const own = await fx.api.accessToken.create.mutate({ ...fx.scope, name: "closed-port" });
     const answer = await rawRequest(base, previewHost(9), "/", { headers: { authorization: `Bearer ${own.token}` } });
     expect(answer.status).toBe(502);
-    expect(JSON.parse(answer.body).error).toMatch(/port 9\b/);
+    expect(JSON.parse(answer.body).message).toMatch(/port 9\b/);
   });
 
   it("refuses cookie-carrying state changes and upgrades from other origins on both doors", async () => {

@@ -19,6 +19,8 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 
+import { apiErrorCodeFor } from "@os2/protocol";
+
 import { type DaemonEndpoint, withFreshEndpoint } from "../services/machines/endpoints.ts";
 
 /** Headers that describe one hop, never passed on (RFC 9110 §7.6.1), in either direction. */
@@ -341,7 +343,7 @@ function serializeHead(status: number, text: string, headers: OutgoingHttpHeader
 /** A plain HTTP answer written straight to a socket (upgrade refusals), then the socket is closed. */
 export function rejectSocket(socket: Duplex, status: number, message: string): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ error: message });
+  const body = JSON.stringify({ error: apiErrorCodeFor(status), message });
   socket.end(
     serializeHead(status, http.STATUS_CODES[status] ?? "Error", {
       "content-type": "application/json",

@@ -136,6 +136,23 @@ export class AccessService {
     return { organizationId, project: found, role };
   }
 
+  /**
+   * The project an access token names, with its organization: how the HTTP API (/api/v1), whose paths
+   * carry no slugs, finds its scope. Only tokens: a session names no single project.
+   */
+  async tokenProject(caller: Caller): Promise<{ project: Project; organization: Organization }> {
+    if (caller.kind !== "token") {
+      throw new DomainError("unauthorized", "Send a project access token: Authorization: Bearer pat_…");
+    }
+    const [row] = await this.deps.db
+      .select({ project, organization })
+      .from(project)
+      .innerJoin(organization, eq(organization.id, project.organizationId))
+      .where(eq(project.id, caller.projectId));
+    if (!row) throw new DomainError("unauthorized", "This access token's project no longer exists.");
+    return row;
+  }
+
   /** Project access plus the machine, which must belong to that project and not be deleted. */
   async machine(
     caller: Caller,

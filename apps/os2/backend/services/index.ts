@@ -9,6 +9,7 @@ import type { Db } from "../db/client.ts";
 import { AccessService } from "./access.ts";
 import { createAccessToken, listAccessTokens, revokeAccessToken } from "./access-tokens.ts";
 import { deleteEnvVar, listEnvVars, setEnvVar } from "./env-vars.ts";
+import { IdempotencyKeys } from "./idempotency.ts";
 import type { MachineService } from "./machines/machine-service.ts";
 import {
   addMember,
@@ -34,6 +35,7 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
     access,
     previews: new PreviewService({ db, access }),
     machines,
+    idempotency: new IdempotencyKeys(db),
     users: {
       rename: (userId: string, name: string) => renameUser(db, userId, name),
     },

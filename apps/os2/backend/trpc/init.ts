@@ -55,7 +55,7 @@ const t = initTRPC
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-const DOMAIN_ERROR_CODES = {
+export const DOMAIN_ERROR_CODES = {
   not_found: "NOT_FOUND",
   conflict: "CONFLICT",
   precondition_failed: "PRECONDITION_FAILED",

@@ -1,4 +1,5 @@
 export * from "./auth.ts";
+export * from "./idempotency.ts";
 export * from "./installation.ts";
 export * from "./machine.ts";
 export * from "./organization.ts";

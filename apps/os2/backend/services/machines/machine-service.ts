@@ -4,7 +4,7 @@
  * code that changes a machine's state; this service checks that the machine belongs to the project first.
  */
 import { portsResponseSchema } from "@os2/protocol";
-import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, ne, or } from "drizzle-orm";
 
 import { type Encryptor, MASKED_VALUE } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
@@ -96,6 +96,18 @@ export class MachineService {
       )
       .orderBy(desc(machine.createdAt));
     return rows.map(toPublicMachine);
+  }
+
+  /** A machine of the project by its id or, failing that, its name (names are unique per project). */
+  async findByRef(projectId: string, ref: string): Promise<Machine> {
+    const [row] = await this.options.db
+      .select()
+      .from(machine)
+      .where(and(eq(machine.projectId, projectId), or(eq(machine.id, ref), eq(machine.name, ref))))
+      .orderBy(desc(eq(machine.id, ref)))
+      .limit(1);
+    if (!row) throw new DomainError("not_found", `No machine with the id or name "${ref}" in this project.`);
+    return row;
   }
 
   async get(projectId: string, machineId: string): Promise<Machine> {

@@ -9,16 +9,13 @@ import {
   agentListResponseSchema,
   agentOutputResponseSchema,
   agentSchema,
-  errorResponseSchema,
+  apiErrorSchema,
   logsListResponseSchema,
   logsReadResponseSchema,
 } from "@os2/protocol";
-import { z } from "zod";
+import type { z } from "zod";
 
 export { type Agent, type Harness, HARNESSES } from "@os2/protocol";
-
-/** The proxy's own `{ error }` when the machine does not answer (502) or the caller may not reach it. */
-const proxyErrorSchema = z.object({ error: z.string() });
 
 export class DaemonRequestError extends Error {
   constructor(
@@ -47,13 +44,10 @@ async function daemonRequest<T>(
   });
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
-    const daemonError = errorResponseSchema.safeParse(body);
-    const proxyError = proxyErrorSchema.safeParse(body);
-    const reason = daemonError.success
-      ? daemonError.data.message
-      : proxyError.success
-        ? proxyError.data.error
-        : response.statusText;
+    // The daemon and the proxy's own answers (a machine that does not answer, a caller who may not reach
+    // it) share one error shape.
+    const error = apiErrorSchema.safeParse(body);
+    const reason = error.success ? error.data.message : response.statusText;
     throw new DaemonRequestError(`The daemon answered ${response.status}: ${reason}`, response.status);
   }
   const parsed = schema.safeParse(body);
