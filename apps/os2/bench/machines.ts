@@ -8,10 +8,19 @@
  *     address directly vs through its preview origin with the project's access token. Goals: ≤ 1 ms added
  *     per request at p50, ≥ 85% of direct throughput (100 KiB bodies, 16 concurrent clients).
  *  4. 20 concurrent creates: all must reach `running`; prints p50/p95.
+ *  5. Exec round trip: `exec(true)` through the SDK (HTTP API → proxy → daemon) against `docker exec <container>
+ *     true` on the same machine. Goal: the SDK faster at p50.
+ *  6. Time to interactive, as the public sandbox benchmarks define it: the SDK's `create()` until the first
+ *     command's result returns, p50 and p95 over 20 runs, one at a time.
  * Timings are printed, never asserted: these machines are noisy, so read the ratios.
  *
  * Env: LOCAL_DOCKER_IMAGE_NAME (default iterate-sandbox:local), BENCH_MACHINES_RUNS (default 10).
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+import { Os2 } from "@os2/sdk";
+
 import { createTestOs2 } from "../backend/testing/harness.ts";
 import { docker, removeContainersOfStage, setUpProject } from "../backend/testing/machine-fixtures.ts";
 import { httpStatus, percentile } from "../test-support/http-status.ts";
@@ -22,6 +31,7 @@ const runs = Math.max(10, Number(process.env.BENCH_MACHINES_RUNS ?? 10));
 const BARE_SERVER = `require("http").createServer((q, s) => s.end("ok")).listen(3000)`;
 
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+const run = promisify(execFile);
 
 async function floorBoot(): Promise<number> {
   const started = performance.now();
@@ -143,6 +153,49 @@ async function main() {
       `\n20 concurrent creates: ${burst.length}/20 reached running; p50 ${fmt(percentile(times, 50))}, p95 ${fmt(percentile(times, 95))}, last ${fmt(Math.max(...times))}`,
     );
     for (const b of burst) await fx.api.machine.delete.mutate({ ...fx.scope, machineId: b.id });
+
+    // 5. and 6., through the SDK with a project access token, as a script would.
+    const { token: sdkToken } = await fx.api.accessToken.create.mutate({ ...fx.scope, name: "bench sdk" });
+    const os2 = new Os2({ baseUrl: base, token: sdkToken });
+    const target = await os2.machines.create({ name: "bench-exec", wait: true });
+    const row = await fx.api.machine.byId.query({ ...fx.scope, machineId: target.id });
+    const container = row.externalId ?? "";
+    const dockerHost = process.env.DOCKER_HOST ?? "tcp://127.0.0.1:2375";
+    const dockerExec: number[] = [];
+    const sdkExec: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      let started = performance.now();
+      await run("docker", ["-H", dockerHost, "exec", container, "true"]);
+      dockerExec.push(performance.now() - started);
+      started = performance.now();
+      const result = await target.exec("true");
+      if (result.exitCode !== 0) throw new Error(`exec true exited ${result.exitCode}`);
+      sdkExec.push(performance.now() - started);
+    }
+    console.log(`
+exec round trip of \`true\` (50 runs, interleaved)`);
+    console.log(
+      `  docker exec <container> true: p50 ${percentile(dockerExec, 50).toFixed(1)} ms  p95 ${percentile(dockerExec, 95).toFixed(1)} ms`,
+    );
+    console.log(
+      `  SDK machine.exec("true"):     p50 ${percentile(sdkExec, 50).toFixed(1)} ms  p95 ${percentile(sdkExec, 95).toFixed(1)} ms`,
+    );
+    console.log(`  ratio at p50: ${(percentile(sdkExec, 50) / percentile(dockerExec, 50)).toFixed(2)}×  (goal < 1×)`);
+    await target.delete();
+
+    const tti: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      const machine = await os2.machines.create({ name: `bench-tti-${i}`, wait: true });
+      await machine.exec("true");
+      tti.push(performance.now() - started);
+      await machine.delete();
+    }
+    console.log(`
+time to interactive (SDK create() → first command's result), 20 runs one at a time`);
+    console.log(
+      `  p50 ${fmt(percentile(tti, 50))}  p95 ${fmt(percentile(tti, 95))}  (Daytona's published best: 186 / 492 ms)`,
+    );
   } finally {
     await t.close();
     await removeContainersOfStage(stage);
