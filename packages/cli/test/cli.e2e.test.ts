@@ -213,10 +213,26 @@ describe("os2 CLI end to end", () => {
     expect(logs).toMatch(/^agent-says-hi$/m);
   });
 
-  it("open prints the preview URL without failing where no browser is", () => {
+  it("open prints the preview URL without failing where no browser is; without a port it takes the only one listening", async () => {
     const result = run(["open", machineName, "8080", "--no-browser"]);
     expect(result.status, result.stderr.toString()).toBe(0);
     expect(result.stdout.toString()).toMatch(/^https?:\/\/\S+\n$/);
+
+    const none = run(["open", machineName, "--no-browser"]);
+    expect(none.status).toBe(2);
+    expect(none.stderr.toString()).toContain("nothing listens");
+
+    const server = "require('http').createServer((q, r) => r.end('ok')).listen(8765)";
+    expect(run(["agents", "start", machineName, "--harness", "shell", "--prompt", `node -e "${server}"`]).status).toBe(
+      0,
+    );
+    let only = run(["open", machineName, "--no-browser"]);
+    for (let i = 0; i < 40 && only.status !== 0; i++) {
+      await sleep(250);
+      only = run(["open", machineName, "--no-browser"]);
+    }
+    expect(only.status, only.stderr.toString()).toBe(0);
+    expect(only.stdout.toString()).toContain("8765");
   });
 
   it("machines rm deletes it", () => {

@@ -28,6 +28,8 @@ import {
   type MachineAction,
   type MachineState,
   type MachineType,
+  portsResponseSchema,
+  tmuxListResponseSchema,
 } from "@os2/protocol";
 import { z } from "zod";
 
@@ -306,6 +308,24 @@ export class Machine {
 
   events = (options?: { signal?: AbortSignal }) => this.machines.events(this.id, options);
   previewUrl = (port: number, options?: { signal?: AbortSignal }) => this.machines.previewUrl(this.id, port, options);
+
+  /** The TCP ports something listens on inside the machine (the daemon's own, DAEMON_PORT, included). */
+  async ports(options: { signal?: AbortSignal } = {}) {
+    const answer = await this.http.json(
+      { method: "GET", path: `${this.path}/ports`, idempotent: true, signal: options.signal },
+      portsResponseSchema,
+    );
+    return answer.ports;
+  }
+
+  /** The machine's tmux sessions: terminals' and agents'. */
+  async sessions(options: { signal?: AbortSignal } = {}) {
+    const answer = await this.http.json(
+      { method: "GET", path: `${this.path}/tmux/sessions`, idempotent: true, signal: options.signal },
+      tmuxListResponseSchema,
+    );
+    return answer.sessions;
+  }
 
   /** Runs `command` with `args` directly, no shell (see `sh` for one). */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecOutput> {

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 
+import { DAEMON_PORT } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { isOs2Error, type Machine, Os2, type Terminal } from "../src/index";
@@ -150,6 +151,11 @@ describe("@os2/sdk end to end", () => {
     expect(followed.join("")).toMatch(/^followed$/m);
 
     expect(await agent.delete()).toEqual({ id: agent.id, deleted: true });
+  });
+
+  it("lists the machine's listening ports and tmux sessions", async () => {
+    expect((await machine.ports()).map((p) => p.port)).toContain(DAEMON_PORT);
+    expect((await machine.sessions()).map((s) => s.name)).toContain("sdk-e2e");
   });
 
   it("lists events and answers a preview URL for a port", async () => {

@@ -42,14 +42,13 @@ export function shellCommand(program: Command): void {
         terminal.resize(cols, rows);
       };
       stdin.on("data", onInput);
+      // Node turns SIGWINCH into stdout's "resize" event.
       process.stdout.on("resize", onResize);
-      process.on("SIGWINCH", onResize);
       terminal.on("data", (chunk) => process.stdout.write(chunk));
 
       const { code, reason } = await terminal.closed;
       stdin.off("data", onInput);
       process.stdout.off("resize", onResize);
-      process.off("SIGWINCH", onResize);
       if (raw) stdin.setRawMode(false);
       stdin.pause();
       // Leave the local terminal as it was found: show the cursor, leave tmux's alternate screen.
