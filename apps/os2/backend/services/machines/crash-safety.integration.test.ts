@@ -109,5 +109,5 @@ describe.each([
     expect(rows.filter((row) => STUCK_OR_FAILED.includes(row.observedState))).toEqual([]);
     expect(rows.every((row) => row.externalId)).toBe(true);
     expect(counts.create).toBeGreaterThan(0);
-  }, 900_000);
+  }, 1_500_000);
 });
