@@ -4,10 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/os2.js");
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "os2-cli-home-"));
+afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 /** The real CLI process, logged out (an empty config dir) and without the caller's OS2_* variables. */
 function run(args: string[], env: Record<string, string> = {}) {
