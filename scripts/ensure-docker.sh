@@ -25,7 +25,8 @@ fi
 
 if ! pgrep -x dockerd >/dev/null; then
   echo "[ensure-docker] starting dockerd"
-  nohup dockerd -H unix:///var/run/docker.sock -H tcp://127.0.0.1:2375 >/var/log/dockerd.log 2>&1 &
+  # In a session of its own, so ending the shell or test run that started it (its process group) leaves it up.
+  setsid nohup dockerd -H unix:///var/run/docker.sock -H tcp://127.0.0.1:2375 >/var/log/dockerd.log 2>&1 < /dev/null &
 fi
 
 for _ in $(seq 1 60); do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's second command runs it (`pnpm test` from the repo root):
 # prepares the machine (Docker Engine, PostgreSQL, Chromium), builds the sandbox image, then runs
-# typecheck, lint, unit, integration (PGlite + PostgreSQL + Docker), sandbox and browser suites.
+# typecheck, lint, unit, integration (PGlite + PostgreSQL + Docker), SDK and CLI, sandbox and browser suites.
 # Every step runs even if an earlier one failed, so one run shows every failure; the exit code is non-zero
 # if any step failed.
 set -uo pipefail
@@ -40,6 +40,11 @@ step "daemon tests" pnpm --filter @os2/daemon test $(json daemon)
 step "control plane unit tests" pnpm --filter os2 exec vitest run --project unit $(json os2-unit)
 # shellcheck disable=SC2046
 step "control plane integration tests (PGlite, PostgreSQL, Docker)" pnpm --filter os2 exec vitest run --project integration $(json os2-integration)
+# Both packages in one step each; a failure in the first still runs the second.
+# shellcheck disable=SC2046
+sdk_cli() { local rc=0; pnpm --filter @os2/sdk "$1" $(json "sdk-$1") || rc=1; pnpm --filter @os2/cli "$1" $(json "cli-$1") || rc=1; return $rc; }
+step "SDK and CLI unit tests" sdk_cli test
+step "SDK and CLI end to end (real server, Docker machines)" sdk_cli test:e2e
 # shellcheck disable=SC2046
 step "sandbox image tests" pnpm --filter os2 test:sandbox $(json sandbox)
 export PLAYWRIGHT_JSON_OUTPUT_NAME="$results_dir/e2e.json"
