@@ -112,7 +112,13 @@ describe("the HTTP API (/api/v1)", () => {
     }
     const docs = await fetch(`${base}/api/v1/docs`);
     expect(docs.status).toBe(200);
-    expect(await docs.text()).toContain("/api/v1/openapi.json");
+    const page = await docs.text();
+    expect(page).toContain("/api/v1/openapi.json");
+    // Its script comes from os2 itself, not a CDN an offline host cannot reach.
+    expect(page).toContain("/api/v1/docs/scalar.js");
+    const script = await fetch(`${base}/api/v1/docs/scalar.js`);
+    expect(script.headers.get("content-type")).toMatch(/javascript/);
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
   });
 
   it("answers every documented operation 401 without a token, in the error shape", async () => {

@@ -9,6 +9,9 @@
  * Only project access tokens authenticate: a token names its project, so no path carries one.
  */
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import {
@@ -103,6 +106,15 @@ type ApiMachineSource = Pick<
   | "readyAt"
 >;
 
+/** @scalar/api-reference's browser bundle (4.8 MB), read once on first use. */
+let scalarBundleCache: Buffer | undefined;
+function scalarBundle(): Buffer {
+  scalarBundleCache ??= fs.readFileSync(
+    path.join(path.dirname(fileURLToPath(import.meta.resolve("@scalar/api-reference"))), "browser/standalone.js"),
+  );
+  return scalarBundleCache;
+}
+
 type Variables = { caller: { ctx: Context; scope: Scope } };
 
 export function createApiV1(deps: AppDeps) {
@@ -160,7 +172,7 @@ export function createApiV1(deps: AppDeps) {
 
   // Who is calling comes first, so a call without a token is a 401 whatever its input.
   app.use("*", async (c, next) => {
-    if (c.req.path === `${API_PREFIX}/openapi.json` || c.req.path === `${API_PREFIX}/docs`) return next();
+    if (c.req.path === `${API_PREFIX}/openapi.json` || c.req.path.startsWith(`${API_PREFIX}/docs`)) return next();
     try {
       c.set("caller", await scopeOf(c));
     } catch (error) {
@@ -508,8 +520,18 @@ export function createApiV1(deps: AppDeps) {
         "Drive os2 from scripts: machines, their lifecycle, env vars, and what runs inside them. Authenticate with a project access token as `Authorization: Bearer pat_…`. Every error is `{ error, message, field? }`.",
     },
     servers: [{ url: API_PREFIX }],
+    security: [{ bearer: [] }],
   });
-  app.get("/docs", Scalar({ url: `${API_PREFIX}/openapi.json`, pageTitle: "os2 API" }));
+  // The reference page's script is served from here rather than a CDN, so it renders on an offline host too.
+  app.get("/docs/scalar.js", (c) => {
+    c.header("content-type", "text/javascript; charset=utf-8");
+    c.header("cache-control", "public, max-age=86400");
+    return c.body(new Uint8Array(scalarBundle()));
+  });
+  app.get(
+    "/docs",
+    Scalar({ url: `${API_PREFIX}/openapi.json`, pageTitle: "os2 API", cdn: `${API_PREFIX}/docs/scalar.js` }),
+  );
   app.notFound((c) => {
     const failure = apiFailure(
       404,
