@@ -2,6 +2,8 @@ import { z } from "zod";
 
 export const EXEC_DEFAULT_TIMEOUT_MS = 60_000;
 export const EXEC_MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+/** A streamed exec sends a blank line after this long without output. */
+export const EXEC_KEEPALIVE_MS = 15_000;
 
 /** `POST /api/exec`: runs `command` with `args` directly (no shell; use `bash -lc` for one). */
 export const execRequestSchema = z.object({
@@ -36,7 +38,11 @@ export const execResultSchema = z.object({
 });
 export type ExecResult = z.infer<typeof execResultSchema>;
 
-/** One line of the NDJSON stream (`application/x-ndjson`); the last line is always `exit`. */
+/**
+ * One line of the NDJSON stream (`application/x-ndjson`); the last line is always `exit`. Blank lines are
+ * keepalives (one at once, so the response head is not held back, then one per EXEC_KEEPALIVE_MS of
+ * quiet): readers skip them.
+ */
 export const execStreamEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("stdout"), data: z.string() }),
   z.object({ type: z.literal("stderr"), data: z.string() }),

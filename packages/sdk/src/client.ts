@@ -42,6 +42,8 @@ import { Terminal, type TerminalOptions } from "./terminal";
 export type Os2Options = HttpOptions;
 
 const deleteAnswerSchema = z.object({ id: z.string() });
+/** Longer commands stream (see `Machine.exec`). */
+const LONG_EXEC_MS = 240_000;
 
 /**
  * The os2 API client. `token` is a project access token (`pat_…`); it names its project, so every call is
@@ -330,7 +332,9 @@ export class Machine {
   /** Runs `command` with `args` directly, no shell (see `sh` for one). */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecOutput> {
     const { onStdout, onStderr, signal, ...rest } = options;
-    const stream = onStdout !== undefined || onStderr !== undefined;
+    // A command allowed to run longer than fetch waits for a response head (undici: 300 s) streams too:
+    // the stream's head and keepalive lines arrive at once and while it is quiet.
+    const stream = onStdout !== undefined || onStderr !== undefined || (rest.timeoutMs ?? 0) > LONG_EXEC_MS;
     const request = { method: "POST" as const, path: `${this.path}/exec`, idempotent: false, signal };
     const body = { command, ...rest, stream };
     if (!stream) {

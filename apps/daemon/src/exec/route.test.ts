@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, request } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { execResultSchema, execStreamEventSchema } from "@os2/protocol";
@@ -52,6 +53,32 @@ describe("POST /api/exec", () => {
     const result = await exec({ command: "sleep", args: ["10"], timeoutMs: 200 });
     expect(result).toMatchObject({ exitCode: 124, timedOut: true });
     expect(result.durationMs).toBeLessThan(5000);
+  });
+
+  it("sends a streamed exec's response head before the command prints anything", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "exec-head-")), "go");
+    const { base } = await daemon.listen();
+    // Over a real socket: Node sends a response head with the first body bytes, so without the keepalive
+    // line this fetch would wait for the command, and the command waits for the marker written after it.
+    const res = await fetch(`${base}/api/exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        command: "sh",
+        args: ["-c", `while [ ! -f ${marker} ]; do sleep 0.05; done; echo done`],
+        stream: true,
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(res.status).toBe(200);
+    writeFileSync(marker, "");
+    const lines = (await res.text()).split("\n");
+    expect(lines[0]).toBe("");
+    const events = lines.filter((line) => line !== "").map((line) => execStreamEventSchema.parse(JSON.parse(line)));
+    expect(events).toEqual([
+      { type: "stdout", data: "done\n" },
+      expect.objectContaining({ type: "exit", exitCode: 0 }),
+    ]);
   });
 
   it("streams NDJSON events ending with the exit event", async () => {
@@ -124,6 +151,7 @@ describe("POST /api/exec", () => {
       const lines = (pending + chunk).split("\n");
       pending = lines.pop() ?? "";
       for (const line of lines) {
+        if (line === "") continue; // keepalive
         const event = execStreamEventSchema.parse(JSON.parse(line));
         if (event.type === "stdout") stdoutChars += event.data.length;
         last = event;

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 
-import { execRequestSchema, type ExecResult, type ExecStreamEvent } from "@os2/protocol";
+import { EXEC_KEEPALIVE_MS, execRequestSchema, type ExecResult, type ExecStreamEvent } from "@os2/protocol";
 import { Hono } from "hono";
 
 import type { DaemonConfig } from "../config";
@@ -69,8 +69,22 @@ function streamExec(base: ExecBase, requestSignal: AbortSignal): Response {
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        // A blank line at once, so the response head goes out before the command's first output, and
+        // again whenever the command is quiet, so no client or proxy idle timer ends a long, quiet command.
+        let lastSent = Date.now();
+        const keepalive = () => {
+          if (abort.signal.aborted) return;
+          controller.enqueue(encoder.encode("\n"));
+          lastSent = Date.now();
+        };
+        keepalive();
+        const heartbeat = setInterval(() => {
+          if (Date.now() - lastSent >= EXEC_KEEPALIVE_MS) keepalive();
+        }, EXEC_KEEPALIVE_MS / 3);
+        abort.signal.addEventListener("abort", () => clearInterval(heartbeat), { once: true });
         const send = (event: ExecStreamEvent) => {
           if (abort.signal.aborted) return;
+          lastSent = Date.now();
           controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
           // The queue is full: stop reading the command until the reader pulls again.
           if ((controller.desiredSize ?? 0) <= 0) valve?.pause();
@@ -83,10 +97,12 @@ function streamExec(base: ExecBase, requestSignal: AbortSignal): Response {
           onOutputValve: (v) => (valve = v),
         }).then(
           (exit) => {
+            clearInterval(heartbeat);
             send({ type: "exit", ...exit });
             if (!abort.signal.aborted) controller.close();
           },
           (error: unknown) => {
+            clearInterval(heartbeat);
             if (!abort.signal.aborted) controller.error(error);
           },
         );

@@ -13,7 +13,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
-import { DAEMON_PORT } from "@os2/protocol";
+import { DAEMON_PORT, EXEC_MAX_TIMEOUT_MS } from "@os2/protocol";
 
 import { headersOf } from "../http/node-headers.ts";
 import type { Logger } from "../logger.ts";
@@ -160,6 +160,9 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
         pathAndQuery: `${target.rest}${search}`,
         requestHeaders: requestHeaders(request),
         policy: dashboardPolicy,
+        // A buffered exec answers only when its command ends, which may take up to the daemon's own
+        // limit; the daemon enforces the command's timeout, so the door waits as long.
+        ...(target.rest === "/api/exec" ? { headTimeoutMs: EXEC_MAX_TIMEOUT_MS + 60_000 } : {}),
       });
     } catch (error) {
       if (!(error instanceof RelayError)) options.machines.forgetEndpoints(row.id);

@@ -60,6 +60,8 @@ export type RelayOptions = {
   /** The request headers to send, already filtered by the door; the endpoint's own headers are added. */
   requestHeaders: OutgoingHttpHeaders;
   policy: ResponsePolicy;
+  /** How long the machine may take to its response head; HEAD_TIMEOUT_MS when not given. */
+  headTimeoutMs?: number;
 };
 
 export class RelayError extends Error {
@@ -175,7 +177,7 @@ function sendRequest(
     onRequest(outgoing);
     const timer = setTimeout(
       () => outgoing.destroy(new RelayError(504, "the machine sent no response head in time")),
-      HEAD_TIMEOUT_MS,
+      options.headTimeoutMs ?? HEAD_TIMEOUT_MS,
     );
     outgoing.once("response", (answer) => {
       clearTimeout(timer);
