@@ -127,6 +127,13 @@ describe("os2 CLI end to end", () => {
     expect(exitAt - firstAt).toBeGreaterThan(2_000);
   });
 
+  it("exec forwards binary stdin byte for byte", () => {
+    const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0xc3, 0x28]); // not valid UTF-8
+    const result = run(["exec", machineName, "--", "od", "-An", "-tx1"], { input: bytes });
+    expect(result.status, result.stderr.toString()).toBe(0);
+    expect(result.stdout.toString().trim().split(/\s+/)).toEqual(["00", "ff", "fe", "80", "0a", "c3", "28"]);
+  });
+
   it("cp round-trips a binary file both ways, and - reads stdin and writes stdout", () => {
     const original = randomBytes(3 * 1024 * 1024 + 17);
     fs.writeFileSync(path.join(work, "blob.bin"), original);

@@ -16,6 +16,8 @@ export const execRequestSchema = z.object({
   timeoutMs: z.number().int().positive().max(EXEC_MAX_TIMEOUT_MS).default(EXEC_DEFAULT_TIMEOUT_MS),
   /** Written to the process's stdin, which is then closed. */
   stdin: z.string().optional(),
+  /** How `stdin` is encoded: `base64` for bytes that are not UTF-8 text. */
+  stdinEncoding: z.enum(["utf8", "base64"]).default("utf8"),
   /** true: answer with NDJSON `ExecStreamEvent` lines as output arrives. false: one `ExecResult`. */
   stream: z.boolean().default(false),
 });

@@ -229,8 +229,8 @@ export type ExecOptions = {
   args?: string[];
   cwd?: string;
   env?: Record<string, string>;
-  /** Written to the command's stdin, which is then closed. */
-  stdin?: string;
+  /** Written to the command's stdin, which is then closed. Bytes go as they are (base64 on the wire). */
+  stdin?: string | Uint8Array;
   /** The daemon kills the command after this (exit code 124, `timedOut`). */
   timeoutMs?: number;
   /** Given either of these, output streams as it is printed; else it comes once the command exits. */
@@ -331,12 +331,21 @@ export class Machine {
 
   /** Runs `command` with `args` directly, no shell (see `sh` for one). */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecOutput> {
-    const { onStdout, onStderr, signal, ...rest } = options;
+    const { onStdout, onStderr, signal, stdin, ...rest } = options;
     // A command allowed to run longer than fetch waits for a response head (undici: 300 s) streams too:
     // the stream's head and keepalive lines arrive at once and while it is quiet.
     const stream = onStdout !== undefined || onStderr !== undefined || (rest.timeoutMs ?? 0) > LONG_EXEC_MS;
     const request = { method: "POST" as const, path: `${this.path}/exec`, idempotent: false, signal };
-    const body = { command, ...rest, stream };
+    const body = {
+      command,
+      ...rest,
+      stream,
+      ...(stdin === undefined
+        ? {}
+        : typeof stdin === "string"
+          ? { stdin }
+          : { stdin: Buffer.from(stdin).toString("base64"), stdinEncoding: "base64" as const }),
+    };
     if (!stream) {
       const result: ExecResult = await this.http.json({ ...request, body }, execResultSchema);
       return result;

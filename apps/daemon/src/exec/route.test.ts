@@ -55,6 +55,16 @@ describe("POST /api/exec", () => {
     expect(result.durationMs).toBeLessThan(5000);
   });
 
+  it("writes base64 stdin to the command as the bytes it encodes", async () => {
+    const bytes = Buffer.from([0x00, 0xff, 0x80, 0xc3, 0x28]);
+    const res = await daemon.call("/api/exec", {
+      method: "POST",
+      json: { command: "od", args: ["-An", "-tx1"], stdin: bytes.toString("base64"), stdinEncoding: "base64" },
+    });
+    const result = execResultSchema.parse(await res.json());
+    expect(result.stdout.trim().split(/\s+/)).toEqual(["00", "ff", "80", "c3", "28"]);
+  });
+
   it("sends a streamed exec's response head before the command prints anything", async () => {
     const marker = join(mkdtempSync(join(tmpdir(), "exec-head-")), "go");
     const { base } = await daemon.listen();

@@ -24,7 +24,7 @@ export function execRoutes(config: DaemonConfig, oom: OomMonitor) {
       cwd,
       env: req.env,
       timeoutMs: req.timeoutMs,
-      stdin: req.stdin,
+      ...(req.stdin === undefined ? {} : { stdin: Buffer.from(req.stdin, req.stdinEncoding) }),
       oomScoreAdj: config.childOomScoreAdj,
       onForeignSigkill: (pid) => oom.noteKilledChild(pid, basename(req.command)),
     };

@@ -11,7 +11,7 @@ export type RunProcessInput = {
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
-  stdin?: string;
+  stdin?: string | Buffer;
   signal?: AbortSignal;
   onStdout: (text: string) => void;
   onStderr: (text: string) => void;
