@@ -82,6 +82,21 @@ export function createAuth(options: CreateAuthOptions) {
       ? { google: { clientId: options.google.clientId, clientSecret: options.google.clientSecret } }
       : {},
     databaseHooks: {
+      // OS2_ADMIN_EMAILS applies at every sign-in, not only to accounts created after it was set.
+      session: {
+        create: {
+          before: async (session) => {
+            if (adminEmails.size === 0) return;
+            const [owner] = await options.db
+              .select({ email: user.email, role: user.role })
+              .from(user)
+              .where(eq(user.id, session.userId));
+            if (owner && owner.role !== "admin" && adminEmails.has(owner.email.toLowerCase())) {
+              await options.db.update(user).set({ role: "admin" }).where(eq(user.id, session.userId));
+            }
+          },
+        },
+      },
       user: {
         create: {
           before: async (data) => {

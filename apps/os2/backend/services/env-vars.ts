@@ -11,9 +11,16 @@ import type { Db } from "../db/client.ts";
 import { machine } from "../db/schema/machine.ts";
 import { projectEnvVar } from "../db/schema/project-env-var.ts";
 import { newId } from "../ids.ts";
-import { notFound } from "./errors.ts";
+import { DomainError, notFound } from "./errors.ts";
 
 export const ENV_KEY_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Keys os2 sets on every machine (machines/machine-env.ts); a user's value for one would never apply. */
+export const SYSTEM_ENV_KEYS = ["OS2_MACHINE_ID", "OS2_PROJECT_ID", "OS2_STAGE", "MACHINE_AUTH_TOKEN"] as const;
+
+export function isSystemEnvKey(key: string): boolean {
+  return (SYSTEM_ENV_KEYS as readonly string[]).includes(key);
+}
 export const ENV_VALUE_MAX_BYTES = 64 * 1024;
 
 export async function listEnvVars(db: Db, projectId: string) {
@@ -42,6 +49,9 @@ export async function setEnvVar(
   encryptor: Encryptor,
   input: { projectId: string; key: string; value: string; machineId?: string | null },
 ) {
+  if (isSystemEnvKey(input.key)) {
+    throw new DomainError("bad_request", `${input.key} is set by os2 on every machine and cannot be overridden.`);
+  }
   const machineId = input.machineId ?? null;
   if (machineId) {
     const [owner] = await db

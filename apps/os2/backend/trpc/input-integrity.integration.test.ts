@@ -151,6 +151,16 @@ for (const target of databases) {
         ).toBe(pem);
       });
 
+      it("refuses a key os2 sets itself (OS2_MACHINE_ID…) with a 400 naming it, and stores nothing", async () => {
+        for (const key of ["OS2_MACHINE_ID", "OS2_PROJECT_ID", "OS2_STAGE", "MACHINE_AUTH_TOKEN"]) {
+          const error = await errorOf(owner.envVar.set.mutate({ ...scope, key, value: "mine" }));
+          expect(error).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400 });
+          expect(error.message).toContain(`key: ${key} is set by os2 on every machine`);
+        }
+        const keys = (await owner.envVar.list.query(scope)).map((row) => row.key);
+        expect(keys.filter((key) => key.startsWith("OS2_") || key === "MACHINE_AUTH_TOKEN")).toEqual([]);
+      });
+
       it("answers a value the database cannot hold with 400, not 500, behind the schemas", async () => {
         const me = await owner.user.me.query();
         const nul = await mappedError(() => renameUser(t.os2.database.db, me?.id ?? "", "Ada\u0000"));

@@ -1,7 +1,7 @@
 /** Input schemas shared by routers. Messages say what is wrong and what is allowed. */
 import { z } from "zod";
 
-import { ENV_KEY_PATTERN, ENV_VALUE_MAX_BYTES } from "../services/env-vars.ts";
+import { ENV_KEY_PATTERN, ENV_VALUE_MAX_BYTES, isSystemEnvKey } from "../services/env-vars.ts";
 import { SLUG_PATTERN } from "../services/slugs.ts";
 
 /**
@@ -48,7 +48,11 @@ export const emailSchema = z
 
 export const envKeySchema = plainTextSchema()
   .max(256, "Must be at most 256 characters")
-  .regex(ENV_KEY_PATTERN, "Use uppercase letters, digits and underscores, not starting with a digit (e.g. API_TOKEN)");
+  .regex(ENV_KEY_PATTERN, "Use uppercase letters, digits and underscores, not starting with a digit (e.g. API_TOKEN)")
+  .refine((key) => !isSystemEnvKey(key), {
+    error: (issue) =>
+      `${String(issue.input)} is set by os2 on every machine and cannot be overridden: choose another name`,
+  });
 
 /**
  * Values may span lines (PEM keys and other multi-line secrets): tabs, line feeds and carriage returns are

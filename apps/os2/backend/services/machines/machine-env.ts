@@ -6,8 +6,6 @@ import type { Encryptor } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
 import { resolveEnvForMachine } from "../env-vars.ts";
 
-export const SYSTEM_ENV_KEYS = ["OS2_MACHINE_ID", "OS2_PROJECT_ID", "OS2_STAGE", "MACHINE_AUTH_TOKEN"] as const;
-
 export async function buildMachineEnv(
   db: Db,
   encryptor: Encryptor,

@@ -15,6 +15,7 @@ import { projectEnvVar } from "../../db/schema/project-env-var.ts";
 import type { Logger } from "../../logger.ts";
 import { getProvider, type ProviderRegistry } from "../../providers/registry.ts";
 import { DAEMON_PORT, MACHINE_TYPES, type MachineType } from "../../providers/types.ts";
+import { SYSTEM_ENV_KEYS } from "../env-vars.ts";
 import { DomainError, notFound } from "../errors.ts";
 import { type DaemonEndpoint, MachineEndpoints, withFreshEndpoint } from "./endpoints.ts";
 import { type MachineAction, MachineLifecycle, type MachineLifecycleHooks } from "./lifecycle.ts";
@@ -25,7 +26,6 @@ import {
   type LimitsRequest,
   resolveLimits,
 } from "./limits.ts";
-import { SYSTEM_ENV_KEYS } from "./machine-env.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 
 export type { MachineLifecycleHooks } from "./lifecycle.ts";
