@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +33,10 @@ export type TestDaemon = {
 /** A daemon app over fresh temp dirs and a private tmux socket, so tests never touch the host's tmux. */
 export async function createTestDaemon(overrides: Partial<DaemonConfig> = {}): Promise<TestDaemon> {
   const root = await mkdtemp(join(tmpdir(), "os2-daemon-test-"));
+  // The terminals' login shells read $HOME's rc files: a host's (pyenv, cargo…) must not run in tests, where
+  // a shell killed at cleanup can leave e.g. pyenv's rehash lock behind and stall every later shell.
+  process.env.HOME = join(root, ".home");
+  await mkdir(process.env.HOME, { recursive: true });
   const config: DaemonConfig = {
     port: 0,
     host: "127.0.0.1",
