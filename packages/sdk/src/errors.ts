@@ -1,4 +1,4 @@
-import type { ApiErrorCode, ApiMachine, MachineState } from "@os2/protocol";
+import { type ApiErrorCode, apiErrorCodeFor, type ApiMachine, type MachineState } from "@os2/protocol";
 
 /**
  * Every failure the SDK reports. `status` is the HTTP status of the answer, or 0 when there was none (the
@@ -69,21 +69,7 @@ export function isOs2Error(error: unknown, code?: ApiErrorCode): error is Os2Err
   return error instanceof Os2Error && (code === undefined || error.code === code);
 }
 
-const CODE_BY_STATUS: Record<number, ApiErrorCode> = {
-  400: "bad_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  409: "conflict",
-  412: "precondition_failed",
-  413: "payload_too_large",
-  429: "rate_limited",
-  502: "bad_gateway",
-  503: "unavailable",
-  504: "timeout",
-};
-
 /** The code for an error answer without a parseable body (a proxy's HTML page, an empty 502). */
 export function codeForStatus(status: number): ApiErrorCode {
-  return CODE_BY_STATUS[status] ?? (status >= 500 ? "internal" : "bad_request");
+  return apiErrorCodeFor(status);
 }
