@@ -159,13 +159,12 @@ export function createApiV1(deps: AppDeps) {
   async function handle(
     c: HonoContext<{ Variables: Variables }>,
     work: (api: ReturnType<typeof appRouter.createCaller>, scope: Scope, ctx: Context) => Promise<Response>,
-    renamed: Record<string, string> = {},
   ): Promise<never> {
     try {
       const { ctx, scope } = c.get("caller");
       return (await work(appRouter.createCaller(ctx), scope, ctx)) as never;
     } catch (error) {
-      const failure = toApiFailure(error, deps.log, renamed);
+      const failure = toApiFailure(error, deps.log);
       return c.json(failure.body, failure.status as 400) as never;
     }
   }

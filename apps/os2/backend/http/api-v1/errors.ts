@@ -42,17 +42,11 @@ export function fromZodError(error: ZodError, prefix = ""): ApiFailure {
   return apiFailure(400, "bad_request", message, field || undefined);
 }
 
-/** `renamed`: the API's names for fields whose procedure input calls them otherwise. */
-export function toApiFailure(error: unknown, log: Logger, renamed: Record<string, string> = {}): ApiFailure {
+export function toApiFailure(error: unknown, log: Logger): ApiFailure {
   if (error instanceof TRPCError) {
     const cause = error.cause as ZodError | undefined;
     if (error.code === "BAD_REQUEST" && cause && Array.isArray((cause as { issues?: unknown }).issues)) {
-      const failure = fromZodError(cause);
-      const field = failure.body.field;
-      if (field && renamed[field]) {
-        return apiFailure(400, "bad_request", failure.body.message.replace(field, renamed[field]), renamed[field]);
-      }
-      return failure;
+      return fromZodError(cause);
     }
     const code = TRPC_CODES[error.code];
     if (code) return apiFailure(getHTTPStatusCodeFromError(error), code, error.message);
