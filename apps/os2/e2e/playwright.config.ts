@@ -12,7 +12,8 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.ts";
 import { E2E_API_URL, E2E_BASE_URL, E2E_PORT } from "./e2e-server.ts";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
-const dataDir = ".tmp/e2e-data";
+// OS2_E2E_DATA_DIR (with OS2_E2E_PORT) lets two checkouts or people run the browser tests side by side.
+const dataDir = process.env.OS2_E2E_DATA_DIR ?? ".tmp/e2e-data";
 
 export default defineConfig({
   testDir: ".",
