@@ -43,6 +43,9 @@ const t = initTRPC
     transformer: superjson,
     // Self-hosters rarely set NODE_ENV=production; never send stack traces to clients either way.
     isDev: false,
+    // Subscriptions are server-sent events; a ping every 10 s keeps idle streams open through proxies, and a
+    // subscription generator is pulled only as fast as the response stream is read (backpressure).
+    sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
     errorFormatter({ shape, error }) {
       const { stack: _stack, ...data } = shape.data;
       const issues = error.code === "BAD_REQUEST" ? validationIssues(error.cause) : null;

@@ -3,7 +3,7 @@
  * serves route loaders, and `TRPCProvider`/`useTRPC` serve components. Both share the same client.
  */
 import { QueryCache, QueryClient } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { createTRPCContext, createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import superjson from "superjson";
 
@@ -36,7 +36,14 @@ export const queryClient: QueryClient = new QueryClient({
 
 export const trpcClient = createTRPCClient<AppRouter>({
   // The server refuses batches of more than 20 calls (backend/http/limits.ts).
-  links: [httpBatchLink({ url: "/api/trpc", transformer: superjson, maxItems: 20 })],
+  // Subscriptions (live logs, usage) are server-sent events; everything else is batched HTTP.
+  links: [
+    splitLink({
+      condition: (op) => op.type === "subscription",
+      true: httpSubscriptionLink({ url: "/api/trpc", transformer: superjson }),
+      false: httpBatchLink({ url: "/api/trpc", transformer: superjson, maxItems: 20 }),
+    }),
+  ],
 });
 
 export const trpc = createTRPCOptionsProxy<AppRouter>({ client: trpcClient, queryClient });
