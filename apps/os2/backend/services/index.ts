@@ -56,6 +56,13 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
         await machines.deleteAllInProjects(projects.map((project) => project.id));
         await deleteOrganization(db, organizationId);
       },
+      /** What deleting the organization destroys: its machines, by project. */
+      machines: async (organizationId: string) => {
+        const projects = await listProjects(db, organizationId);
+        const rows = await machines.listInProjects(projects.map((project) => project.id));
+        const projectName = new Map(projects.map((project) => [project.id, project.name]));
+        return rows.map((row) => ({ ...row, projectName: projectName.get(row.projectId) ?? "" }));
+      },
       members: (organizationId: string) => listMembers(db, organizationId),
       addMember: (input: Parameters<typeof addMember>[1]) => addMember(db, input),
       updateMemberRole: (input: Parameters<typeof updateMemberRole>[1]) => updateMemberRole(db, input),
@@ -66,6 +73,8 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
       create: (input: { organizationId: string; name: string }) => createProject(db, input),
       update: (projectId: string, input: { name?: string | undefined; slug?: string | undefined }) =>
         updateProject(db, projectId, input),
+      /** What deleting the project destroys: its machines, archived ones included. */
+      machines: (projectId: string) => machines.listInProjects([projectId]),
       /** Its machines and their containers go first, then the project with its env vars and tokens. */
       delete: async (projectId: string) => {
         await machines.deleteAllInProjects([projectId]);

@@ -81,6 +81,11 @@ const MATRIX: Row[] = [
     expect: ORG_MEMBERS,
   },
   {
+    procedure: "organization.machines",
+    call: (api, w) => api.organization.machines.query({ organizationSlug: w.org }),
+    expect: ORG_MEMBERS,
+  },
+  {
     procedure: "organization.update",
     call: (api, w) => api.organization.update.mutate({ organizationSlug: w.org, name: "Renamed Org" }),
     expect: ORG_ADMINS,
@@ -118,6 +123,7 @@ const MATRIX: Row[] = [
     expect: ORG_MEMBERS,
   },
   { procedure: "project.bySlug", call: (api, w) => api.project.bySlug.query(p(w)), expect: PROJECT_ANY },
+  { procedure: "project.machines", call: (api, w) => api.project.machines.query(p(w)), expect: PROJECT_ANY },
   {
     procedure: "project.create",
     call: (api, w) => api.project.create.mutate({ organizationSlug: w.org, name: "Another" }),

@@ -39,6 +39,7 @@ const VALID_INPUTS: Record<string, (w: World, unique: number) => unknown> = {
   "organization.update": (w) => ({ ...org(w), name: "Renamed Org", slug: w.org }),
   "organization.delete": org,
   "organization.members": org,
+  "organization.machines": org,
   "organization.addMember": (w, unique) => ({
     ...org(w),
     email: `newcomer-${unique}+test@example.com`,
@@ -48,6 +49,7 @@ const VALID_INPUTS: Record<string, (w: World, unique: number) => unknown> = {
   "organization.removeMember": (w) => ({ ...org(w), userId: w.memberUserId }),
   "project.list": org,
   "project.bySlug": proj,
+  "project.machines": proj,
   "project.create": (w) => ({ ...org(w), name: "Another Project" }),
   "project.update": (w) => ({ ...proj(w), name: "Renamed Project", newSlug: w.project }),
   "project.setMachineDefaults": (w) => ({ ...proj(w), cpus: 1, memoryMb: 1024, pids: 512 }),

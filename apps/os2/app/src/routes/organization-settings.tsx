@@ -1,8 +1,9 @@
 /** `/orgs/$org/settings`: rename or re-slug (admins); delete (owners). */
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
 import { useState } from "react";
 
+import { DoomedMachines } from "../components/machines/doomed-machines.tsx";
 import { NameSlugCard } from "../components/name-slug-card.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
@@ -68,6 +69,12 @@ function DangerCard() {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const organization = useOrganization();
+  const [asked, setAsked] = useState(false);
+  const machines = useQuery({
+    ...trpc.organization.machines.queryOptions({ organizationSlug: organization.slug }),
+    enabled: asked,
+    staleTime: 0,
+  });
   const remove = useMutation(trpc.organization.delete.mutationOptions());
   const deleteOrganization = async () => {
     await remove.mutateAsync({ organizationSlug: organization.slug });
@@ -78,15 +85,22 @@ function DangerCard() {
     <Card className="border-red-200">
       <CardHeader
         title="Delete organization"
-        description="Deletes its projects, environment variables and access tokens. This cannot be undone."
+        description="Deletes its projects, machines, environment variables and access tokens. This cannot be undone."
         actions={
           <ConfirmDialog
-            trigger={<Button variant="danger">Delete organization</Button>}
+            trigger={
+              <Button variant="danger" onClick={() => setAsked(true)}>
+                Delete organization
+              </Button>
+            }
             title={`Delete ${organization.name}?`}
-            description="Every project, environment variable and access token in it is deleted. This cannot be undone."
+            description="Every project in it, with its machines, environment variables and access tokens, is deleted. This cannot be undone."
             confirmLabel="Delete organization"
+            typeToConfirm={organization.name}
             onConfirm={deleteOrganization}
-          />
+          >
+            <DoomedMachines machines={machines.data} loading={machines.isPending} />
+          </ConfirmDialog>
         }
       />
     </Card>

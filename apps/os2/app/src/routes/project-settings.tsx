@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 
+import { DoomedMachines } from "../components/machines/doomed-machines.tsx";
 import { draftOf, type LimitsDraft, LimitsFields, parseLimitsDraft } from "../components/machines/limits-fields.tsx";
 import { formatLimits } from "../components/machines/machine-limits.ts";
 import { NameSlugCard } from "../components/name-slug-card.tsx";
@@ -140,6 +141,9 @@ function DangerCard() {
   const navigate = useNavigate();
   const project = useProject();
   const input = useProjectInput();
+  const [asked, setAsked] = useState(false);
+  // Fetched when the dialog opens, so the list is current when the user reads it.
+  const machines = useQuery({ ...trpc.project.machines.queryOptions(input), enabled: asked, staleTime: 0 });
   const remove = useMutation(trpc.project.delete.mutationOptions());
   const deleteProject = async () => {
     await remove.mutateAsync(input);
@@ -153,15 +157,22 @@ function DangerCard() {
     <Card className="border-red-200">
       <CardHeader
         title="Delete project"
-        description="Deletes its environment variables and access tokens. This cannot be undone."
+        description="Deletes its machines, environment variables and access tokens. This cannot be undone."
         actions={
           <ConfirmDialog
-            trigger={<Button variant="danger">Delete project</Button>}
+            trigger={
+              <Button variant="danger" onClick={() => setAsked(true)}>
+                Delete project
+              </Button>
+            }
             title={`Delete ${project.name}?`}
-            description="Its environment variables and access tokens are deleted, and its tokens stop working. This cannot be undone."
+            description="Its machines and their workspaces, environment variables and access tokens are deleted, and its tokens stop working. This cannot be undone."
             confirmLabel="Delete project"
+            typeToConfirm={project.name}
             onConfirm={deleteProject}
-          />
+          >
+            <DoomedMachines machines={machines.data} loading={machines.isPending} />
+          </ConfirmDialog>
         }
       />
     </Card>

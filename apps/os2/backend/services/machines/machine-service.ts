@@ -210,6 +210,17 @@ export class MachineService {
     return { id: machineId };
   }
 
+  /** Every machine of these projects, archived ones included: what deleting them would destroy. */
+  async listInProjects(projectIds: string[]) {
+    if (projectIds.length === 0) return [];
+    const rows = await this.options.db
+      .select({ id: machine.id, name: machine.name, projectId: machine.projectId, state: machine.observedState })
+      .from(machine)
+      .where(inArray(machine.projectId, projectIds))
+      .orderBy(asc(machine.name));
+    return rows;
+  }
+
   /**
    * Deletes every machine of these projects, before the projects themselves are deleted. A machine that
    * fails to delete here loses its row with the project anyway; its container is then an orphan with

@@ -23,6 +23,8 @@ export const organizationRouter = router({
     await ctx.services.organizations.delete(ctx.organization.id);
     return { id: ctx.organization.id };
   }),
+  /** The machines deleting this organization would destroy, with their project. */
+  machines: organizationProcedure.query(({ ctx }) => ctx.services.organizations.machines(ctx.organization.id)),
   members: organizationProcedure.query(({ ctx }) => ctx.services.organizations.members(ctx.organization.id)),
   addMember: organizationProcedureFor("members.manage")
     .input(z.object({ email: emailSchema, role: organizationRoleSchema.default("member") }))

@@ -12,6 +12,8 @@ import { nameSchema, slugSchema } from "../schemas.ts";
 export const projectRouter = router({
   list: organizationProcedure.query(({ ctx }) => ctx.services.projects.list(ctx.organization.id)),
   bySlug: projectProcedure.query(({ ctx }) => ctx.project),
+  /** The machines deleting this project would destroy, archived ones included. */
+  machines: projectProcedure.query(({ ctx }) => ctx.services.projects.machines(ctx.project.id)),
   create: organizationProcedureFor("projects.create")
     .input(z.object({ name: nameSchema }))
     .mutation(async ({ ctx, input }) => {

@@ -7,7 +7,7 @@ import { type ReactNode, useState } from "react";
 
 import { errorMessage } from "../../lib/errors.ts";
 import { Button, type ButtonVariant } from "./button.tsx";
-import { ErrorText } from "./field.tsx";
+import { ErrorText, inputClasses } from "./field.tsx";
 
 export const Dialog = RadixDialog.Root;
 export const DialogTrigger = RadixDialog.Trigger;
@@ -50,7 +50,10 @@ export function DialogFooter({ children }: { children: ReactNode }) {
   return <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">{children}</div>;
 }
 
-/** "Are you sure?" with the action's error shown inline instead of closing. */
+/**
+ * "Are you sure?" with the action's error shown inline instead of closing. `children` says what the action
+ * destroys; with `typeToConfirm`, the confirm button stays disabled until that exact text is typed.
+ */
 export function ConfirmDialog({
   trigger,
   title,
@@ -58,6 +61,8 @@ export function ConfirmDialog({
   confirmLabel,
   variant = "danger",
   onConfirm,
+  children,
+  typeToConfirm,
 }: {
   trigger: ReactNode;
   title: string;
@@ -65,11 +70,16 @@ export function ConfirmDialog({
   confirmLabel: string;
   variant?: ButtonVariant;
   onConfirm: () => Promise<unknown>;
+  children?: ReactNode;
+  typeToConfirm?: string;
 }) {
   const [open, setOpen] = useState(false);
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [typed, setTyped] = useState("");
+  const typedOk = typeToConfirm === undefined || typed === typeToConfirm;
   const confirm = async () => {
+    if (!typedOk) return;
     setPending(true);
     setError(null);
     try {
@@ -86,20 +96,46 @@ export function ConfirmDialog({
       open={open}
       onOpenChange={(next) => {
         setOpen(next);
-        if (!next) setError(null);
+        if (!next) {
+          setError(null);
+          setTyped("");
+        }
       }}
     >
       <DialogTrigger asChild>{trigger}</DialogTrigger>
       <DialogContent title={title} description={description}>
-        {error ? <ErrorText>{error}</ErrorText> : null}
-        <DialogFooter>
-          <DialogClose asChild>
-            <Button variant="secondary">Cancel</Button>
-          </DialogClose>
-          <Button variant={variant} pending={pending} onClick={() => void confirm()}>
-            {confirmLabel}
-          </Button>
-        </DialogFooter>
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void confirm();
+          }}
+        >
+          {children}
+          {typeToConfirm !== undefined ? (
+            <label className="mt-3 block text-sm text-zinc-700">
+              Type <span className="font-mono font-semibold text-zinc-900">{typeToConfirm}</span> to confirm
+              <input
+                className={inputClasses("mt-1.5 font-mono")}
+                value={typed}
+                onChange={(event) => setTyped(event.target.value)}
+                autoComplete="off"
+                spellCheck={false}
+                data-testid="type-to-confirm"
+              />
+            </label>
+          ) : null}
+          {error ? <ErrorText className="mt-3">{error}</ErrorText> : null}
+          <DialogFooter>
+            <DialogClose asChild>
+              <Button type="button" variant="secondary">
+                Cancel
+              </Button>
+            </DialogClose>
+            <Button type="submit" variant={variant} pending={pending} disabled={!typedOk}>
+              {confirmLabel}
+            </Button>
+          </DialogFooter>
+        </form>
       </DialogContent>
     </Dialog>
   );
