@@ -11,11 +11,12 @@ import { Hono } from "hono";
 
 import type { DaemonConfig } from "../config";
 import { notFound, parseOrThrow, parseQuery } from "../http/errors";
+import { followLog, readTail } from "./follow";
 
-// Reading only the file's tail keeps a request cheap however large `current` has grown before rotation.
-const TAIL_BYTES = 1024 * 1024;
-
-/** `/api/logs`: each s6 service's log, as written by s6-log to `<OS2_LOG_DIR>/<service>/current`. */
+/**
+ * `/api/logs`: each s6 service's log, as written by s6-log to `<OS2_LOG_DIR>/<service>/current`; read once, or
+ * followed (`?follow=1`, NDJSON) across s6-log's rotations.
+ */
 export function logsRoutes(config: DaemonConfig) {
   return new Hono()
     .get("/", async (c) => {
@@ -29,27 +30,25 @@ export function logsRoutes(config: DaemonConfig) {
     .get("/:service", async (c) => {
       // Same charset as tmux names: it keeps `..` and slashes out of the path.
       const service = parseOrThrow(tmuxSessionNameSchema, c.req.param("service"), "service");
-      const { lines } = parseQuery(c, logsReadQuerySchema);
-      const text = await readTail(join(config.logDir, service, "current"));
-      if (text === undefined) throw notFound(`no log for service ${service}; GET /api/logs lists them`);
-      const all = text.split("\n").filter((line) => line.length > 0);
-      const body: LogsReadResponse = { service, lines: all.slice(-lines) };
-      return c.json(body);
+      const { lines, follow } = parseQuery(c, logsReadQuerySchema);
+      const file = join(config.logDir, service, "current");
+      const handle = await open(file, "r").catch(() => undefined);
+      if (!handle) throw notFound(`no log for service ${service}; GET /api/logs lists them`);
+      if (follow) {
+        const body = followLog({ service, file, handle, tailLines: lines, signal: c.req.raw.signal });
+        return new Response(body, {
+          headers: {
+            "content-type": "application/x-ndjson; charset=utf-8",
+            "cache-control": "no-store",
+            "x-accel-buffering": "no",
+          },
+        });
+      }
+      try {
+        const body: LogsReadResponse = { service, lines: (await readTail(handle, lines)).lines };
+        return c.json(body);
+      } finally {
+        await handle.close();
+      }
     });
-}
-
-async function readTail(file: string): Promise<string | undefined> {
-  const handle = await open(file, "r").catch(() => undefined);
-  if (!handle) return undefined;
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, TAIL_BYTES);
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    const text = buffer.toString("utf8");
-    // Drop the first, probably partial, line when we did not start at the beginning.
-    return length < size ? text.slice(text.indexOf("\n") + 1) : text;
-  } finally {
-    await handle.close();
-  }
 }
