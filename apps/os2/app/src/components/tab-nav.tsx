@@ -14,7 +14,11 @@ export const tabLinkClass =
 export function TabNav({ label, children }: { label: string; children: ReactNode }) {
   return (
     <nav aria-label={label} className="-mx-4 border-b border-zinc-200 px-4 sm:mx-0 sm:px-0">
-      <div className="-mb-px flex gap-1 overflow-x-auto pb-1">{children}</div>
+      {/* The padding holds the active tab's underline (5 px below the link) inside the scroller: any less and
+          the row overflows vertically by a pixel, which classic-scrollbar browsers draw as a scrollbar. */}
+      <div className="-mb-px flex gap-1 overflow-x-auto overflow-y-hidden pb-[5px]" data-testid="tab-row">
+        {children}
+      </div>
     </nav>
   );
 }

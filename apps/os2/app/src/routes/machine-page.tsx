@@ -1,7 +1,8 @@
 /**
  * `/orgs/$org/projects/$project/machines/$machineId`: one machine. The header has its name, live status, type
- * and lifecycle actions; below it, where to reach it (http://localhost:<port>, the daemon through the proxy,
- * the Daytona snapshot), then tabs: terminal, agents, logs, timeline and environment. The tab is in the URL
+ * and lifecycle actions; below it its facts (ready, image or snapshot, limits) and the Connect panel (CLI, SDK
+ * and HTTP snippets for this machine, its ports with preview links), then tabs: terminal, agents, logs,
+ * timeline and environment. The tab is in the URL
  * (`?tab=agents`), so it survives reloads and can be linked. The terminal stays mounted once opened, so
  * switching tabs does not drop its connection.
  */
@@ -11,10 +12,10 @@ import { lazy, type ReactNode, Suspense, useEffect, useState } from "react";
 
 import { MachineActionButtons } from "../components/machines/machine-actions.tsx";
 import { MachineAgents } from "../components/machines/machine-agents.tsx";
+import { MachineConnect } from "../components/machines/machine-connect.tsx";
 import { MachineEnv } from "../components/machines/machine-env.tsx";
 import { formatLimits } from "../components/machines/machine-limits.ts";
 import { MachineLogs } from "../components/machines/machine-logs.tsx";
-import { MachinePorts } from "../components/machines/machine-ports.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { formatDuration, MachineTimeline } from "../components/machines/machine-timeline.tsx";
 import {
@@ -27,9 +28,8 @@ import { formatPast, useTick } from "../components/machines/relative-time.ts";
 import { TERMINAL_HEIGHT } from "../components/machines/terminal-size.ts";
 import { tabLinkClass, TabNav } from "../components/tab-nav.tsx";
 import { buttonClasses } from "../components/ui/button.tsx";
-import { ExternalIcon } from "../components/ui/external-icon.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
-import { Card, CopyButton, EmptyState, PendingBlock } from "../components/ui/misc.tsx";
+import { Card, EmptyState, PendingBlock } from "../components/ui/misc.tsx";
 import { errorMessage, trpcErrorCode } from "../lib/errors.ts";
 import { formatFull } from "../lib/format.ts";
 import { orNotFound } from "../lib/not-found.ts";
@@ -133,14 +133,9 @@ function MachineView({ machine, tab, onDeleted }: { machine: MachineDetail; tab:
     <div className="space-y-5">
       <MachineHeader machine={machine} onDeleted={onDeleted} />
       {machine.observedState === "error" ? <ErrorCallout machine={machine} /> : null}
-      <ConnectionCard
-        machine={machine}
-        directUrl={preview.data?.directUrl ?? null}
-        proxyPath={proxyPath}
-        snapshotName={preview.data?.snapshotName ?? null}
-      />
+      <MachineFacts machine={machine} snapshotName={preview.data?.snapshotName ?? null} />
       {preview.error ? <ErrorText>{errorMessage(preview.error)}</ErrorText> : null}
-      <MachinePorts machineId={machine.id} running={running} />
+      <MachineConnect machineId={machine.id} machineName={machine.name} running={running} />
 
       <div className="space-y-4">
         <TabNav label="Machine">
@@ -211,7 +206,13 @@ function NeedsRunning({ machine, what }: { machine: MachineDetail; what: string 
   return (
     <Card>
       <EmptyState title={`The machine is ${machine.observedState}`}>
-        {isTransitional(machine.observedState) ? `Once it is running you can ${what} here.` : `Start it to ${what}.`}
+        {isTransitional(machine.observedState)
+          ? `Once it is running you can ${what} here.`
+          : machine.observedState === "archived"
+            ? `Restore it to ${what}.`
+            : machine.observedState === "error"
+              ? `Start or recreate it (see above) to ${what}.`
+              : `Start it to ${what}.`}
       </EmptyState>
     </Card>
   );
@@ -266,17 +267,8 @@ function ErrorCallout({ machine }: { machine: MachineDetail }) {
   );
 }
 
-function ConnectionCard({
-  machine,
-  directUrl,
-  proxyPath,
-  snapshotName,
-}: {
-  machine: MachineDetail;
-  directUrl: string | null;
-  proxyPath: string | null;
-  snapshotName: string | null;
-}) {
+/** When it became ready and how long it took, what it runs from, and its limits. */
+function MachineFacts({ machine, snapshotName }: { machine: MachineDetail; snapshotName: string | null }) {
   const trpc = useTRPC();
   const input = useProjectInput();
   const events = useQuery(trpc.machine.events.queryOptions({ ...input, machineId: machine.id }));
@@ -286,50 +278,13 @@ function ConnectionCard({
   return (
     <Card>
       <dl className="grid gap-x-12 gap-y-3 px-4 py-3 text-sm sm:grid-cols-2 sm:px-5 lg:flex lg:flex-wrap">
-        {machine.type === "local-docker" ? (
-          <Detail label="URL">
-            {directUrl && running ? (
-              <span className="flex items-center gap-2">
-                <a
-                  href={directUrl}
-                  target="_blank"
-                  rel="noreferrer"
-                  className="truncate font-mono text-[13px] text-accent-700 hover:underline"
-                  data-testid="machine-url"
-                >
-                  {directUrl}
-                </a>
-                <CopyButton text={directUrl} />
-              </span>
-            ) : (
-              <span className="block leading-8 text-zinc-500">
-                {running ? "No port published" : "Published when it runs"}
-              </span>
-            )}
-          </Detail>
-        ) : (
+        {machine.type === "daytona" ? (
           <Detail label="Snapshot">
             <span className="block truncate font-mono text-[13px] leading-8" title={snapshotName ?? undefined}>
               {snapshotName ?? "—"}
             </span>
           </Detail>
-        )}
-        <Detail label="Daemon">
-          {proxyPath && running ? (
-            <a
-              href={`${proxyPath}api/health`}
-              target="_blank"
-              rel="noreferrer"
-              title={`${proxyPath}api/health, through the os2 proxy`}
-              className="inline-flex items-center gap-1 leading-8 font-medium text-accent-700 hover:underline"
-            >
-              Open daemon
-              <ExternalIcon />
-            </a>
-          ) : (
-            <span className="block leading-8 text-zinc-500">{proxyPath ? "reachable when it runs" : "—"}</span>
-          )}
-        </Detail>
+        ) : null}
         <Detail label="Ready">
           <span className="block truncate leading-8">
             {machine.readyAt && running ? (

@@ -132,6 +132,8 @@ function CreatedTokenDialog({ created, onClose }: { created: CreatedToken | null
             created.expiresAt ? `It expires on ${formatFull(created.expiresAt)}.` : "It never expires."
           }`}
           className="max-w-lg"
+          // Escape or a stray click would lose the token for good: only "I have copied it" closes this.
+          dismissable={false}
         >
           <div className="space-y-3">
             <label htmlFor="created-token" className="sr-only">

@@ -14,6 +14,7 @@ import { MachineActionsMenu } from "../components/machines/machine-actions.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { isTransitional, type MachineRow, TYPE_LABELS } from "../components/machines/machine-types.ts";
 import { formatPast, useTick } from "../components/machines/relative-time.ts";
+import { Button } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
 import {
   Card,
@@ -44,7 +45,7 @@ export const projectMachinesIndexRoute = createRoute({
       context.trpc.machine.list.queryOptions({
         organizationSlug: params.org,
         projectSlug: params.project,
-        includeArchived: false,
+        includeArchived: true,
       }),
     );
   },
@@ -56,12 +57,14 @@ function ProjectMachinesPage() {
   const input = useProjectInput();
   const [showArchived, setShowArchived] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
-  const machines = useQuery({
-    ...trpc.machine.list.queryOptions({ ...input, includeArchived: showArchived }),
-    placeholderData: (previous) => previous,
+  // Archived machines are always fetched, so an empty list can say whether any are hidden.
+  const all = useQuery({
+    ...trpc.machine.list.queryOptions({ ...input, includeArchived: true }),
     refetchInterval: (query) =>
       query.state.data?.some((machine) => isTransitional(machine.observedState)) ? 2_000 : false,
   });
+  const shown = all.data?.filter((machine) => showArchived || machine.desiredState !== "archived");
+  const archivedCount = all.data?.filter((machine) => machine.desiredState === "archived").length ?? 0;
 
   return (
     <Card>
@@ -95,17 +98,27 @@ function ProjectMachinesPage() {
           </button>
         </div>
       ) : null}
-      {machines.isPending ? <PendingBlock /> : null}
-      {machines.error ? <ErrorText className="px-5 py-4">{errorMessage(machines.error)}</ErrorText> : null}
-      {machines.data?.length === 0 ? (
-        <EmptyState title={showArchived ? "No machines, archived or not" : "No machines yet"}>
-          Create one to get a terminal, agents and logs in a sandbox, at{" "}
-          <span className="font-mono">http://localhost:&lt;port&gt;</span> on local Docker or in a Daytona sandbox.
+      {all.isPending ? <PendingBlock /> : null}
+      {all.error ? <ErrorText className="px-5 py-4">{errorMessage(all.error)}</ErrorText> : null}
+      {shown?.length === 0 && archivedCount === 0 ? (
+        <EmptyState title="No machines yet" action={<CreateMachineDialog triggerLabel="Create your first machine" />}>
+          A machine is a sandbox with a terminal, agents and logs, on this host&apos;s Docker or in a Daytona sandbox.
+          It starts with the project&apos;s environment variables.
         </EmptyState>
       ) : null}
-      {machines.data && machines.data.length > 0 ? (
-        <MachineTable machines={machines.data} onActionError={setActionError} />
+      {shown?.length === 0 && archivedCount > 0 ? (
+        <EmptyState
+          title={`No active machines; ${archivedCount} archived`}
+          action={
+            <Button variant="secondary" onClick={() => setShowArchived(true)}>
+              Show archived
+            </Button>
+          }
+        >
+          Archived machines are stopped and hidden here. Show them to restore one, or create a new machine.
+        </EmptyState>
       ) : null}
+      {shown && shown.length > 0 ? <MachineTable machines={shown} onActionError={setActionError} /> : null}
     </Card>
   );
 }

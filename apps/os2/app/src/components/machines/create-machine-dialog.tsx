@@ -26,12 +26,18 @@ const TYPE_DESCRIPTIONS: Record<MachineType, string> = {
   daytona: "A Daytona cloud sandbox, booted from the newest snapshot of this stage.",
 };
 
-export function CreateMachineDialog({ onCreated }: { onCreated?: (machine: MachineRow) => void }) {
+export function CreateMachineDialog({
+  onCreated,
+  triggerLabel = "New machine",
+}: {
+  onCreated?: (machine: MachineRow) => void;
+  triggerLabel?: string;
+}) {
   const [open, setOpen] = useState(false);
   return (
     <Dialog open={open} onOpenChange={setOpen}>
       <DialogTrigger asChild>
-        <Button variant="primary">New machine</Button>
+        <Button variant="primary">{triggerLabel}</Button>
       </DialogTrigger>
       {open ? (
         <CreateMachineForm

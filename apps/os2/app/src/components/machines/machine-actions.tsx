@@ -1,6 +1,6 @@
 /**
  * Lifecycle actions (start, stop, restart, archive, restore, recreate, delete) as a row menu for the table and
- * as buttons for the machine page. Delete always asks first. Errors are the server's sentence, shown inline.
+ * as buttons for the machine page. Delete always asks first; archive asks when the machine is running. Errors are the server's sentence, shown inline.
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -120,6 +120,56 @@ export function DeleteMachineDialog({
   );
 }
 
+/** Archiving stops a machine that runs: ask first, since its shells, agents and processes end. */
+function asksBeforeArchive(machine: MachineLike): boolean {
+  return machine.observedState === "running" || machine.observedState === "starting";
+}
+
+/** "Archive brave-otter-42?" for a machine that is running; controlled, like the delete dialog. */
+function ArchiveMachineDialog({
+  machine,
+  open,
+  onOpenChange,
+}: {
+  machine: MachineLike;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+}) {
+  const { run, pendingAction, error, reset } = useMachineAction(machine.id);
+  const confirm = async () => {
+    try {
+      await run("archive");
+      onOpenChange(false);
+    } catch {
+      // Shown below through `error`.
+    }
+  };
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        onOpenChange(next);
+        if (!next) reset();
+      }}
+    >
+      <DialogContent
+        title={`Archive ${machine.name}?`}
+        description="It is running: archiving stops it, and its terminals, agents and processes end. Its workspace is kept, and Restore starts it again."
+      >
+        {error ? <ErrorText>{error}</ErrorText> : null}
+        <DialogFooter>
+          <DialogClose asChild>
+            <Button variant="secondary">Cancel</Button>
+          </DialogClose>
+          <Button variant="primary" pending={pendingAction === "archive"} onClick={() => void confirm()}>
+            Archive machine
+          </Button>
+        </DialogFooter>
+      </DialogContent>
+    </Dialog>
+  );
+}
+
 /** The table row's "⋯" menu. Reports failures to the table, which shows them above the rows. */
 export function MachineActionsMenu({
   machine,
@@ -130,10 +180,15 @@ export function MachineActionsMenu({
 }) {
   const { run, pendingAction } = useMachineAction(machine.id);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const [confirmingArchive, setConfirmingArchive] = useState(false);
   const actions = availableActions(machine);
   const lifecycle = actions.filter((action) => action !== "delete");
   const select = async (action: MachineAction) => {
     onError(null);
+    if (action === "archive" && asksBeforeArchive(machine)) {
+      setConfirmingArchive(true);
+      return;
+    }
     try {
       await run(action);
     } catch (caught) {
@@ -174,6 +229,7 @@ export function MachineActionsMenu({
         </DropdownMenuContent>
       </DropdownMenu>
       <DeleteMachineDialog machine={machine} open={confirmingDelete} onOpenChange={setConfirmingDelete} />
+      <ArchiveMachineDialog machine={machine} open={confirmingArchive} onOpenChange={setConfirmingArchive} />
     </>
   );
 }
@@ -182,7 +238,12 @@ export function MachineActionsMenu({
 export function MachineActionButtons({ machine, onDeleted }: { machine: MachineLike; onDeleted: () => void }) {
   const { run, pendingAction, error } = useMachineAction(machine.id);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const [confirmingArchive, setConfirmingArchive] = useState(false);
   const actions = availableActions(machine);
+  const act = (action: MachineAction) => {
+    if (action === "archive" && asksBeforeArchive(machine)) setConfirmingArchive(true);
+    else void run(action).catch(() => undefined);
+  };
   return (
     <div className="flex flex-col items-stretch gap-2 sm:items-end">
       <div className="flex flex-wrap gap-2">
@@ -195,7 +256,7 @@ export function MachineActionButtons({ machine, onDeleted }: { machine: MachineL
               variant={action === "recreate" || action === "start" || action === "unarchive" ? "primary" : "secondary"}
               pending={pendingAction === action}
               disabled={pendingAction !== undefined && pendingAction !== action}
-              onClick={() => void run(action).catch(() => undefined)}
+              onClick={() => act(action)}
             >
               {ACTION_LABELS[action]}
             </Button>
@@ -218,6 +279,7 @@ export function MachineActionButtons({ machine, onDeleted }: { machine: MachineL
         onOpenChange={setConfirmingDelete}
         onDeleted={onDeleted}
       />
+      <ArchiveMachineDialog machine={machine} open={confirmingArchive} onOpenChange={setConfirmingArchive} />
     </div>
   );
 }

@@ -10,11 +10,12 @@ import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
 import { ExternalIcon } from "../ui/external-icon.tsx";
 import { ErrorText } from "../ui/field.tsx";
-import { Card, CardHeader, CopyButton, PendingBlock, phoneHidden, Table, TableHead, td } from "../ui/misc.tsx";
+import { CopyButton, PendingBlock, phoneHidden, Table, TableHead, td } from "../ui/misc.tsx";
 
 const REFRESH_MS = 5_000;
 
-export function MachinePorts({ machineId, running }: { machineId: string; running: boolean }) {
+/** The listening ports as a table, for the machine page's Connect panel. */
+export function MachinePortsTable({ machineId, running }: { machineId: string; running: boolean }) {
   const trpc = useTRPC();
   const input = useProjectInput();
   const ports = useQuery({
@@ -26,11 +27,7 @@ export function MachinePorts({ machineId, running }: { machineId: string; runnin
   const daemon = ports.data?.find((port) => port.isDaemon);
 
   return (
-    <Card>
-      <CardHeader
-        title="Ports"
-        description="Anything listening inside the machine opens on its own preview origin, HTTP and WebSocket alike."
-      />
+    <>
       {!running ? <p className="px-4 py-3 text-sm text-zinc-500 sm:px-5">Listed while the machine runs.</p> : null}
       {running && ports.isPending ? <PendingBlock label="Reading ports…" /> : null}
       {ports.error ? <ErrorText className="px-4 py-3 sm:px-5">{errorMessage(ports.error)}</ErrorText> : null}
@@ -80,6 +77,6 @@ export function MachinePorts({ machineId, running }: { machineId: string; runnin
           </tbody>
         </Table>
       ) : null}
-    </Card>
+    </>
   );
 }

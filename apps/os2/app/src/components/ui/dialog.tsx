@@ -13,17 +13,24 @@ export const Dialog = RadixDialog.Root;
 export const DialogTrigger = RadixDialog.Trigger;
 export const DialogClose = RadixDialog.Close;
 
+/**
+ * With `dismissable={false}` neither Escape nor a click outside closes the dialog: for content that is lost
+ * when it closes (a token shown once), only its own button does.
+ */
 export function DialogContent({
   title,
   description,
   children,
   className,
+  dismissable = true,
 }: {
   title: string;
   description?: ReactNode;
   children: ReactNode;
   className?: string;
+  dismissable?: boolean;
 }) {
+  const keepOpen = dismissable ? {} : { onEscapeKeyDown: stay, onInteractOutside: stay };
   return (
     <RadixDialog.Portal>
       <RadixDialog.Overlay className="fixed inset-0 z-40 bg-zinc-950/40 backdrop-blur-[1px]" />
@@ -35,6 +42,7 @@ export function DialogContent({
         )}
         // Without a description Radix warns; pass undefined explicitly when there is none.
         {...(description ? {} : { "aria-describedby": undefined })}
+        {...keepOpen}
       >
         <RadixDialog.Title className="text-base font-semibold text-zinc-900">{title}</RadixDialog.Title>
         {description ? (
@@ -44,6 +52,10 @@ export function DialogContent({
       </RadixDialog.Content>
     </RadixDialog.Portal>
   );
+}
+
+function stay(event: Event) {
+  event.preventDefault();
 }
 
 export function DialogFooter({ children }: { children: ReactNode }) {
