@@ -29,7 +29,9 @@ export function createDaemonApp(config: DaemonConfig) {
   const app = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app });
   const tmux = new Tmux(config.tmuxSocket, config.childOomScoreAdj);
-  const agents = new AgentService(new AgentStore(config.stateDir), tmux, config.stateDir);
+  const agents = new AgentService(new AgentStore(config.stateDir), tmux, config.stateDir, {
+    procRoot: config.procRoot,
+  });
   const cgroup = findCgroupFiles(config.cgroupRoot, config.procRoot);
   const oom = new OomMonitor({
     cgroup,

@@ -8,8 +8,12 @@ export const harnessSchema = z.enum(HARNESSES, {
 });
 export type Harness = z.infer<typeof harnessSchema>;
 
-/** running: the harness is alive in its tmux session; exited: it ended (pane kept); stopped: no session. */
-export const agentStatusSchema = z.enum(["running", "exited", "stopped"]);
+/**
+ * running: the harness is alive in its tmux session; waiting: alive and waiting for the user's input (best
+ * effort, see `statusDetail`); exited: it ended, with `exitCode` (recorded on disk, so it survives daemon and
+ * machine restarts); stopped: no session (stopped by the user, or never started, or ended with the machine).
+ */
+export const agentStatusSchema = z.enum(["running", "waiting", "exited", "stopped"]);
 export type AgentStatus = z.infer<typeof agentStatusSchema>;
 
 /** `POST /api/agents` */
@@ -41,6 +45,8 @@ export const agentSchema = z.object({
   status: agentStatusSchema,
   /** Exit status of the harness when `status` is `exited`. */
   exitCode: z.number().int().nullable(),
+  /** Why the status is what it is, in a sentence (e.g. what it waits for); null when there is nothing to add. */
+  statusDetail: z.string().nullable().default(null),
 });
 export type Agent = z.infer<typeof agentSchema>;
 
@@ -51,7 +57,26 @@ export type AgentListResponse = z.infer<typeof agentListResponseSchema>;
 export const agentDeleteResponseSchema = z.object({ id: z.string(), deleted: z.boolean() });
 export type AgentDeleteResponse = z.infer<typeof agentDeleteResponseSchema>;
 
-/** `GET /api/agents/:id/output?lines=`: the visible screen plus scrollback of the agent's tmux pane. */
+/**
+ * `GET /api/agents/preflight?harness=`: whether the harness has the credential it needs in the machine's
+ * environment. `POST /api/agents` and `POST /api/agents/:id/start` refuse with 400 (field `env`) and the
+ * same `message` when it does not.
+ */
+export const agentPreflightQuerySchema = z.object({ harness: harnessSchema });
+export const agentPreflightResponseSchema = z.object({
+  harness: harnessSchema,
+  ready: z.boolean(),
+  /** Env vars any one of which would satisfy the harness; empty when it is ready or needs none. */
+  missing: z.array(z.string()),
+  /** What is missing and where to set it; null when ready. */
+  message: z.string().nullable(),
+});
+export type AgentPreflightResponse = z.infer<typeof agentPreflightResponseSchema>;
+
+/**
+ * `GET /api/agents/:id/output?lines=`: the visible screen plus scrollback of the agent's tmux pane; once the
+ * session is gone (a machine restart), the screen the harness left when it ended.
+ */
 export const agentOutputQuerySchema = z.object({ lines: queryIntSchema(1, 10_000).default(200) });
 export const agentOutputResponseSchema = z.object({ id: z.string(), text: z.string() });
 export type AgentOutputResponse = z.infer<typeof agentOutputResponseSchema>;

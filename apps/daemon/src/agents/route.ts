@@ -4,6 +4,7 @@ import {
   type AgentListResponse,
   agentOutputQuerySchema,
   type AgentOutputResponse,
+  agentPreflightQuerySchema,
 } from "@os2/protocol";
 import { Hono } from "hono";
 
@@ -12,7 +13,7 @@ import { notFound, parseJsonBody, parseQuery } from "../http/errors";
 import { resolveExistingDir } from "../paths";
 import type { AgentService } from "./service";
 
-/** `/api/agents`: create, list, get, start, stop, delete, and read an agent's screen. */
+/** `/api/agents`: create, list, get, start, stop, delete, read an agent's screen, and check a harness's credential. */
 export function agentRoutes(config: DaemonConfig, agents: AgentService) {
   const find = async (id: string) => {
     const record = await agents.get(id);
@@ -29,13 +30,17 @@ export function agentRoutes(config: DaemonConfig, agents: AgentService) {
       const cwd = await resolveExistingDir(config.workspaceDir, req.cwd);
       return c.json(await agents.create({ ...req, cwd }, req.start), 201);
     })
+    .get("/preflight", async (c) => {
+      const { harness } = parseQuery(c, agentPreflightQuerySchema);
+      return c.json(await agents.preflight(harness));
+    })
     .get("/:id", async (c) => c.json(await agents.describe(await find(c.req.param("id")))))
     .post("/:id/start", async (c) => c.json(await agents.start(await find(c.req.param("id")))))
     .post("/:id/stop", async (c) => c.json(await agents.stop(await find(c.req.param("id")))))
     .get("/:id/output", async (c) => {
       const { lines } = parseQuery(c, agentOutputQuerySchema);
       const record = await find(c.req.param("id"));
-      const text = (await agents.tmuxCapture(record.tmuxSession, lines)) ?? "";
+      const text = await agents.output(record, lines);
       const body: AgentOutputResponse = { id: record.id, text };
       return c.json(body);
     })

@@ -7,7 +7,11 @@ import { z } from "zod";
 import { HttpError } from "../http/errors";
 import { describePathError } from "../user";
 
-/** What is persisted about an agent; its status is never stored, it is read from tmux. */
+/**
+ * What is persisted about an agent. Its status is read from tmux while the session lives; what must outlive
+ * the session (a machine restart ends every tmux server) is here and in the exit files (service.ts): when it
+ * was last launched and whether the user stopped it since.
+ */
 export const agentRecordSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -17,6 +21,10 @@ export const agentRecordSchema = z.object({
   env: z.record(z.string(), z.string()),
   tmuxSession: z.string(),
   createdAt: z.string(),
+  /** When the harness was last started; absent in files written before it was recorded. */
+  launchedAt: z.string().optional(),
+  /** Set when the user stops the agent, cleared when it starts again. */
+  stoppedAt: z.string().optional(),
 });
 export type AgentRecord = z.infer<typeof agentRecordSchema>;
 
@@ -47,6 +55,20 @@ export class AgentStore {
 
   add(agent: AgentRecord): Promise<void> {
     return this.mutate((agents) => [...agents, agent]);
+  }
+
+  /** Changes one agent's record (no-op when it is gone); returns the record as stored. */
+  async update(id: string, patch: Partial<Omit<AgentRecord, "id">>): Promise<AgentRecord | undefined> {
+    let updated: AgentRecord | undefined;
+    await this.mutate((agents) =>
+      agents.map((a) => {
+        if (a.id !== id) return a;
+        // An `undefined` in the patch removes the field, as it would from the JSON file.
+        updated = agentRecordSchema.parse(JSON.parse(JSON.stringify({ ...a, ...patch })));
+        return updated;
+      }),
+    );
+    return updated;
   }
 
   /** Returns whether the agent existed. */

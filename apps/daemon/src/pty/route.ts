@@ -4,7 +4,7 @@ import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import type { WebSocket } from "ws";
 
 import type { DaemonConfig } from "../config";
-import { parseQuery } from "../http/errors";
+import { notFound, parseQuery } from "../http/errors";
 import { resolveExistingDir } from "../paths";
 import type { Tmux } from "../tmux/tmux";
 import { relayWithBackpressure } from "./output-flow";
@@ -12,14 +12,22 @@ import { TmuxTerminal } from "./tmux-terminal";
 
 /**
  * `GET /api/pty/ws?cols&rows&tmuxSession`: a WebSocket terminal attached to a tmux session (created when
- * missing, in the workspace directory). Closing the socket detaches; the session lives on.
+ * missing, in the workspace directory). Closing the socket detaches; the session lives on. `agent-*` sessions
+ * belong to agents (/api/agents): attaching to one that is gone is a 404, never a fresh shell posing as the agent.
  */
+/** The prefix of every agent's tmux session (`agent-<id>`, agents/service.ts). */
+const AGENT_SESSION_PREFIX = "agent-";
+
 export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: UpgradeWebSocket<WebSocket>) {
   return new Hono().get(
     "/ws",
     // Validate and create the session before upgrading, so bad input is a plain 400 instead of a dropped socket.
     async (c, next) => {
       const query = parseQuery(c, ptyQuerySchema);
+      if (query.tmuxSession.startsWith(AGENT_SESSION_PREFIX) && !(await tmux.hasSession(query.tmuxSession)))
+        throw notFound(
+          `no tmux session ${query.tmuxSession}: it belongs to an agent that is not running; start the agent first`,
+        );
       const cwd = await resolveExistingDir(config.workspaceDir, undefined);
       await tmux.ensureSession({ name: query.tmuxSession, cwd });
       await next();

@@ -198,6 +198,7 @@ function AgentList({ machineId, proxyPath }: { machineId: string; proxyPath: str
 
 const AGENT_STATUS_TONES: Record<Agent["status"], string> = {
   running: "bg-emerald-50 text-emerald-800 ring-emerald-200",
+  waiting: "bg-amber-50 text-amber-800 ring-amber-200",
   exited: "bg-zinc-100 text-zinc-700 ring-zinc-200",
   stopped: "bg-zinc-50 text-zinc-500 ring-zinc-200",
 };
