@@ -7,6 +7,8 @@ import { agentRoutes } from "./agents/route";
 import { AgentService } from "./agents/service";
 import { AgentStore } from "./agents/store";
 import type { DaemonConfig } from "./config";
+import { MachineEnv } from "./env/machine-env";
+import { envRoutes } from "./env/route";
 import { execRoutes } from "./exec/route";
 import { filesRoutes } from "./files/route";
 import { healthRoutes } from "./health/route";
@@ -29,6 +31,9 @@ export function createDaemonApp(config: DaemonConfig) {
   const app = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app });
   const tmux = new Tmux(config.tmuxSocket, config.childOomScoreAdj);
+  // Before anything can start a child: the environment the control plane set last, from before a restart.
+  const machineEnv = new MachineEnv(config.stateDir, tmux);
+  machineEnv.load();
   const agents = new AgentService(new AgentStore(config.stateDir), tmux, config.stateDir, {
     procRoot: config.procRoot,
   });
@@ -57,6 +62,7 @@ export function createDaemonApp(config: DaemonConfig) {
 
   app.route("/api/health", healthRoutes(config, oom));
   app.use("/api/*", requireMachineToken(config.authToken));
+  app.route("/api/env", envRoutes(machineEnv));
   app.route("/api/exec", execRoutes(config, oom));
   app.route("/api/files", filesRoutes(config));
   app.route("/api/tmux/sessions", tmuxRoutes(config, tmux));

@@ -6,6 +6,7 @@
 export * from "./agents";
 export * from "./api";
 export * from "./common";
+export * from "./env";
 export * from "./exec";
 export * from "./files";
 export * from "./forward";
