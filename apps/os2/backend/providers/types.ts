@@ -135,4 +135,10 @@ export interface MachineProvider {
   limitsSupport?(signal?: AbortSignal): Promise<LimitsSupport>;
   /** Container/sandbox logs (not the daemon's service logs), newest last. */
   logs?(externalId: string, options: { tail: number }, signal?: AbortSignal): Promise<string>;
+  /**
+   * The same logs followed: the last `tail` lines, then new ones as the machine writes them, in batches of
+   * whole lines (each cut at LOG_LINE_MAX_CHARS). The stream is read only as fast as the caller pulls, and
+   * ends when the container stops or `signal` aborts (which closes the stream at the engine too).
+   */
+  followLogs?(externalId: string, options: { tail: number }, signal: AbortSignal): AsyncIterable<string[]>;
 }

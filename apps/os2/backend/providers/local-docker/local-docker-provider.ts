@@ -8,7 +8,7 @@
  * - Every call has a deadline and honours the caller's AbortSignal. Docker errors become `ProviderError`s in
  *   `toProviderError` (map-docker-error.ts) and nowhere else.
  */
-import { forwardPath } from "@os2/protocol";
+import { forwardPath, LOG_LINE_CUT_MARK, LOG_LINE_MAX_CHARS } from "@os2/protocol";
 import Dockerode from "dockerode";
 
 import { ProviderError } from "../errors";
@@ -33,7 +33,7 @@ import {
   toEnvArray,
   toProviderState,
 } from "./container-config";
-import { demuxDockerLogs } from "./demux-logs";
+import { demuxDockerLogs, DockerLogDemuxer, LogLineSplitter } from "./demux-logs";
 import { DEFAULT_DOCKER_HOST, toDockerodeOptions } from "./docker-host";
 import {
   type DockerCallContext,
@@ -339,6 +339,58 @@ export class LocalDockerProvider implements MachineProvider {
     return typeof raw === "string" ? raw : JSON.stringify(raw);
   }
 
+  /**
+   * `docker logs --follow`, demultiplexed into whole lines. Only the open has a deadline. The engine's
+   * stream is read only when the caller pulls the next batch (so a slow reader holds Docker back through
+   * TCP, never a growing buffer here), and `signal` or the caller's leaving destroys it.
+   */
+  async *followLogs(externalId: string, options: { tail: number }, signal: AbortSignal): AsyncIterable<string[]> {
+    const container = this.docker.getContainer(externalId);
+    const opening = container.logs({
+      stdout: true,
+      stderr: true,
+      follow: true,
+      tail: options.tail,
+      abortSignal: signal,
+    }) as Promise<unknown> as Promise<DestroyableStream>;
+    const operation = `follow logs of container ${externalId}`;
+    const stream = await this.call(operation, { signal, timeoutMs: QUICK_TIMEOUT_MS }, () => opening).catch(
+      (error: unknown) => {
+        // A deadline that passed while Docker was still answering: close the stream it hands over late.
+        void opening.then((late) => late.destroy()).catch(() => undefined);
+        throw error;
+      },
+    );
+    const demuxer = new DockerLogDemuxer();
+    const splitters = new Map<number, LogLineSplitter>();
+    const splitterFor = (stream: number) => {
+      let splitter = splitters.get(stream);
+      if (!splitter) splitters.set(stream, (splitter = new LogLineSplitter(LOG_LINE_MAX_CHARS, LOG_LINE_CUT_MARK)));
+      return splitter;
+    };
+    try {
+      for await (const chunk of stream) {
+        const lines: string[] = [];
+        for (const piece of demuxer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)))
+          lines.push(...splitterFor(piece.stream).push(piece.data));
+        if (lines.length > 0) yield lines;
+      }
+      const rest = [...splitters.values()].flatMap((splitter) => splitter.end());
+      if (rest.length > 0) yield rest;
+    } catch (error) {
+      if (signal.aborted) return;
+      throw toProviderError(error, {
+        operation,
+        dockerHost: this.dockerHost,
+        timeoutMs: QUICK_TIMEOUT_MS,
+        callerSignal: signal,
+        deadline: new AbortController().signal,
+      });
+    } finally {
+      stream.destroy();
+    }
+  }
+
   /** The id of the image's newest build; a missing image makes the provider unavailable. */
   private async resolveImageId(signal: AbortSignal | undefined, timeoutMs: number): Promise<string> {
     const onNotFound = { kind: "unavailable" as const, message: imageMissingMessage(this.imageName) };
@@ -482,3 +534,5 @@ async function ignoreStatuses(promise: Promise<unknown>, statuses: readonly numb
     throw error;
   }
 }
+
+type DestroyableStream = AsyncIterable<Buffer | string> & { destroy(): void };

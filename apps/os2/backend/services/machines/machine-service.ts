@@ -32,6 +32,11 @@ export type { MachineLifecycleHooks } from "./lifecycle.ts";
 export { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 export { MACHINE_TYPES, type MachineType };
 
+/** One message of a followed container log (see MachineService.followContainerLogs). */
+export type ContainerLogEvent = { kind: "reset" | "append" | "ended"; lines: string[] };
+const FOLLOW_FIRST_BATCH_WAIT_MS = 300;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export type MachineServiceOptions = {
   db: Db;
   encryptor: Encryptor;
@@ -254,11 +259,59 @@ export class MachineService {
       .limit(500);
   }
 
-  async containerLogs(projectId: string, machineId: string, tail: number) {
+  /** The last `tail` lines of the container's output; null when this machine's provider keeps none. */
+  async containerLogs(projectId: string, machineId: string, tail: number): Promise<string | null> {
     const row = await this.get(projectId, machineId);
     const provider = getProvider(this.options.providers, row.type);
-    if (!row.externalId || !provider.logs) return "";
+    if (!provider.logs) return null;
+    if (!row.externalId) return "";
     return provider.logs(row.externalId, { tail }, AbortSignal.timeout(10_000));
+  }
+
+  /**
+   * The container's output followed: first `reset` (the last `tail` lines, replacing whatever the reader
+   * showed, so a reconnect never doubles lines), then `append` batches, then `ended` when the container
+   * stopped. Pulled by the caller: nothing is read from the provider while the caller does not ask.
+   */
+  async *followContainerLogs(
+    projectId: string,
+    machineId: string,
+    tail: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<ContainerLogEvent> {
+    const row = await this.get(projectId, machineId);
+    const provider = getProvider(this.options.providers, row.type);
+    if (!provider.followLogs) {
+      throw new DomainError(
+        "precondition_failed",
+        `${row.type} machines have no container log stream; read the service logs, which come from inside the machine.`,
+      );
+    }
+    if (!row.externalId) {
+      yield { kind: "reset", lines: [] };
+      yield { kind: "ended", lines: [] };
+      return;
+    }
+    const batches = provider.followLogs(row.externalId, { tail }, signal)[Symbol.asyncIterator]();
+    try {
+      // The tail arrives in the first batch or two: wait for it briefly so the reader's view does not blink
+      // empty first; a quiet or empty log resets to nothing.
+      const first = batches.next();
+      const early = await Promise.race([first, sleep(FOLLOW_FIRST_BATCH_WAIT_MS).then(() => null)]);
+      if (early === null) yield { kind: "reset", lines: [] };
+      const opened = early ?? (await first);
+      if (early !== null) yield { kind: "reset", lines: opened.done ? [] : opened.value };
+      else if (!opened.done) yield { kind: "append", lines: opened.value };
+      if (opened.done) {
+        if (!signal.aborted) yield { kind: "ended", lines: [] };
+        return;
+      }
+      for (let next = await batches.next(); !next.done; next = await batches.next())
+        yield { kind: "append", lines: next.value };
+      if (!signal.aborted) yield { kind: "ended", lines: [] };
+    } finally {
+      await batches.return?.();
+    }
   }
 
   /** The keys the machine boots with and where each comes from; values are never read or returned. */

@@ -3,6 +3,7 @@ import { z } from "zod";
 
 import { MACHINE_TYPES, type PublicMachine } from "../../services/machines/machine-service.ts";
 import { projectProcedure, router } from "../init.ts";
+import { asStreamError, whileMachineReadable } from "../live-access.ts";
 import { idSchema, machineLimitsSchema, toLimitsRequest } from "../schemas.ts";
 
 export const machineNameSchema = z
@@ -14,6 +15,7 @@ export const machineNameSchema = z
   );
 
 const machineInput = z.object({ machineId: idSchema("mach") });
+const logsInput = machineInput.extend({ tail: z.number().int().min(1).max(5000).default(300) });
 
 /**
  * Where a port of the machine opens: its preview origin (`previewUrl`, any port), and for the daemon the
@@ -110,11 +112,37 @@ export const machineRouter = router({
   events: projectProcedure
     .input(machineInput)
     .query(({ ctx, input }) => ctx.services.machines.events(ctx.project.id, input.machineId)),
-  logs: projectProcedure
-    .input(machineInput.extend({ tail: z.number().int().min(1).max(5000).default(300) }))
-    .query(async ({ ctx, input }) => ({
-      container: await ctx.services.machines.containerLogs(ctx.project.id, input.machineId, input.tail),
-    })),
+  logs: projectProcedure.input(logsInput).query(async ({ ctx, input }) => {
+    const container = await ctx.services.machines.containerLogs(ctx.project.id, input.machineId, input.tail);
+    // `supported: false`: this provider keeps no container output (Daytona); the service logs still work.
+    return { container: container ?? "", supported: container !== null };
+  }),
+  /**
+   * The container's logs followed (server-sent events): `reset` with the last `tail` lines, then `append`
+   * batches as the machine writes, `ended` when the container stops. The access is re-checked every few
+   * seconds, so a caller who loses it stops receiving.
+   */
+  followLogs: projectProcedure.input(logsInput).subscription(async function* ({ ctx, input, signal }) {
+    const live = whileMachineReadable(ctx, input, signal);
+    try {
+      const events = ctx.services.machines.followContainerLogs(
+        ctx.project.id,
+        input.machineId,
+        input.tail,
+        live.signal,
+      );
+      for await (const event of events) {
+        if (live.signal.aborted) break;
+        yield event;
+      }
+    } catch (error) {
+      if (!live.lost()) throw asStreamError(error);
+    } finally {
+      live.stop();
+    }
+    const lost = live.lost();
+    if (lost) throw lost;
+  }),
   effectiveEnv: projectProcedure
     .input(machineInput)
     .query(({ ctx, input }) => ctx.services.machines.effectiveEnv(ctx.project.id, input.machineId)),
