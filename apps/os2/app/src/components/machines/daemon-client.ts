@@ -8,8 +8,10 @@ import {
   agentDeleteResponseSchema,
   agentListResponseSchema,
   agentOutputResponseSchema,
+  agentPreflightResponseSchema,
   agentSchema,
   apiErrorSchema,
+  type Harness,
   logsListResponseSchema,
   logsReadResponseSchema,
 } from "@os2/protocol";
@@ -75,6 +77,9 @@ export const daemon = {
       `api/agents/${encodeURIComponent(id)}/output?lines=${lines}`,
       agentOutputResponseSchema,
     ).then((result) => result.text),
+  /** Whether the harness has its credential on the machine (apps/daemon/README.md, Agents). */
+  agentPreflight: (proxyPath: string, harness: Harness) =>
+    daemonRequest(proxyPath, `api/agents/preflight?harness=${harness}`, agentPreflightResponseSchema),
   listServices: (proxyPath: string) =>
     daemonRequest(proxyPath, "api/logs", logsListResponseSchema).then((result) =>
       result.services.map((service) => service.name),
@@ -90,6 +95,7 @@ export const daemonKeys = {
   base: (machineId: string) => ["daemon", machineId] as const,
   agents: (machineId: string) => ["daemon", machineId, "agents"] as const,
   agentOutput: (machineId: string, agentId: string) => ["daemon", machineId, "agents", agentId, "output"] as const,
+  agentPreflight: (machineId: string, harness: Harness) => ["daemon", machineId, "agent-preflight", harness] as const,
   services: (machineId: string) => ["daemon", machineId, "services"] as const,
   serviceLog: (machineId: string, service: string) => ["daemon", machineId, "logs", service] as const,
 };
