@@ -9,6 +9,7 @@ import type { Encryptor } from "../crypto.ts";
 import { MASKED_VALUE } from "../crypto.ts";
 import type { Db } from "../db/client.ts";
 import { machine } from "../db/schema/machine.ts";
+import { project } from "../db/schema/project.ts";
 import { projectEnvVar } from "../db/schema/project-env-var.ts";
 import { newId } from "../ids.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -75,16 +76,25 @@ export async function setEnvVar(
     .onConflictDoUpdate({ ...target, set: { valueEncrypted, updatedAt: new Date() } })
     .returning({ id: projectEnvVar.id });
   if (!row) throw new Error("env var upsert returned no row");
+  await markEnvChanged(db, input.projectId, machineId);
   // On conflict the existing row keeps its id, so a new id means a new variable.
   return { id: row.id, key: input.key, machineId, created: row.id === id };
 }
 
 export async function deleteEnvVar(db: Db, input: { projectId: string; id: string }) {
-  const deleted = await db
+  const [deleted] = await db
     .delete(projectEnvVar)
     .where(and(eq(projectEnvVar.id, input.id), eq(projectEnvVar.projectId, input.projectId)))
-    .returning({ id: projectEnvVar.id });
-  if (deleted.length === 0) throw notFound("Environment variable");
+    .returning({ id: projectEnvVar.id, machineId: projectEnvVar.machineId });
+  if (!deleted) throw notFound("Environment variable");
+  await markEnvChanged(db, input.projectId, deleted.machineId);
+}
+
+/** A project-wide change concerns every machine of the project; an override, only its machine. */
+async function markEnvChanged(db: Db, projectId: string, machineId: string | null) {
+  const now = new Date();
+  if (machineId) await db.update(machine).set({ envChangedAt: now }).where(eq(machine.id, machineId));
+  else await db.update(project).set({ envChangedAt: now }).where(eq(project.id, projectId));
 }
 
 /** Project vars, then the machine's overrides on top. Decrypts: call only when building a machine's env. */

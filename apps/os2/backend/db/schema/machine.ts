@@ -33,6 +33,13 @@ export const machine = pgTable(
     pids: integer("pids"),
     diskMb: integer("disk_mb"),
     profile: text("profile").$type<"standard" | "strict">(),
+    /**
+     * The machine's environment: `envChangedAt` when one of its own overrides last changed, `envAppliedAt` when
+     * its daemon last took the resolved environment (at every start, before it counts as running). A machine
+     * whose env changed after it was applied (its own, or its project's `envChangedAt`) shows "restart to apply".
+     */
+    envChangedAt: timestamp("env_changed_at", { withTimezone: true }),
+    envAppliedAt: timestamp("env_applied_at", { withTimezone: true }),
     /** OOM kills the daemon had reported when os2 last looked; new ones become machine events. */
     oomKills: integer("oom_kills").notNull().default(0),
     /**

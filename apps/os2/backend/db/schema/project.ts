@@ -1,4 +1,4 @@
-import { integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 import { idColumn, timestamps } from "./columns.ts";
 import { organization } from "./organization.ts";
@@ -16,6 +16,8 @@ export const project = pgTable(
     machineCpuMillis: integer("machine_cpu_millis"),
     machineMemoryMb: integer("machine_memory_mb"),
     machinePids: integer("machine_pids"),
+    /** When a project-wide env var was last set or deleted; running machines started before it need a restart. */
+    envChangedAt: timestamp("env_changed_at", { withTimezone: true }),
     ...timestamps,
   },
   (t) => [uniqueIndex("project_org_slug_uq").on(t.organizationId, t.slug)],

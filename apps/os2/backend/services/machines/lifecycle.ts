@@ -43,13 +43,16 @@ import {
 } from "../../providers/types.ts";
 import { DomainError, notFound } from "../errors.ts";
 import { checkHealth, waitForHealth } from "./daemon-health.ts";
-import type { MachineEndpoints } from "./endpoints.ts";
+import { type MachineEndpoints, withFreshEndpoint } from "./endpoints.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
-import { buildMachineEnv } from "./machine-env.ts";
+import { buildMachineEnv, systemEnv } from "./machine-env.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 
 const NO_CONTAINER_MESSAGE = "This machine has no container: recreate it or delete it.";
 export const CONTAINER_REMOVED_MESSAGE = "The container was removed outside os2. Recreate the machine or delete it.";
+
+/** How long the daemon has to take the machine's environment at start. */
+const ENV_APPLY_TIMEOUT_MS = 10_000;
 
 export type MachineAction = "start" | "stop" | "restart" | "archive" | "unarchive" | "delete" | "recreate";
 
@@ -598,7 +601,10 @@ export class MachineLifecycle {
         if (verdict.oom) await this.recordOomKills(row, verdict.oom);
         if (healthy && row.observedState !== "running") {
           if (row.observedState === "starting") await this.markReady(row.id);
-          else await this.transition(row.id, "running", "health");
+          else {
+            await this.applyEnv(row);
+            await this.transition(row.id, "running", "health");
+          }
         } else if (!healthy && row.observedState === "running") {
           await this.transition(row.id, "starting", "health", "The daemon stopped answering /api/health");
           this.watchUntilReady(row.id);
@@ -655,7 +661,9 @@ export class MachineLifecycle {
   /** Creates the container/sandbox for a row that has none yet, and records `starting`. */
   private async provision(row: Machine): Promise<void> {
     const provider = getProvider(this.options.providers, row.type);
-    const envVars = await buildMachineEnv(this.options.db, this.options.encryptor, {
+    // Only os2's own variables go into the container: the project's reach the daemon at every start
+    // (applyEnv), so a restart applies changes and a removed variable is gone afterwards.
+    const envVars = systemEnv({
       machineId: row.id,
       projectId: row.projectId,
       stage: this.options.stage,
@@ -735,6 +743,14 @@ export class MachineLifecycle {
     if (!current || current.desiredState !== "running") return;
     if (generation !== undefined && current.startRequestedAt?.getTime() !== generation) return;
     if (current.observedState === "running") return;
+    try {
+      await this.applyEnv(current);
+    } catch (error) {
+      const message = `Could not hand the machine its environment: ${errorMessage(error)}`;
+      await this.transition(machineId, "error", "health", message);
+      this.notifyFailed(current, message);
+      return;
+    }
     const readyAt = new Date();
     const timeToReadyMs = current.startRequestedAt ? readyAt.getTime() - current.startRequestedAt.getTime() : null;
     await this.options.db.update(machine).set({ readyAt, lastError: null }).where(eq(machine.id, machineId));
@@ -743,6 +759,42 @@ export class MachineLifecycle {
     if (organizationId && timeToReadyMs !== null) {
       this.options.hooks?.onReady({ machine: toPublicMachine({ ...current, readyAt }), organizationId, timeToReadyMs });
     }
+  }
+
+  /**
+   * Hands the daemon the machine's environment as it is now (project vars, the machine's overrides, os2's
+   * own; `PUT /api/env`) and records when. Every start does this before the machine counts as running. A
+   * daemon from before that route (404) got its environment with its container, and keeps it.
+   */
+  private async applyEnv(row: Machine): Promise<void> {
+    const env = await buildMachineEnv(this.options.db, this.options.encryptor, {
+      machineId: row.id,
+      projectId: row.projectId,
+      stage: this.options.stage,
+      authToken: this.options.encryptor.decrypt(row.authTokenEncrypted),
+    });
+    const endpoint = await this.options.endpoints.open(row, DAEMON_PORT, AbortSignal.timeout(ENV_APPLY_TIMEOUT_MS));
+    const response = await withFreshEndpoint(endpoint, {
+      perform: (current) =>
+        fetch(`${current.url}/api/env`, {
+          method: "PUT",
+          headers: { ...current.headers, "content-type": "application/json" },
+          body: JSON.stringify({ env }),
+          signal: AbortSignal.timeout(ENV_APPLY_TIMEOUT_MS),
+        }),
+      isUnauthorized: (answer) => answer.status === 401,
+      discard: (answer) => answer.body?.cancel(),
+    });
+    // Only the status matters; whatever the machine sent back is not read.
+    await response.body?.cancel();
+    if (response.status === 404) {
+      this.options.log.warn("the machine's daemon has no /api/env; it keeps the environment it was created with", {
+        machineId: row.id,
+      });
+      return;
+    }
+    if (!response.ok) throw new Error(`its daemon answered HTTP ${response.status} to PUT /api/env`);
+    await this.options.db.update(machine).set({ envAppliedAt: new Date() }).where(eq(machine.id, row.id));
   }
 
   private async reload(machineId: string): Promise<Machine | null> {

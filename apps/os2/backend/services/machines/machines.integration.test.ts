@@ -112,6 +112,41 @@ describe("local-docker machines", () => {
     expect((await errorOf(byId(created.id)())).code).toBe("NOT_FOUND");
   });
 
+  it("applies env changes at the next restart (a removed var is gone, an override wins) and says a restart is due until then", async () => {
+    await fx.api.envVar.set.mutate({ ...fx.scope, key: "RESTART_ME", value: "before" });
+    await fx.api.envVar.set.mutate({ ...fx.scope, key: "DROP_ME", value: "soon-gone" });
+    const created = await fx.api.machine.create.mutate({ ...fx.scope, name: "env-restart", type: "local-docker" });
+    await waitForObservedState(byId(created.id), "running");
+    const printenv = async () => {
+      const exec = await fetch(proxyUrl(created.id, "/api/exec"), {
+        method: "POST",
+        headers: { cookie: fx.cookie, origin: DASHBOARD_ORIGIN, "content-type": "application/json" },
+        body: JSON.stringify({ command: "sh", args: ["-c", 'printf "%s|%s" "$RESTART_ME" "${DROP_ME-unset}"'] }),
+      });
+      return ((await exec.json()) as { stdout: string }).stdout;
+    };
+    expect(await printenv()).toBe("before|soon-gone");
+    expect((await byId(created.id)()).envPendingRestart).toBe(false);
+
+    const listed = await fx.api.envVar.list.query(fx.scope);
+    const drop = listed.find((variable) => variable.key === "DROP_ME" && variable.machineId === null);
+    await fx.api.envVar.delete.mutate({ ...fx.scope, id: drop!.id });
+    await fx.api.envVar.set.mutate({ ...fx.scope, key: "RESTART_ME", value: "after", machineId: created.id });
+    expect((await byId(created.id)()).envPendingRestart).toBe(true);
+    // Until the restart, what runs keeps the environment it started with.
+    expect(await printenv()).toBe("before|soon-gone");
+
+    await fx.api.machine.restart.mutate({ ...fx.scope, machineId: created.id });
+    await waitForObservedState(byId(created.id), "running");
+    expect(await printenv()).toBe("after|unset");
+    expect((await byId(created.id)()).envPendingRestart).toBe(false);
+    await fx.api.machine.delete.mutate({ ...fx.scope, machineId: created.id });
+    await fx.api.envVar.delete.mutate({
+      ...fx.scope,
+      id: (await fx.api.envVar.list.query(fx.scope)).find((v) => v.key === "RESTART_ME" && v.machineId === null)!.id,
+    });
+  });
+
   it("proxies HTTP and WebSocket to the daemon, and denies anonymous callers, outsiders and other projects' tokens", async () => {
     const created = await fx.api.machine.create.mutate({ ...fx.scope, name: "proxied", type: "local-docker" });
     await waitForObservedState(byId(created.id), "running");

@@ -1,6 +1,7 @@
 import { DAEMON_PORT } from "@os2/protocol";
 import { z } from "zod";
 
+import { envPendingRestart } from "../../services/machines/machine-row.ts";
 import { MACHINE_TYPES, type PublicMachine } from "../../services/machines/machine-service.ts";
 import { projectProcedure, router } from "../init.ts";
 import { asStreamError, whileMachineReadable } from "../live-access.ts";
@@ -44,13 +45,19 @@ export const machineRouter = router({
   types: projectProcedure.query(({ ctx }) => ctx.services.machines.availability()),
   list: projectProcedure
     .input(z.object({ includeArchived: z.boolean().default(false) }))
-    .query(({ ctx, input }) => ctx.services.machines.list(ctx.project.id, { includeArchived: input.includeArchived })),
+    .query(async ({ ctx, input }) => {
+      const machines = await ctx.services.machines.list(ctx.project.id, { includeArchived: input.includeArchived });
+      return machines.map((machine) => ({
+        ...machine,
+        envPendingRestart: envPendingRestart(machine, ctx.project.envChangedAt),
+      }));
+    }),
   byId: projectProcedure.input(machineInput).query(async ({ ctx, input }) => {
     const { authTokenEncrypted: _secret, ...machine } = await ctx.services.machines.get(
       ctx.project.id,
       input.machineId,
     );
-    return machine;
+    return { ...machine, envPendingRestart: envPendingRestart(machine, ctx.project.envChangedAt) };
   }),
   create: projectProcedure
     .input(

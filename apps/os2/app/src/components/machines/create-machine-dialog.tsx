@@ -14,7 +14,7 @@ import { Dialog, DialogClose, DialogContent, DialogFooter, DialogTrigger } from 
 import { ErrorText, TextField } from "../ui/field.tsx";
 import { draftOf, type LimitsDraft, LimitsFields, parseLimitsDraft } from "./limits-fields.tsx";
 import { MACHINE_NAME_PATTERN, randomMachineName } from "./machine-names.ts";
-import { type MachineRow, type MachineType, type MachineTypeAvailability, TYPE_LABELS } from "./machine-types.ts";
+import { type CreatedMachine, type MachineType, type MachineTypeAvailability, TYPE_LABELS } from "./machine-types.ts";
 
 const PROFILE_SUMMARY: Record<"standard" | "strict", string> = {
   standard: "with sudo for system packages, on a network that reaches no other machine.",
@@ -30,7 +30,7 @@ export function CreateMachineDialog({
   onCreated,
   triggerLabel = "New machine",
 }: {
-  onCreated?: (machine: MachineRow) => void;
+  onCreated?: (machine: CreatedMachine) => void;
   triggerLabel?: string;
 }) {
   const [open, setOpen] = useState(false);
@@ -51,7 +51,7 @@ export function CreateMachineDialog({
   );
 }
 
-function CreateMachineForm({ onCreated }: { onCreated: (machine: MachineRow) => void }) {
+function CreateMachineForm({ onCreated }: { onCreated: (machine: CreatedMachine) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const input = useProjectInput();

@@ -10,6 +10,7 @@ type MachineOutputs = inferRouterOutputs<AppRouter>["machine"];
 
 export type MachineRow = MachineOutputs["list"][number];
 export type MachineDetail = MachineOutputs["byId"];
+export type CreatedMachine = MachineOutputs["create"];
 export type MachineEvent = MachineOutputs["events"][number];
 export type MachineTypeAvailability = MachineOutputs["types"][number];
 export type MachineType = MachineTypeAvailability["type"];
