@@ -119,6 +119,25 @@ export interface PreviewTokenStore {
  */
 export type Availability = { available: true } | { available: false; reason: string; unreachable?: boolean };
 
+/**
+ * One reading of what a running machine uses. CPU is in cores (1 = one full core busy), so it compares
+ * with `cpuLimitCores` and with the machine's `cpuMillis` / 1000. Null: this source has no such figure.
+ */
+export type UsageReading = {
+  at: Date;
+  /** Cores busy on average since the previous reading; null on the first reading of a stream. */
+  cpuCores: number | null;
+  /** The CPUs the provider says the machine may use, where it says (Daytona); Docker's stats have none. */
+  cpuLimitCores: number | null;
+  /** Memory in use, without the inactive page cache the kernel reclaims first. */
+  memoryBytes: number | null;
+  memoryLimitBytes: number | null;
+  pids: number | null;
+  pidsLimit: number | null;
+  diskBytes: number | null;
+  diskLimitBytes: number | null;
+};
+
 export interface MachineProvider {
   readonly type: MachineType;
   /** Whether this provider can create machines right now, and why not. Cheap; may be cached briefly. */
@@ -141,4 +160,14 @@ export interface MachineProvider {
    * ends when the container stops or `signal` aborts (which closes the stream at the engine too).
    */
   followLogs?(externalId: string, options: { tail: number }, signal: AbortSignal): AsyncIterable<string[]>;
+  /**
+   * Live readings of a running machine until `signal` aborts (Docker's stats stream; Daytona's latest
+   * metrics, polled). Ends, or throws a provider error, when the machine stops or cannot be read.
+   */
+  usage?(externalId: string, signal: AbortSignal): AsyncIterable<UsageReading>;
+  /**
+   * Bytes the machine's own filesystem uses, where that costs more than a live reading (Docker walks the
+   * container's writable layer), so callers read it at a slow cadence. Null when unknown.
+   */
+  diskUsage?(externalId: string, signal?: AbortSignal): Promise<number | null>;
 }

@@ -11,6 +11,7 @@ import { createAccessToken, listAccessTokens, revokeAccessToken } from "./access
 import { deleteEnvVar, listEnvVars, setEnvVar } from "./env-vars.ts";
 import { IdempotencyKeys } from "./idempotency.ts";
 import type { MachineService } from "./machines/machine-service.ts";
+import { UsageWatcher } from "./machines/usage.ts";
 import {
   addMember,
   createOrganization,
@@ -35,6 +36,8 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
     access,
     previews: new PreviewService({ db, access }),
     machines,
+    /** Live CPU, memory, processes and disk of machines, re-checking the caller's access as it streams. */
+    usage: new UsageWatcher({ access, machines, hub: machines.usageHub }),
     idempotency: new IdempotencyKeys(db),
     users: {
       rename: (userId: string, name: string) => renameUser(db, userId, name),

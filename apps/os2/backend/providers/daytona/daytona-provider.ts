@@ -23,8 +23,10 @@ import {
   type MachineLabels,
   type MachineProvider,
   type ProviderMachineState,
+  type UsageReading,
 } from "../types";
 import { type Clock, systemClock } from "./clock";
+import { DAYTONA_USAGE_INTERVAL_MS, daytonaUsageReading } from "./daytona-usage";
 import { mapDaytonaError } from "./map-daytona-error";
 import { type PreviewEndpointSource, PreviewTokenRejectedError } from "./preview-request";
 import { InMemoryPreviewTokenStore, type PreviewToken, type PreviewTokenStore } from "./preview-token-store";
@@ -260,6 +262,34 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
         };
       },
     };
+  }
+
+  /**
+   * Daytona's own figures: the sandbox's latest metrics, read every few seconds while someone looks. Ends
+   * when the sandbox is not started. Daytona does not count processes, so pids stay null.
+   */
+  async *usage(externalId: string, signal: AbortSignal): AsyncIterable<UsageReading> {
+    const action = `read metrics of sandbox ${externalId}`;
+    const sandbox = await this.call(action, () => this.daytona.get(externalId), signal);
+    while (!signal.aborted && sandbox.state === "started") {
+      // The SDK takes no signal; a deadline keeps a hung toolbox from holding the stream.
+      const metrics: unknown = await this.call(
+        action,
+        () => sandbox.getMetricsLatest(),
+        AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
+      );
+      const reading = daytonaUsageReading(metrics, new Date(this.clock.now()));
+      if (reading) yield reading;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, DAYTONA_USAGE_INTERVAL_MS);
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
   }
 
   /** Daytona sizes sandboxes per snapshot: os2's limits are applied when `pnpm snapshot:daytona` builds one. */

@@ -22,6 +22,7 @@ import type {
   ListedMachine,
   MachineLabels,
   MachineProvider,
+  UsageReading,
 } from "../types";
 import {
   buildContainerSpec,
@@ -35,6 +36,7 @@ import {
 } from "./container-config";
 import { demuxDockerLogs, DockerLogDemuxer, LogLineSplitter } from "./demux-logs";
 import { DEFAULT_DOCKER_HOST, toDockerodeOptions } from "./docker-host";
+import { DockerStatsReader, LineSplitter } from "./docker-stats";
 import {
   type DockerCallContext,
   dockerUnreachableMessage,
@@ -389,6 +391,70 @@ export class LocalDockerProvider implements MachineProvider {
     } finally {
       stream.destroy();
     }
+  }
+
+  /**
+   * Docker's stats stream: one reading a second while the container runs, until `signal` aborts. Only the
+   * open has a deadline; the stream itself lasts as long as someone reads it. Ends when the container stops.
+   */
+  async *usage(externalId: string, signal: AbortSignal): AsyncIterable<UsageReading> {
+    const container = this.docker.getContainer(externalId);
+    // @types/dockerode lacks the signal on stats' stream overload; dockerode 5 passes { abortSignal } on.
+    const stats = container.stats.bind(container) as unknown as (options: {
+      stream: true;
+      abortSignal: AbortSignal;
+    }) => Promise<DestroyableStream>;
+    const opening = stats({ stream: true, abortSignal: signal });
+    const operation = `read stats of container ${externalId}`;
+    const stream = await this.call(operation, { signal, timeoutMs: QUICK_TIMEOUT_MS }, () => opening).catch(
+      (error: unknown) => {
+        // A deadline that passed while Docker was still answering: close the stream it hands over late.
+        void opening.then((late) => late.destroy()).catch(() => undefined);
+        throw error;
+      },
+    );
+    const splitter = new LineSplitter();
+    const reader = new DockerStatsReader();
+    try {
+      for await (const chunk of stream) {
+        for (const line of splitter.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))) {
+          const reading = reader.readLine(line);
+          // A stopped container's samples carry no processes and a zero time: the machine is no longer running.
+          if (reading?.stopped) return;
+          if (reading) yield reading.reading;
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      throw toProviderError(error, {
+        operation,
+        dockerHost: this.dockerHost,
+        timeoutMs: QUICK_TIMEOUT_MS,
+        callerSignal: signal,
+        deadline: new AbortController().signal,
+      });
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  /**
+   * The size of the container's writable layer (`SizeRw`): everything the machine wrote, since machines
+   * have no volumes. Docker walks the layer to answer, so callers ask at a slow cadence.
+   */
+  async diskUsage(externalId: string, signal?: AbortSignal): Promise<number | null> {
+    const container = this.docker.getContainer(externalId);
+    // @types/dockerode lacks inspect's `size` option; with it Docker adds SizeRw.
+    const inspect = container.inspect.bind(container) as unknown as (options: object) => Promise<unknown>;
+    const info: unknown = await this.call(
+      `read disk use of container ${externalId}`,
+      { signal, timeoutMs: SLOW_TIMEOUT_MS },
+      (abortSignal) => inspect({ size: true, abortSignal }),
+    );
+    const size = (info as { SizeRw?: unknown } | null)?.SizeRw;
+    return typeof size === "number" && Number.isFinite(size) && size >= 0
+      ? Math.min(Math.round(size), Number.MAX_SAFE_INTEGER)
+      : null;
   }
 
   /** The id of the image's newest build; a missing image makes the provider unavailable. */

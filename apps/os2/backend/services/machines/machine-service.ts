@@ -27,6 +27,7 @@ import {
   resolveLimits,
 } from "./limits.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
+import { UsageHub } from "./usage-hub.ts";
 
 export type { MachineLifecycleHooks } from "./lifecycle.ts";
 export { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
@@ -56,9 +57,12 @@ export class MachineService {
   /** Moves machines between states; the reconciler reports what it observes here. */
   readonly lifecycle: MachineLifecycle;
   private readonly endpoints: MachineEndpoints;
+  /** One usage stream per watched machine, shared by everyone watching it (see usage-hub.ts). */
+  readonly usageHub: UsageHub;
 
   constructor(private readonly options: MachineServiceOptions) {
     this.endpoints = new MachineEndpoints({ providers: options.providers, encryptor: options.encryptor });
+    this.usageHub = new UsageHub({ providers: options.providers, log: options.log });
     this.lifecycle = new MachineLifecycle({
       db: options.db,
       encryptor: options.encryptor,
@@ -372,6 +376,7 @@ export class MachineService {
 
   close() {
     this.lifecycle.close();
+    this.usageHub.close();
   }
 
   private async act(projectId: string, machineId: string, action: MachineAction): Promise<PublicMachine> {

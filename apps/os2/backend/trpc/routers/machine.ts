@@ -3,6 +3,8 @@ import { z } from "zod";
 
 import { envPendingRestart } from "../../services/machines/machine-row.ts";
 import { MACHINE_TYPES, type PublicMachine } from "../../services/machines/machine-service.ts";
+import { USAGE_MAX_MACHINES, type UsageWatchInput } from "../../services/machines/usage.ts";
+import type { Context } from "../context.ts";
 import { projectProcedure, router } from "../init.ts";
 import { asStreamError, whileMachineReadable } from "../live-access.ts";
 import { idSchema, machineLimitsSchema, toLimitsRequest } from "../schemas.ts";
@@ -16,6 +18,23 @@ export const machineNameSchema = z
   );
 
 const machineInput = z.object({ machineId: idSchema("mach") });
+
+/**
+ * Usage samples for a subscription; the service re-checks the caller's access as it streams. Errors raised
+ * mid-stream bypass the error middleware, so they become tRPC errors here.
+ */
+async function* usageEvents(
+  ctx: Pick<Context, "services">,
+  input: Omit<UsageWatchInput, "signal">,
+  signal: AbortSignal | undefined,
+) {
+  try {
+    yield* ctx.services.usage.watch({ ...input, signal: signal ?? new AbortController().signal });
+  } catch (error) {
+    throw asStreamError(error);
+  }
+}
+
 const logsInput = machineInput.extend({ tail: z.number().int().min(1).max(5000).default(300) });
 
 /**
@@ -150,6 +169,20 @@ export const machineRouter = router({
     const lost = live.lost();
     if (lost) throw lost;
   }),
+  /**
+   * Live usage of one machine (server-sent events): a sample about once a second while it runs, CPU as a
+   * share of its CPU limit and in cores, memory, processes and disk against its limits.
+   */
+  usage: projectProcedure.input(machineInput).subscription(async function* ({ ctx, input, signal }) {
+    const scope = { ...input, projectId: ctx.project.id, headers: ctx.headers, machineIds: [input.machineId] };
+    for await (const event of usageEvents(ctx, scope, signal)) yield event.sample;
+  }),
+  /** The same for several machines at once (the machines table's visible rows), each sample with its id. */
+  usageMany: projectProcedure
+    .input(z.object({ machineIds: z.array(idSchema("mach")).max(USAGE_MAX_MACHINES) }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      yield* usageEvents(ctx, { ...input, projectId: ctx.project.id, headers: ctx.headers }, signal);
+    }),
   effectiveEnv: projectProcedure
     .input(machineInput)
     .query(({ ctx, input }) => ctx.services.machines.effectiveEnv(ctx.project.id, input.machineId)),
