@@ -1,13 +1,18 @@
 /**
- * Agents on the machine's daemon: list with status, a form to start one (harness, prompt, working directory),
- * start / stop / delete, and each agent's output (its tmux pane), refreshed while it runs.
+ * Agents on the machine's daemon: list with their true status (running, waiting for input, exited with its
+ * code, stopped), a form to start one (harness, prompt, working directory) that says first when the
+ * harness's credential is missing, start / stop / delete, "Attach" (a terminal on the agent's own tmux
+ * session, to answer it), and for an agent that ended, the last screen it left (a failure shows its last
+ * lines at once).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
 import { clsx } from "clsx";
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, lazy, Suspense, useId, useState } from "react";
 
 import { errorMessage } from "../../lib/errors.ts";
 import { formatFull } from "../../lib/format.ts";
+import { useProjectInput } from "../../routes/project.tsx";
 import { Button } from "../ui/button.tsx";
 import { ConfirmDialog } from "../ui/dialog.tsx";
 import { ErrorText, inputClasses, SelectField, TextField } from "../ui/field.tsx";
@@ -15,6 +20,12 @@ import { Card, CardBody, CardHeader, EmptyState, PendingBlock } from "../ui/misc
 import { type Agent, daemon, daemonKeys, DaemonRequestError, type Harness, HARNESSES } from "./daemon-client.ts";
 import { LogView } from "./log-view.tsx";
 import { formatPast } from "./relative-time.ts";
+
+// xterm.js is the heaviest dependency of the SPA: load it only when an agent is attached.
+const MachineTerminal = lazy(() => import("./machine-terminal.tsx"));
+const AGENT_TERMINAL_HEIGHT = "h-[clamp(18rem,60dvh,36rem)]";
+/** Lines of a failed agent's last screen shown without asking. */
+const FAILURE_LINES = 12;
 
 const HARNESS_LABELS: Record<Harness, string> = {
   shell: "Shell",
@@ -52,6 +63,14 @@ function CreateAgentCard({ machineId, proxyPath }: { machineId: string; proxyPat
   const [name, setName] = useState("");
   const [cwd, setCwd] = useState("");
   const [prompt, setPrompt] = useState("");
+  const preflight = useQuery({
+    queryKey: daemonKeys.agentPreflight(machineId, harness),
+    queryFn: () => daemon.agentPreflight(proxyPath, harness),
+    // A daemon from before the check answers 404: then the start itself is the check.
+    retry: false,
+    staleTime: 10_000,
+  });
+  const missingCredential = preflight.data && !preflight.data.ready ? preflight.data.message : null;
   const create = useMutation({
     mutationFn: () =>
       daemon.createAgent(proxyPath, {
@@ -129,15 +148,36 @@ function CreateAgentCard({ machineId, proxyPath }: { machineId: string; proxyPat
             />
             <p className="text-xs text-zinc-500">Ctrl+Enter starts the agent.</p>
           </div>
+          {missingCredential ? <MissingCredential message={missingCredential} /> : null}
           {create.error ? <ErrorText>{errorMessage(create.error)}</ErrorText> : null}
           <div className="flex justify-end">
-            <Button type="submit" variant="primary" pending={create.isPending}>
+            <Button type="submit" variant="primary" pending={create.isPending} disabled={missingCredential !== null}>
               Start agent
             </Button>
           </div>
         </form>
       </CardBody>
     </Card>
+  );
+}
+
+function MissingCredential({ message }: { message: string }) {
+  const input = useProjectInput();
+  return (
+    <div
+      role="alert"
+      data-testid="agent-missing-credential"
+      className="rounded-lg border border-amber-200 bg-amber-50 px-3 py-2.5 text-sm text-amber-900"
+    >
+      <p>{message}</p>
+      <Link
+        to="/orgs/$org/projects/$project/env-vars"
+        params={{ org: input.organizationSlug, project: input.projectSlug }}
+        className="mt-1 inline-block font-medium text-amber-900 underline"
+      >
+        Open the project's env vars
+      </Link>
+    </div>
   );
 }
 
@@ -152,6 +192,7 @@ function AgentList({ machineId, proxyPath }: { machineId: string; proxyPath: str
     refetchInterval: 5_000,
     retry: retryDaemon,
   });
+  /** The one agent whose terminal (alive) or last screen (ended) is open. */
   const [openOutput, setOpenOutput] = useState<string | null>(null);
   return (
     <Card>
@@ -159,7 +200,7 @@ function AgentList({ machineId, proxyPath }: { machineId: string; proxyPath: str
         title="Agents"
         description={
           agents.data
-            ? `${agents.data.filter((agent) => agent.status === "running").length} running of ${agents.data.length}`
+            ? `${agents.data.filter((agent) => isAlive(agent)).length} running of ${agents.data.length}`
             : undefined
         }
         actions={
@@ -196,6 +237,14 @@ function AgentList({ machineId, proxyPath }: { machineId: string; proxyPath: str
   );
 }
 
+const isAlive = (agent: Agent) => agent.status === "running" || agent.status === "waiting";
+
+function statusLabel(agent: Agent): string {
+  if (agent.status === "exited") return agent.exitCode !== null ? `exited ${agent.exitCode}` : "exited";
+  if (agent.status === "waiting") return "waiting for input";
+  return agent.status;
+}
+
 const AGENT_STATUS_TONES: Record<Agent["status"], string> = {
   running: "bg-emerald-50 text-emerald-800 ring-emerald-200",
   waiting: "bg-amber-50 text-amber-800 ring-amber-200",
@@ -224,40 +273,49 @@ function AgentItem({
     onSettled: refresh,
   });
   const outputId = `agent-output-${agent.id}`;
+  const alive = isAlive(agent);
+  const failed = agent.status === "exited" && agent.exitCode !== 0;
   return (
-    <li className="px-4 py-3 sm:px-5">
+    <li className="px-4 py-3 sm:px-5" data-agent-id={agent.id} aria-label={`Agent ${agent.name}`}>
       <div className="flex flex-col gap-2 sm:flex-row sm:items-center sm:justify-between">
         <div className="min-w-0">
           <div className="flex flex-wrap items-center gap-2">
             <span className="font-medium text-zinc-900">{agent.name}</span>
             <span
+              data-testid="agent-status"
+              data-status={agent.status}
+              title={agent.statusDetail ?? undefined}
               className={clsx(
                 "rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset",
                 AGENT_STATUS_TONES[agent.status],
+                failed && "bg-red-50 text-red-800 ring-red-200",
               )}
             >
-              {agent.status === "exited" && agent.exitCode !== null ? `exited ${agent.exitCode}` : agent.status}
+              {statusLabel(agent)}
             </span>
             <span className="text-xs text-zinc-500">{HARNESS_LABELS[agent.harness]}</span>
           </div>
           <p className="mt-0.5 truncate text-xs text-zinc-500">
             <span className="font-mono">{agent.cwd}</span>
             {" · "}
-            <span title={formatFull(agent.createdAt)}>started {formatPast(agent.createdAt)}</span>
+            <span title={formatFull(agent.createdAt)}>created {formatPast(agent.createdAt)}</span>
             {agent.prompt ? <span className="text-zinc-400"> · {agent.prompt}</span> : null}
           </p>
+          {agent.statusDetail && agent.status !== "running" ? (
+            <p className="mt-0.5 text-xs text-zinc-500">{agent.statusDetail}</p>
+          ) : null}
         </div>
         <div className="flex shrink-0 flex-wrap gap-1.5">
           <Button
             size="sm"
-            variant="ghost"
+            variant={alive ? "primary" : "ghost"}
             onClick={onToggleOutput}
             aria-expanded={outputOpen}
             aria-controls={outputId}
           >
-            {outputOpen ? "Hide output" : "Output"}
+            {alive ? (outputOpen ? "Detach" : "Attach") : outputOpen ? "Hide output" : "Output"}
           </Button>
-          {agent.status === "running" ? (
+          {alive ? (
             <Button size="sm" variant="secondary" pending={action.isPending} onClick={() => action.mutate("stop")}>
               Stop
             </Button>
@@ -283,32 +341,75 @@ function AgentItem({
         </div>
       </div>
       {action.error ? <ErrorText className="mt-2">{errorMessage(action.error)}</ErrorText> : null}
-      {outputOpen ? <AgentOutput id={outputId} agent={agent} machineId={machineId} proxyPath={proxyPath} /> : null}
+      {outputOpen && alive ? (
+        <div id={outputId} className="mt-3">
+          <Suspense fallback={<div className={`${AGENT_TERMINAL_HEIGHT} rounded-xl bg-zinc-950`} />}>
+            <MachineTerminal
+              proxyPath={proxyPath}
+              enabled
+              idleMessage=""
+              tmuxSession={agent.tmuxSession}
+              height={AGENT_TERMINAL_HEIGHT}
+              testId="agent-terminal"
+            />
+          </Suspense>
+          <p className="mt-2 text-xs text-zinc-500">
+            Attached to the agent&apos;s tmux session <span className="font-mono">{agent.tmuxSession}</span>: what you
+            type reaches it. Detaching leaves it running.
+          </p>
+        </div>
+      ) : null}
+      {outputOpen && !alive ? (
+        <AgentOutput id={outputId} agent={agent} machineId={machineId} proxyPath={proxyPath} />
+      ) : null}
+      {!outputOpen && failed ? (
+        <AgentOutput
+          id={outputId}
+          agent={agent}
+          machineId={machineId}
+          proxyPath={proxyPath}
+          lastLines={FAILURE_LINES}
+        />
+      ) : null}
     </li>
   );
 }
 
+/** The last `count` lines a harness printed: without the blank rows below them and tmux's "Pane is dead" line. */
+export function lastLinesOf(text: string, count: number): string {
+  const lines = text.split("\n").filter((line) => !/^Pane is dead \(/.test(line));
+  while (lines.length > 0 && (lines.at(-1) ?? "").trim() === "") lines.pop();
+  return lines.slice(-count).join("\n");
+}
+
+/** The screen an agent that ended left (kept on the machine across restarts); `lastLines` trims it to its end. */
 function AgentOutput({
   id,
   agent,
   machineId,
   proxyPath,
+  lastLines,
 }: {
   id: string;
   agent: Agent;
   machineId: string;
   proxyPath: string;
+  lastLines?: number;
 }) {
   const output = useQuery({
-    queryKey: daemonKeys.agentOutput(machineId, agent.id),
+    queryKey: [...daemonKeys.agentOutput(machineId, agent.id), agent.status, agent.exitCode],
     queryFn: () => daemon.agentOutput(proxyPath, agent.id, 300),
-    refetchInterval: agent.status === "running" ? 2_000 : false,
     retry: retryDaemon,
   });
+  const text = output.data ?? (output.isPending ? "Loading…" : "");
+  const shown = lastLines === undefined ? text : lastLinesOf(text, lastLines);
   return (
-    <div id={id} className="mt-3">
+    <div id={id} className="mt-3" data-testid={lastLines === undefined ? "agent-output" : "agent-last-lines"}>
+      {lastLines !== undefined ? (
+        <p className="mb-1.5 text-xs text-zinc-500">Its last lines before it exited:</p>
+      ) : null}
       {output.error ? <ErrorText>{errorMessage(output.error)}</ErrorText> : null}
-      <LogView text={output.data ?? (output.isPending ? "Loading…" : "")} label={`Output of ${agent.name}`} />
+      <LogView text={shown} label={`Output of ${agent.name}`} empty="It left nothing on its screen." />
     </div>
   );
 }

@@ -1,21 +1,27 @@
 /**
- * The browser terminal: xterm.js over the daemon's `/api/pty/ws` through the os2 proxy, attached to the tmux
- * session `main`. Closing the socket only detaches, so after a drop (network, daemon restart, machine restart)
+ * The browser terminal: xterm.js over the daemon's `/api/pty/ws` through the os2 proxy, attached to a tmux
+ * session (`main`, or an agent's own). Closing the socket only detaches, so after a drop (network, daemon restart, machine restart)
  * it reconnects with capped exponential backoff and re-attaches to the same session: the shell, its history
  * and running programs survive. Loaded lazily by the machine page, since xterm.js is the heaviest dependency.
  *
  * Wire: server → client binary frames of output; client → server JSON text frames `{type:"input",data}` and
  * `{type:"resize",cols,rows}` (apps/daemon/README.md, Terminal).
+ *
+ * It fills the height it is given (the viewport's, less the sticky header: `useFillHeight`; or a fixed class), has a
+ * fullscreen toggle (a fixed overlay, not the Fullscreen API, which phones lack for elements), and on touch
+ * screens a key bar (terminal-key-bar.tsx). xterm.js's fit addon measures the terminal's parent without its
+ * padding, so the element xterm.js opens in has none: padding there pushed the last row (tmux's status bar)
+ * out of the box.
  */
 import "@xterm/xterm/css/xterm.css";
 
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import { clsx } from "clsx";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { type ButtonHTMLAttributes, useCallback, useEffect, useRef, useState } from "react";
 
-import { Button } from "../ui/button.tsx";
-import { TERMINAL_HEIGHT } from "./terminal-size.ts";
+import { type BarKey, keySequence, TerminalKeyBar, withCtrl } from "./terminal-key-bar.tsx";
+import { TERMINAL_HEIGHT, useFillHeight } from "./terminal-size.ts";
 
 export const TMUX_SESSION = "main";
 const MAX_BACKOFF_MS = 10_000;
@@ -32,20 +38,59 @@ export type MachineTerminalProps = {
   /** Connect only while the machine is running; otherwise the terminal waits, showing `idleMessage`. */
   enabled: boolean;
   idleMessage: string;
+  /** The tmux session to attach to; `main` unless it is an agent's. */
+  tmuxSession?: string;
+  /** `fill`: down to the viewport's bottom, less `bottomGapPx`; otherwise a Tailwind height class. */
+  height?: "fill" | string;
+  bottomGapPx?: number;
+  /** data-testid of the xterm.js host element. */
+  testId?: string;
 };
 
-function terminalUrl(proxyPath: string, cols: number, rows: number): string {
+function terminalUrl(proxyPath: string, tmuxSession: string, cols: number, rows: number): string {
   const url = new URL(`${proxyPath}api/pty/ws`, window.location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.search = new URLSearchParams({ cols: String(cols), rows: String(rows), tmuxSession: TMUX_SESSION }).toString();
+  url.search = new URLSearchParams({ cols: String(cols), rows: String(rows), tmuxSession }).toString();
   return url.toString();
 }
 
-export default function MachineTerminal({ proxyPath, enabled, idleMessage }: MachineTerminalProps) {
+/** Whether the primary pointer is a finger: phones and tablets, where a key bar is shown. */
+function useCoarsePointer(): boolean {
+  const query = "(pointer: coarse)";
+  const [coarse, setCoarse] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const media = window.matchMedia(query);
+    const change = () => setCoarse(media.matches);
+    media.addEventListener("change", change);
+    return () => media.removeEventListener("change", change);
+  }, []);
+  return coarse;
+}
+
+export default function MachineTerminal({
+  proxyPath,
+  enabled,
+  idleMessage,
+  tmuxSession = TMUX_SESSION,
+  height = "fill",
+  bottomGapPx = 16,
+  testId = "machine-terminal",
+}: MachineTerminalProps) {
+  const boxRef = useRef<HTMLDivElement>(null);
   const containerRef = useRef<HTMLDivElement>(null);
   const [terminal, setTerminal] = useState<Terminal | null>(null);
   const [status, setStatus] = useState<ConnectionStatus>({ kind: "idle" });
   const reconnectNow = useRef<() => void>(() => undefined);
+  const sendInput = useRef<(data: string) => void>(() => undefined);
+  const [fullscreen, setFullscreen] = useState(false);
+  const [ctrl, setCtrl] = useState(false);
+  const ctrlRef = useRef(false);
+  const armCtrl = (on: boolean) => {
+    ctrlRef.current = on;
+    setCtrl(on);
+  };
+  const coarse = useCoarsePointer();
+  const fillHeight = useFillHeight(boxRef, bottomGapPx, height === "fill" && !fullscreen);
 
   // The terminal itself lives as long as the component; sockets come and go underneath it.
   useEffect(() => {
@@ -93,7 +138,7 @@ export default function MachineTerminal({ proxyPath, enabled, idleMessage }: Mac
     const connect = () => {
       clearTimeout(retryTimer);
       setStatus({ kind: "connecting", attempt });
-      const current = new WebSocket(terminalUrl(proxyPath, terminal.cols, terminal.rows));
+      const current = new WebSocket(terminalUrl(proxyPath, tmuxSession, terminal.cols, terminal.rows));
       current.binaryType = "arraybuffer";
       socket = current;
       current.onopen = () => {
@@ -122,7 +167,17 @@ export default function MachineTerminal({ proxyPath, enabled, idleMessage }: Mac
       connect();
     };
 
-    const input = terminal.onData((data) => send({ type: "input", data }));
+    sendInput.current = (data) => send({ type: "input", data });
+    const input = terminal.onData((data) => {
+      // The key bar's sticky Ctrl applies to the next key typed on the (on-screen) keyboard.
+      if (ctrlRef.current) {
+        ctrlRef.current = false;
+        setCtrl(false);
+        send({ type: "input", data: withCtrl(data) });
+        return;
+      }
+      send({ type: "input", data });
+    });
     const binary = terminal.onBinary((data) => {
       if (socket?.readyState !== WebSocket.OPEN) return;
       socket.send(Uint8Array.from(data, (char) => char.charCodeAt(0)));
@@ -145,44 +200,81 @@ export default function MachineTerminal({ proxyPath, enabled, idleMessage }: Mac
       window.removeEventListener("online", wake);
       document.removeEventListener("visibilitychange", wake);
       reconnectNow.current = () => undefined;
+      sendInput.current = () => undefined;
       socket?.close();
     };
-  }, [terminal, enabled, proxyPath]);
+  }, [terminal, enabled, proxyPath, tmuxSession]);
 
   const focus = useCallback(() => terminal?.focus(), [terminal]);
 
+  const pressKey = (key: BarKey) => {
+    if (!terminal) return;
+    const data = keySequence(key, {
+      ctrl: ctrlRef.current,
+      applicationCursor: terminal.modes.applicationCursorKeysMode,
+    });
+    armCtrl(false);
+    sendInput.current(data);
+    terminal.focus();
+  };
+
+  // Fullscreen: the page behind must not scroll, and the terminal takes the keyboard at once.
+  useEffect(() => {
+    if (!fullscreen) return;
+    const previous = document.body.style.overflow;
+    document.body.style.overflow = "hidden";
+    terminal?.focus();
+    return () => {
+      document.body.style.overflow = previous;
+    };
+  }, [fullscreen, terminal]);
+
   return (
-    <div className="overflow-hidden rounded-xl border border-zinc-800 bg-zinc-950 shadow-xs">
-      <div className="flex min-h-10 flex-wrap items-center justify-between gap-2 border-b border-zinc-800 px-3 py-1.5 text-xs text-zinc-400">
-        <span className="font-mono">tmux · {TMUX_SESSION}</span>
+    <div
+      ref={boxRef}
+      data-testid={`${testId}-box`}
+      data-fullscreen={fullscreen}
+      style={height === "fill" && !fullscreen && fillHeight !== undefined ? { height: fillHeight } : undefined}
+      className={clsx(
+        "flex flex-col overflow-hidden border-zinc-800 bg-zinc-950",
+        fullscreen ? "fixed inset-0 z-50 h-dvh" : "rounded-xl border shadow-xs",
+        !fullscreen && (height === "fill" ? (fillHeight === undefined ? TERMINAL_HEIGHT : undefined) : height),
+      )}
+    >
+      <div className="flex min-h-10 shrink-0 flex-wrap items-center justify-between gap-2 border-b border-zinc-800 px-3 py-1.5 text-xs text-zinc-400">
+        <span className="font-mono">tmux · {tmuxSession}</span>
         <div className="flex items-center gap-2">
           <ConnectionBadge status={status} />
           {status.kind === "waiting" ? (
-            <Button
-              size="sm"
-              variant="ghost"
-              className="h-7 text-zinc-300 hover:bg-zinc-800"
-              onClick={() => reconnectNow.current()}
-            >
-              Reconnect now
-            </Button>
+            <ToolbarButton onClick={() => reconnectNow.current()}>Reconnect now</ToolbarButton>
           ) : null}
+          <ToolbarButton aria-pressed={fullscreen} onClick={() => setFullscreen((on) => !on)}>
+            {fullscreen ? "Exit fullscreen" : "Fullscreen"}
+          </ToolbarButton>
         </div>
       </div>
-      <div className="relative">
-        <div
-          ref={containerRef}
-          data-testid="machine-terminal"
-          className={clsx(TERMINAL_HEIGHT, "px-2 py-1.5")}
-          onClick={focus}
-        />
+      {/* The padding is here, around xterm.js's parent, which the fit addon measures as its own size. */}
+      <div className="relative min-h-0 flex-1 px-2 py-1.5">
+        <div ref={containerRef} data-testid={testId} className="h-full w-full overflow-hidden" onClick={focus} />
         {!enabled ? (
           <div className="absolute inset-0 flex items-center justify-center bg-zinc-950/85 px-6 text-center text-sm text-zinc-300">
             {idleMessage}
           </div>
         ) : null}
       </div>
+      {coarse ? <TerminalKeyBar ctrl={ctrl} onToggleCtrl={() => armCtrl(!ctrl)} onKey={pressKey} /> : null}
     </div>
+  );
+}
+
+/** A quiet button on the terminal's dark toolbar. */
+function ToolbarButton(props: ButtonHTMLAttributes<HTMLButtonElement>) {
+  return (
+    <button
+      type="button"
+      {...props}
+      className="h-7 rounded-md px-2 text-xs font-medium text-zinc-200 transition-colors hover:bg-zinc-800 focus-visible:outline-2 focus-visible:outline-accent-500"
+    />
   );
 }
 
