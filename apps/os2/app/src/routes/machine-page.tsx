@@ -18,6 +18,7 @@ import { formatLimits } from "../components/machines/machine-limits.ts";
 import { MachineLogs } from "../components/machines/machine-logs.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { formatDuration, MachineTimeline } from "../components/machines/machine-timeline.tsx";
+import { MachineUsage } from "../components/machines/machine-usage.tsx";
 import {
   isTransitional,
   type MachineDetail,
@@ -136,6 +137,7 @@ function MachineView({ machine, tab, onDeleted }: { machine: MachineDetail; tab:
       <MachineFacts machine={machine} snapshotName={preview.data?.snapshotName ?? null} />
       {preview.error ? <ErrorText>{errorMessage(preview.error)}</ErrorText> : null}
       <MachineConnect machineId={machine.id} machineName={machine.name} running={running} />
+      <MachineUsage machineId={machine.id} running={running} />
 
       <div className="space-y-4">
         <TabNav label="Machine">

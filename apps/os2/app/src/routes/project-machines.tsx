@@ -13,6 +13,7 @@ import { CreateMachineDialog } from "../components/machines/create-machine-dialo
 import { MachineActionsMenu } from "../components/machines/machine-actions.tsx";
 import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { isTransitional, type MachineRow, TYPE_LABELS } from "../components/machines/machine-types.ts";
+import { UsageCell, useMachinesUsage, useOnScreen } from "../components/machines/machine-usage.tsx";
 import { formatPast, useTick } from "../components/machines/relative-time.ts";
 import { Button } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
@@ -132,12 +133,20 @@ function MachineTable({
 }) {
   const input = useProjectInput();
   useTick();
+  // Live usage only for running machines whose rows are on screen, from one subscription for all of them.
+  const onScreen = useOnScreen();
+  const usage = useMachinesUsage(
+    machines
+      .filter((machine) => machine.observedState === "running" && onScreen.visible.has(machine.id))
+      .map((machine) => machine.id),
+  );
   return (
     <Table label="Machines" fitsPhone>
       <TableHead
         columns={[
           "Name",
           "Status",
+          { label: "Usage", hideOnPhone: true },
           { label: "Type", hideOnPhone: true },
           { label: "Age", hideOnPhone: true },
           { label: "Actions", srOnly: true },
@@ -147,6 +156,7 @@ function MachineTable({
         {machines.map((machine) => (
           <tr
             key={machine.id}
+            ref={onScreen.ref(machine.id)}
             data-machine-id={machine.id}
             className={machine.desiredState === "archived" ? "bg-zinc-50/50 text-zinc-500" : undefined}
           >
@@ -166,6 +176,9 @@ function MachineTable({
             </td>
             <td className={td}>
               <MachineStatusBadge state={machine.observedState} />
+            </td>
+            <td className={`${td} ${phoneHidden}`}>
+              <UsageCell sample={usage.get(machine.id)} running={machine.observedState === "running"} />
             </td>
             <td className={`${td} ${phoneHidden} whitespace-nowrap text-zinc-600`} title={machine.type}>
               {TYPE_LABELS[machine.type]}
