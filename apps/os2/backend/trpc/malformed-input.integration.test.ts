@@ -86,6 +86,7 @@ const VALID_INPUTS: Record<string, (w: World, unique: number) => unknown> = {
   "machine.ports": machine,
   "machine.events": machine,
   "machine.logs": (w) => ({ ...machine(w), tail: 100 }),
+  "machine.followLogs": (w) => ({ ...machine(w), tail: 100 }),
   "machine.effectiveEnv": machine,
   "admin.users": () => undefined,
   "admin.organizations": () => undefined,
@@ -380,6 +381,7 @@ describe("malformed input over every procedure", () => {
   const send = async (path: string, type: string, testCase: Case): Promise<Answer> => {
     const encoded = encode(testCase.input);
     const headers: Record<string, string> = { cookie, origin: DASHBOARD_ORIGIN };
+    if (type === "subscription") return sendSubscription(path, testCase, headers);
     const response =
       type === "query"
         ? await t.fetch(`/api/trpc/${path}${testCase.omitInput ? "" : `?input=${encodeURIComponent(encoded)}`}`, {
@@ -391,6 +393,38 @@ describe("malformed input over every procedure", () => {
             ...(testCase.omitInput ? {} : { body: encoded }),
           });
     return { status: response.status, body: await response.text() };
+  };
+
+  /**
+   * A subscription answers 200 and a server-sent event stream: its first event past `connected` is either
+   * data or a `serialized-error` carrying the HTTP status the error stands for; that is the answer.
+   */
+  const sendSubscription = async (path: string, testCase: Case, headers: Record<string, string>): Promise<Answer> => {
+    const query = testCase.omitInput ? "" : `?input=${encodeURIComponent(encode(testCase.input))}`;
+    const abort = new AbortController();
+    const response = await t.fetch(`/api/trpc/${path}${query}`, { headers, signal: abort.signal });
+    if (!response.headers.get("content-type")?.startsWith("text/event-stream") || !response.body)
+      return { status: response.status, body: await response.text() };
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return { status: response.status, body: text };
+        text += value;
+        for (const block of text.split("\n\n").slice(0, -1)) {
+          const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event === "connected" || event === "ping" || data === undefined) continue;
+          if (event !== "serialized-error") return { status: response.status, body: data };
+          const error = (JSON.parse(data) as { json?: { data?: { httpStatus?: number } } }).json;
+          return { status: error?.data?.httpStatus ?? 500, body: JSON.stringify({ error: { json: error } }) };
+        }
+      }
+    } finally {
+      abort.abort();
+      await reader.cancel().catch(() => undefined);
+    }
   };
 
   async function call(path: string, input: unknown): Promise<Record<string, string | undefined>> {
