@@ -157,6 +157,7 @@ test("the terminal fills the viewport under the page's header, and fullscreen co
   await page.keyboard.type("echo full-$((20+3))");
   await page.keyboard.press("Enter");
   await expect.poll(async () => (await rows(page)).includes("full-23"), { timeout: 15_000 }).toBe(true);
+  await page.screenshot({ path: test.info().outputPath("fullscreen-terminal.png") });
 
   await page.getByRole("button", { name: "Exit fullscreen" }).click();
   await expect(page.getByTestId("machine-terminal-box")).toHaveAttribute("data-fullscreen", "false");
@@ -196,6 +197,7 @@ test("on a phone, the terminal key bar's Ctrl sends Ctrl-C to a running sleep", 
     await mobile.keyboard.type("echo back-$((1+1))");
     await mobile.keyboard.press("Enter");
     await expect.poll(async () => (await rows(mobile)).includes("back-2"), { timeout: 15_000 }).toBe(true);
+    await mobile.screenshot({ path: test.info().outputPath("phone-terminal.png") });
   } finally {
     await phone.close();
   }
