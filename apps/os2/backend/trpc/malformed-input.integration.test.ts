@@ -87,6 +87,8 @@ const VALID_INPUTS: Record<string, (w: World, unique: number) => unknown> = {
   "machine.events": machine,
   "machine.logs": (w) => ({ ...machine(w), tail: 100 }),
   "machine.followLogs": (w) => ({ ...machine(w), tail: 100 }),
+  "machine.usage": machine,
+  "machine.usageMany": (w) => ({ ...proj(w), machineIds: [MISSING_MACHINE] }),
   "machine.effectiveEnv": machine,
   "admin.users": () => undefined,
   "admin.organizations": () => undefined,

@@ -75,8 +75,9 @@ export class UsageWatcher {
 
     try {
       const rows = await machinesOfProject();
-      if (input.machineIds.length === 1 && !rows.some((row) => row.id === input.machineIds[0])) {
-        throw new DomainError("not_found", "Machine not found");
+      // None of them in the project (a single machine's page, or a list that went stale): say so at once.
+      if (!rows.some((row) => wanted.has(row.id))) {
+        throw new DomainError("not_found", wanted.size === 1 ? "Machine not found" : "None of these machines exists.");
       }
       follow(rows);
       let nextCheck = Date.now() + recheckMs;
