@@ -44,7 +44,7 @@ async function subscribe(t: TestOs2, cookie: string, input: unknown, abort: Abor
         const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
         const data = /^data: (.*)$/m.exec(block)?.[1];
         if (event === "connected" || event === "ping" || data === undefined) continue;
-        const parsed = JSON.parse(data) as { json: unknown; meta?: never };
+        const parsed = JSON.parse(data) as Parameters<typeof superjson.deserialize>[0];
         queue.push({ event, data: event === "serialized-error" ? parsed.json : superjson.deserialize(parsed) });
       }
     }
