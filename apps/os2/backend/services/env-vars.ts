@@ -24,7 +24,8 @@ export function isSystemEnvKey(key: string): boolean {
 }
 export const ENV_VALUE_MAX_BYTES = 64 * 1024;
 
-export async function listEnvVars(db: Db, projectId: string) {
+/** Values stay hidden; `empty` says whether there is one, so an empty value is not shown as a mask. */
+export async function listEnvVars(db: Db, encryptor: Encryptor, projectId: string) {
   const rows = await db
     .select({
       id: projectEnvVar.id,
@@ -33,11 +34,16 @@ export async function listEnvVars(db: Db, projectId: string) {
       type: projectEnvVar.type,
       createdAt: projectEnvVar.createdAt,
       updatedAt: projectEnvVar.updatedAt,
+      valueEncrypted: projectEnvVar.valueEncrypted,
     })
     .from(projectEnvVar)
     .where(eq(projectEnvVar.projectId, projectId))
     .orderBy(asc(projectEnvVar.key));
-  return rows.map((row) => ({ ...row, maskedValue: MASKED_VALUE }));
+  return rows.map(({ valueEncrypted, ...row }) => ({
+    ...row,
+    maskedValue: MASKED_VALUE,
+    empty: encryptor.decrypt(valueEncrypted) === "",
+  }));
 }
 
 /**

@@ -85,7 +85,7 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
       },
     },
     envVars: {
-      list: (projectId: string) => listEnvVars(db, projectId),
+      list: (projectId: string) => listEnvVars(db, encryptor, projectId),
       set: (input: Parameters<typeof setEnvVar>[2]) => setEnvVar(db, encryptor, input),
       delete: (input: { projectId: string; id: string }) => deleteEnvVar(db, input),
     },

@@ -289,7 +289,7 @@ describe("foundation", () => {
       const member = await connect(await t.signIn("owner+test@example.com"));
       const outsider = await connect(await t.signIn("stranger+test@example.com"));
       await owner.envVar.set.mutate({ organizationSlug: org.slug, projectSlug: project.slug, key: "LIVE", value: "1" });
-      await expect.poll(() => member.messages).toContainEqual({ type: "invalidate", keys: ["envVar"] });
+      await expect.poll(() => member.messages).toContainEqual({ type: "invalidate", keys: ["envVar", "machine"] });
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(outsider.messages).not.toContainEqual(expect.objectContaining({ type: "invalidate" }));
       member.socket.close();

@@ -53,7 +53,10 @@ function ProjectEnvVarsPage() {
           <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
           <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
         </svg>
-        <p>Changes apply to machines at their next start. Running machines keep the values they started with.</p>
+        <p>
+          Changes apply to machines at their next start. Running machines keep the values they started with and show{" "}
+          <span className="font-medium">restart to apply</span> until they are restarted.
+        </p>
       </div>
       <SetEnvVarCard keyValue={key} onKeyChange={setKey} valueInput={valueInput} />
       <EnvVarList onReplace={replace} />
@@ -83,6 +86,7 @@ function SetEnvVarCard({
         onKeyChange("");
         setValue("");
         await queryClient.invalidateQueries({ queryKey: trpc.envVar.list.queryKey(input) });
+        await queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() });
       },
     }),
   );
@@ -162,7 +166,11 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
   const envVars = useQuery(trpc.envVar.list.queryOptions(input));
   const remove = useMutation(
     trpc.envVar.delete.mutationOptions({
-      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.envVar.list.queryKey(input) }),
+      onSuccess: () =>
+        Promise.all([
+          queryClient.invalidateQueries({ queryKey: trpc.envVar.list.queryKey(input) }),
+          queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() }),
+        ]),
     }),
   );
   return (
@@ -192,7 +200,7 @@ function EnvVarList({ onReplace }: { onReplace: (key: string) => void }) {
           <tbody className="divide-y divide-zinc-100">
             {envVars.data.map((envVar) => (
               <tr key={envVar.id}>
-                <EnvVarCells envKey={envVar.key} maskedValue={envVar.maskedValue} />
+                <EnvVarCells envKey={envVar.key} maskedValue={envVar.maskedValue} empty={envVar.empty} />
                 <td className={`${td} ${phoneHidden}`}>
                   {envVar.machineId ? (
                     <Badge tone="warning">machine {envVar.machineId.slice(0, 12)}…</Badge>

@@ -15,6 +15,7 @@ import { MachineStatusBadge } from "../components/machines/machine-status.tsx";
 import { isTransitional, type MachineRow, TYPE_LABELS } from "../components/machines/machine-types.ts";
 import { UsageCell, useMachinesUsage, useOnScreen } from "../components/machines/machine-usage.tsx";
 import { formatPast, useTick } from "../components/machines/relative-time.ts";
+import { RestartToApplyBadge } from "../components/machines/restart-to-apply.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ErrorText } from "../components/ui/field.tsx";
 import {
@@ -175,7 +176,10 @@ function MachineTable({
               ) : null}
             </td>
             <td className={td}>
-              <MachineStatusBadge state={machine.observedState} />
+              <span className="flex flex-wrap items-center gap-1.5">
+                <MachineStatusBadge state={machine.observedState} />
+                {machine.envPendingRestart ? <RestartToApplyBadge /> : null}
+              </span>
             </td>
             <td className={`${td} ${phoneHidden}`}>
               <UsageCell sample={usage.get(machine.id)} running={machine.observedState === "running"} />

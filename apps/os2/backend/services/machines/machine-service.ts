@@ -4,7 +4,7 @@
  * code that changes a machine's state; this service checks that the machine belongs to the project first.
  */
 import { portsResponseSchema } from "@os2/protocol";
-import { and, asc, desc, eq, inArray, ne, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, ne, or } from "drizzle-orm";
 
 import { type Encryptor, MASKED_VALUE } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
@@ -319,20 +319,77 @@ export class MachineService {
   }
 
   /** The keys the machine boots with and where each comes from; values are never read or returned. */
+  /**
+   * Every variable the machine gets, with where it comes from. Values stay hidden, except os2's own that
+   * are not secret (`OS2_MACHINE_ID`, `OS2_PROJECT_ID`, `OS2_STAGE`); `empty` tells an empty value from a
+   * hidden one. A machine override carries its id (to remove it) and says whether it hides a project value.
+   */
   async effectiveEnv(projectId: string, machineId: string) {
-    await this.get(projectId, machineId);
+    const row = await this.get(projectId, machineId);
     const rows = await this.options.db
-      .select({ key: projectEnvVar.key, machineId: projectEnvVar.machineId })
+      .select({
+        id: projectEnvVar.id,
+        key: projectEnvVar.key,
+        machineId: projectEnvVar.machineId,
+        valueEncrypted: projectEnvVar.valueEncrypted,
+      })
       .from(projectEnvVar)
-      .where(eq(projectEnvVar.projectId, projectId));
-    type Source = "project" | "machine" | "system";
-    const byKey = new Map<string, Source>();
-    for (const row of rows) if (row.machineId === null) byKey.set(row.key, "project");
-    for (const row of rows) if (row.machineId === machineId) byKey.set(row.key, "machine");
-    for (const key of SYSTEM_ENV_KEYS) byKey.set(key, "system");
-    return [...byKey.entries()]
-      .map(([key, source]) => ({ key, source, maskedValue: MASKED_VALUE }))
-      .sort((a, b) => a.key.localeCompare(b.key));
+      .where(
+        and(
+          eq(projectEnvVar.projectId, projectId),
+          or(isNull(projectEnvVar.machineId), eq(projectEnvVar.machineId, machineId)),
+        ),
+      );
+    type Entry = {
+      key: string;
+      source: "project" | "machine" | "system";
+      maskedValue: string;
+      value: string | null;
+      empty: boolean;
+      overrideId: string | null;
+      overridesProject: boolean;
+    };
+    const byKey = new Map<string, Entry>();
+    const isEmpty = (encrypted: string) => this.options.encryptor.decrypt(encrypted) === "";
+    for (const env of rows.filter((r) => r.machineId === null)) {
+      byKey.set(env.key, {
+        key: env.key,
+        source: "project",
+        maskedValue: MASKED_VALUE,
+        value: null,
+        empty: isEmpty(env.valueEncrypted),
+        overrideId: null,
+        overridesProject: false,
+      });
+    }
+    for (const env of rows.filter((r) => r.machineId === machineId)) {
+      byKey.set(env.key, {
+        key: env.key,
+        source: "machine",
+        maskedValue: MASKED_VALUE,
+        value: null,
+        empty: isEmpty(env.valueEncrypted),
+        overrideId: env.id,
+        overridesProject: byKey.has(env.key),
+      });
+    }
+    const shown: Record<string, string> = {
+      OS2_MACHINE_ID: row.id,
+      OS2_PROJECT_ID: row.projectId,
+      OS2_STAGE: this.options.stage,
+    };
+    for (const key of SYSTEM_ENV_KEYS) {
+      byKey.set(key, {
+        key,
+        source: "system",
+        maskedValue: MASKED_VALUE,
+        value: shown[key] ?? null,
+        empty: false,
+        overrideId: null,
+        overridesProject: false,
+      });
+    }
+    return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
   }
 
   /**

@@ -1,14 +1,24 @@
-/** The env the machine boots with: every key, where it comes from, values masked. Values are never fetched. */
-import { useQuery } from "@tanstack/react-query";
+/**
+ * The machine's environment tab: every variable it gets and where from (project, a machine override, os2),
+ * and this machine's overrides, which can be set and removed here. Secret values are never fetched; os2's
+ * non-secret values (machine id, project id, stage) are shown read-only. A running machine whose
+ * environment changed since it started says so, with a restart button.
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { clsx } from "clsx";
+import { type FormEvent, useId, useState } from "react";
 
 import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
 import { EnvVarCells } from "../env-var-cells.tsx";
-import { ErrorText } from "../ui/field.tsx";
-import { Card, CardHeader, EmptyState, PendingBlock, Table, TableHead, td } from "../ui/misc.tsx";
+import { Button } from "../ui/button.tsx";
+import { ConfirmDialog } from "../ui/dialog.tsx";
+import { ErrorText, inputClasses, TextField } from "../ui/field.tsx";
+import { Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, TableHead, td } from "../ui/misc.tsx";
+import type { MachineDetail } from "./machine-types.ts";
+import { RestartToApply } from "./restart-to-apply.tsx";
 
 const SOURCE_TONES = {
   project: "bg-zinc-100 text-zinc-700 ring-zinc-200",
@@ -18,63 +28,102 @@ const SOURCE_TONES = {
 
 const SOURCE_TITLES = {
   project: "Set on the project's Env vars page",
-  machine: "A machine-only override of the project's value",
-  system: "Set by os2 for every machine",
+  machine: "This machine's own override",
+  system: "Set by os2 on every machine; read-only",
 } as const;
 
-export function MachineEnv({ machineId }: { machineId: string }) {
+const KEY_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+
+export function MachineEnv({ machine }: { machine: MachineDetail }) {
   const trpc = useTRPC();
   const input = useProjectInput();
-  const env = useQuery(trpc.machine.effectiveEnv.queryOptions({ ...input, machineId }));
+  const queryClient = useQueryClient();
+  const env = useQuery(trpc.machine.effectiveEnv.queryOptions({ ...input, machineId: machine.id }));
+  const remove = useMutation(
+    trpc.envVar.delete.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() }),
+    }),
+  );
   return (
     <div className="space-y-4">
-      <div
-        role="note"
-        className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700"
-      >
-        <svg viewBox="0 0 20 20" className="mt-0.5 size-4 shrink-0" aria-hidden="true">
-          <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
-          <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
-        </svg>
-        <p>
-          Env changes apply at the machine's next start: restart it to pick them up. Edit values on the project's{" "}
-          <Link
-            to="/orgs/$org/projects/$project/env-vars"
-            params={{ org: input.organizationSlug, project: input.projectSlug }}
-            className="font-medium underline underline-offset-2"
-          >
-            Env vars
-          </Link>{" "}
-          page.
-        </p>
-      </div>
+      {machine.envPendingRestart ? (
+        <RestartToApply machine={machine} />
+      ) : (
+        <div
+          role="note"
+          className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700"
+        >
+          <svg viewBox="0 0 20 20" className="mt-0.5 size-4 shrink-0" aria-hidden="true">
+            <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
+            <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+          </svg>
+          <p>
+            Changes apply at the machine&apos;s next start. Project-wide values are set on the project&apos;s{" "}
+            <Link
+              to="/orgs/$org/projects/$project/env-vars"
+              params={{ org: input.organizationSlug, project: input.projectSlug }}
+              className="font-medium underline underline-offset-2"
+            >
+              Env vars
+            </Link>{" "}
+            page; an override below applies to this machine only and wins over the project&apos;s value.
+          </p>
+        </div>
+      )}
+      <SetOverrideCard machineId={machine.id} />
       <Card>
         <CardHeader
           title="Effective environment"
-          description={
-            env.data ? `${env.data.length} variables; a machine override wins over the project value` : undefined
-          }
+          description={env.data ? `${env.data.length} variables this machine starts with` : undefined}
         />
         {env.isPending ? <PendingBlock /> : null}
         {env.error ? <ErrorText className="px-5 py-4">{errorMessage(env.error)}</ErrorText> : null}
+        {remove.error ? <ErrorText className="px-5 py-2">{errorMessage(remove.error)}</ErrorText> : null}
         {env.data?.length === 0 ? <EmptyState title="No variables" /> : null}
         {env.data && env.data.length > 0 ? (
           <Table label="Effective environment" fitsPhone>
-            <TableHead columns={["Key", "Value", "Source"]} />
+            <TableHead columns={["Key", "Value", "Source", { label: "Actions", srOnly: true }]} />
             <tbody className="divide-y divide-zinc-100">
               {env.data.map((variable) => (
-                <tr key={variable.key}>
-                  <EnvVarCells envKey={variable.key} maskedValue={variable.maskedValue} />
+                <tr key={variable.key} data-testid={`env-row-${variable.key}`}>
+                  <EnvVarCells
+                    envKey={variable.key}
+                    maskedValue={variable.maskedValue}
+                    empty={variable.empty}
+                    value={variable.value}
+                  />
                   <td className={td}>
                     <span
                       title={SOURCE_TITLES[variable.source]}
                       className={clsx(
-                        "inline-flex rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset",
+                        "inline-flex rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset",
                         SOURCE_TONES[variable.source],
                       )}
                     >
-                      {variable.source}
+                      {variable.source === "machine" ? "override" : variable.source}
                     </span>
+                    {variable.overridesProject ? (
+                      <span className="ml-1.5 text-xs text-zinc-500">hides the project value</span>
+                    ) : null}
+                  </td>
+                  <td className={`${td} text-right`}>
+                    {variable.overrideId ? (
+                      <ConfirmDialog
+                        trigger={
+                          <Button size="sm" variant="danger-ghost" aria-label={`Remove override ${variable.key}`}>
+                            Remove
+                          </Button>
+                        }
+                        title={`Remove the override of ${variable.key}?`}
+                        description={
+                          variable.overridesProject
+                            ? "The machine gets the project's value again at its next start."
+                            : "The machine loses this variable at its next start."
+                        }
+                        confirmLabel="Remove override"
+                        onConfirm={() => remove.mutateAsync({ ...input, id: variable.overrideId! })}
+                      />
+                    ) : null}
                   </td>
                 </tr>
               ))}
@@ -83,5 +132,89 @@ export function MachineEnv({ machineId }: { machineId: string }) {
         ) : null}
       </Card>
     </div>
+  );
+}
+
+function SetOverrideCard({ machineId }: { machineId: string }) {
+  const trpc = useTRPC();
+  const input = useProjectInput();
+  const queryClient = useQueryClient();
+  const valueId = useId();
+  const [key, setKey] = useState("");
+  const [value, setValue] = useState("");
+  const [savedKey, setSavedKey] = useState<string | null>(null);
+  const set = useMutation(
+    trpc.envVar.set.mutationOptions({
+      onSuccess: async (result) => {
+        setSavedKey(result.key);
+        setKey("");
+        setValue("");
+        await queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() });
+      },
+    }),
+  );
+  const keyProblem =
+    key && !KEY_PATTERN.test(key) ? "Use uppercase letters, digits and underscores, not starting with a digit." : null;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSavedKey(null);
+    set.mutate({ ...input, key, value, machineId });
+  };
+  return (
+    <Card>
+      <CardHeader title="Override a variable" description="For this machine only. Setting a key it has replaces it." />
+      <CardBody>
+        <form onSubmit={submit} className="grid gap-3 md:grid-cols-[minmax(0,16rem)_minmax(0,1fr)_auto] md:items-start">
+          <TextField
+            label="Key"
+            name="override-key"
+            required
+            value={key}
+            onChange={(event) => {
+              setKey(event.target.value.toUpperCase().replace(/[\s-]/g, "_"));
+              setSavedKey(null);
+            }}
+            placeholder="LOG_LEVEL"
+            autoComplete="off"
+            spellCheck={false}
+            className="[&_input]:font-mono"
+            error={keyProblem}
+          />
+          <div className="space-y-1.5">
+            <label htmlFor={valueId} className="block text-sm font-medium text-zinc-800">
+              Value
+            </label>
+            <textarea
+              id={valueId}
+              name="override-value"
+              rows={1}
+              value={value}
+              onChange={(event) => setValue(event.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              className={inputClasses("min-h-[38px] resize-y font-mono")}
+              placeholder="Stored encrypted; never shown again"
+            />
+          </div>
+          <Button
+            type="submit"
+            variant="primary"
+            pending={set.isPending}
+            disabled={Boolean(keyProblem)}
+            className="md:mt-[26px] md:h-[38px]"
+          >
+            Save override
+          </Button>
+        </form>
+        <div aria-live="polite" className="mt-2 text-sm">
+          {set.error ? <ErrorText>{errorMessage(set.error)}</ErrorText> : null}
+          {savedKey ? (
+            <p className="text-emerald-700">
+              Saved the override of <span className="font-mono">{savedKey}</span>.
+            </p>
+          ) : null}
+        </div>
+      </CardBody>
+    </Card>
   );
 }
