@@ -61,6 +61,8 @@ test("a busy loop inside a machine shows up in its CPU figure within a few secon
   await expect(page.getByTestId("usage-memory-value")).toHaveText(/\d/, { timeout: 10_000 });
   const idle = percentOf(await page.getByTestId("usage-cpu-value").textContent());
 
+  // Two loops, one per CPU of the limit: on a busy 2-core host one loop alone may not reach 30% of 2 CPUs.
+  await execDetached(machine.containerId, ["sh", "-c", "while :; do :; done"]);
   await execDetached(machine.containerId, ["sh", "-c", "while :; do :; done"]);
   const started = Date.now();
   await expect
