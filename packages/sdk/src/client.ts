@@ -543,7 +543,8 @@ export class AgentHandle {
         this.output({ lines, ...(options.signal ? { signal: options.signal } : {}) }),
         this.refresh(options),
       ]);
-      const final = this.data.status !== "running";
+      // `waiting` (for the user's input) is still alive: only an ended agent ends the follow.
+      const final = this.data.status === "exited" || this.data.status === "stopped";
       const next = nextOutput(cursor, text, final);
       cursor = next.cursor;
       if (next.text) yield next.text;

@@ -32,21 +32,30 @@ const viaLoginShell = (withPrompt: string, withoutPrompt: string, prompt: string
   prompt ? withPrompt : withoutPrompt,
 ];
 
-/**
- * argv of the pane's process. The prompt travels as an env var so no quoting can break it. A shell agent
- * with a prompt runs it as a login shell's command (`bash -lc`), so the agent ends, with the command's exit
- * status, when the command does; without one it is an interactive login shell.
- */
-export function harnessCommand(harness: Harness, prompt: string): string[] {
+/** How each harness starts in its tmux pane. */
+export type HarnessLaunch = {
+  /** argv of the pane's process. The prompt travels as an env var so no quoting can break it. */
+  command: string[];
+  /**
+   * For `shell`: the prompt is typed into an interactive login shell after it starts, like a person would,
+   * so the shell stays for the next command (the agent is then `waiting`) until something types `exit`.
+   */
+  typePrompt: boolean;
+};
+
+export function harnessLaunch(harness: Harness, prompt: string): HarnessLaunch {
   switch (harness) {
     case "shell":
-      return prompt ? ["bash", "-lc", `eval "$${PROMPT_VAR}"`] : ["bash", "-l"];
+      return { command: ["bash", "-l"], typePrompt: prompt.length > 0 };
     case "claude-code":
-      return viaLoginShell(`exec claude "$${PROMPT_VAR}"`, "exec claude", prompt);
+      return { command: viaLoginShell(`exec claude "$${PROMPT_VAR}"`, "exec claude", prompt), typePrompt: false };
     case "opencode":
-      return viaLoginShell(`exec opencode --prompt "$${PROMPT_VAR}"`, "exec opencode", prompt);
+      return {
+        command: viaLoginShell(`exec opencode --prompt "$${PROMPT_VAR}"`, "exec opencode", prompt),
+        typePrompt: false,
+      };
     case "pi":
-      return viaLoginShell(`exec pi "$${PROMPT_VAR}"`, "exec pi", prompt);
+      return { command: viaLoginShell(`exec pi "$${PROMPT_VAR}"`, "exec pi", prompt), typePrompt: false };
   }
 }
 

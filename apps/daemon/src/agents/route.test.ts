@@ -74,6 +74,20 @@ describe("/api/agents", () => {
     expect(waiting.statusDetail).toMatch(/bash is reading the terminal/);
   });
 
+  it("reports a shell agent whose command has finished as waiting at its prompt, not running", async () => {
+    const idle = await create({ harness: "shell", prompt: "echo idle-$((0+1))" });
+    const waiting = await waitFor(
+      () => describeAgent(daemon, idle.id),
+      (a) => a.status === "waiting",
+    );
+    expect(waiting).toMatchObject({
+      status: "waiting",
+      statusDetail: "Waiting for input: bash is reading the terminal.",
+    });
+    expect(await output(daemon, idle.id)).toContain("idle-1");
+    await daemon.call(`/api/agents/${idle.id}`, { method: "DELETE" });
+  });
+
   it("reports a harness that sleeps as running, not waiting", async () => {
     const sleeper = await create({ harness: "shell", prompt: "sleep 30" });
     await new Promise((r) => setTimeout(r, 500));

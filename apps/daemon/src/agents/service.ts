@@ -12,8 +12,8 @@ import { foregroundReaderOf } from "./activity";
 import { preflight } from "./credentials";
 import {
   EXIT_FILE_VAR,
-  harnessCommand,
   harnessEnv,
+  harnessLaunch,
   INTERACTIVE_TUI,
   recordingExitStatus,
   SCREEN_FILE_VAR,
@@ -205,13 +205,15 @@ export class AgentService {
     }
     const launched =
       (await this.store.update(record.id, { launchedAt: new Date().toISOString(), stoppedAt: undefined })) ?? record;
+    const launch = harnessLaunch(record.harness, record.prompt);
     await this.tmux.ensureSession({
       name: record.tmuxSession,
       cwd: record.cwd,
-      command: recordingExitStatus(harnessCommand(record.harness, record.prompt)),
+      command: recordingExitStatus(launch.command),
       env: { ...harnessEnv(record.prompt, record.env), [EXIT_FILE_VAR]: exitFile, [SCREEN_FILE_VAR]: screenFile },
       remainOnExit: true,
     });
+    if (launch.typePrompt) await this.tmux.typeLine(record.tmuxSession, record.prompt);
     return launched;
   }
 }
