@@ -6,13 +6,14 @@ import { Hono } from "hono";
 import { agentRoutes } from "./agents/route";
 import { AgentService } from "./agents/service";
 import { AgentStore } from "./agents/store";
+import { claimRoutes } from "./claim/route";
 import type { DaemonConfig } from "./config";
 import { MachineEnv } from "./env/machine-env";
 import { envRoutes } from "./env/route";
 import { execRoutes } from "./exec/route";
 import { filesRoutes } from "./files/route";
 import { healthRoutes } from "./health/route";
-import { requireMachineToken } from "./http/auth";
+import { DaemonCredential, requireMachineToken } from "./http/auth";
 import { errorBody, HttpError } from "./http/errors";
 import { logsRoutes } from "./logs/route";
 import { portsRoutes } from "./ports/route";
@@ -27,7 +28,14 @@ import { Tmux } from "./tmux/tmux";
  * Builds the daemon's Hono app. `injectWebSocket` must be given a Node server whose `upgrade` events should
  * reach the app (the terminal's WebSocket); `createDaemonServer` (server.ts) wires both, with the forward.
  */
-export function createDaemonApp(config: DaemonConfig) {
+export function createDaemonApp(
+  config: DaemonConfig,
+  credential = new DaemonCredential({
+    token: config.authToken,
+    poolToken: config.poolToken,
+    stateDir: config.stateDir,
+  }),
+) {
   const app = new Hono();
   const { injectWebSocket, upgradeWebSocket, wss } = createNodeWebSocket({ app });
   const tmux = new Tmux(config.tmuxSocket, config.childOomScoreAdj);
@@ -61,7 +69,9 @@ export function createDaemonApp(config: DaemonConfig) {
   );
 
   app.route("/api/health", healthRoutes(config, oom));
-  app.use("/api/*", requireMachineToken(config.authToken));
+  // Before the token check: a warm-pool machine's claim is authenticated by its pool credential.
+  app.route("/api/claim", claimRoutes(credential, machineEnv));
+  app.use("/api/*", requireMachineToken(credential));
   app.route("/api/env", envRoutes(machineEnv));
   app.route("/api/exec", execRoutes(config, oom));
   app.route("/api/files", filesRoutes(config));
@@ -72,5 +82,5 @@ export function createDaemonApp(config: DaemonConfig) {
   app.route("/api/ports", portsRoutes());
   app.route("/api/oom", oomRoutes(oom));
   app.route("/api/usage", usageRoutes(cgroup));
-  return { app, injectWebSocket, wss, oom };
+  return { app, injectWebSocket, wss, oom, credential };
 }

@@ -12,6 +12,8 @@ const envSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   /** The credential the control plane's proxy adds. Unset means every protected route answers 401. */
   MACHINE_AUTH_TOKEN: z.string().min(1).optional(),
+  /** A warm-pool machine's one-time credential, accepted by `PUT /api/claim` only (see http/auth.ts). */
+  OS2_POOL_TOKEN: z.string().min(1).optional(),
   OS2_WORKSPACE_DIR: z.string().default("/workspace"),
   /** Agent definitions live here, so they survive daemon restarts. */
   OS2_STATE_DIR: z.string().default("/var/lib/os2"),
@@ -52,6 +54,8 @@ export type DaemonConfig = {
   port: number;
   host: string;
   authToken: string | undefined;
+  /** Set on a warm-pool machine until it is claimed. */
+  poolToken?: string | undefined;
   workspaceDir: string;
   stateDir: string;
   s6ScanDir: string;
@@ -79,6 +83,7 @@ export function parseDaemonConfig(env: Record<string, string | undefined>): Daem
     port: e.PORT,
     host: e.HOST,
     authToken: e.MACHINE_AUTH_TOKEN,
+    poolToken: e.OS2_POOL_TOKEN,
     workspaceDir: e.OS2_WORKSPACE_DIR,
     stateDir: e.OS2_STATE_DIR,
     s6ScanDir: e.OS2_S6_SCAN_DIR,

@@ -17,6 +17,8 @@ const READY_POLL_MS = 20;
 const config = parseDaemonConfig({ ...process.env, OS2_DAEMON_VERSION: process.env.OS2_DAEMON_VERSION });
 // Children (exec, tmux and so every agent) must not inherit the readiness fd number: it is ours alone.
 delete process.env.OS2_READY_FD;
+// Nor the pool credential: it is the control plane's alone, and revoked at claim.
+delete process.env.OS2_POOL_TOKEN;
 // Children inherit this environment. Started as a non-root user without a login (s6-setuidgid, docker -u),
 // it may still say HOME=/root: give them the user's own home, so claude, git and npm write where they may.
 const fixes = childEnvironmentFixes(process.env, daemonUser());

@@ -15,8 +15,8 @@ import { createForwarder } from "./forward/forward";
  * that never listens.
  */
 export function createDaemonServer(config: DaemonConfig) {
-  const { app, injectWebSocket, wss, oom } = createDaemonApp(config);
-  const forwarder = createForwarder({ authToken: config.authToken });
+  const { app, injectWebSocket, wss, oom, credential } = createDaemonApp(config);
+  const forwarder = createForwarder({ authToken: credential });
   const honoListener = getRequestListener(app.fetch);
   const webSocketUpgrades = createServer();
   injectWebSocket(webSocketUpgrades);

@@ -5,6 +5,7 @@
  */
 export * from "./agents";
 export * from "./api";
+export * from "./claim";
 export * from "./common";
 export * from "./env";
 export * from "./exec";

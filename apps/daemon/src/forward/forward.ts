@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import { FORWARD_PATH_PREFIX, forwardPortSchema, MACHINE_TOKEN_HEADER } from "@os2/protocol";
 import { z } from "zod";
 
-import { machineTokenCheck, tokenNotSetError } from "../http/auth";
+import { type MachineTokenCheck, machineTokenCheck, tokenNotSetError } from "../http/auth";
 import { errorBody, HttpError, parseOrThrow } from "../http/errors";
 import { downstreamResponseHeaders, tokenCookie, upstreamRequestHeaders } from "./headers";
 
@@ -43,8 +43,8 @@ const SPLICE_FLUSH_MS = 10_000;
 const targetSchema = z.object({ port: forwardPortSchema });
 type Target = { port: number; path: string };
 
-export function createForwarder(options: { authToken: string | undefined }): Forwarder {
-  const check = machineTokenCheck(options.authToken);
+export function createForwarder(options: { authToken: string | undefined | MachineTokenCheck }): Forwarder {
+  const check = typeof options.authToken === "object" ? options.authToken : machineTokenCheck(options.authToken);
   const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_MS, scheduling: "lifo" });
 
   /** The credential error, if any: the forward accepts only `X-Os2-Machine-Token` or the token cookie. */
