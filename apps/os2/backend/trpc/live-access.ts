@@ -33,7 +33,7 @@ export function whileMachineReadable(
   const timer = setInterval(() => {
     if (checking || controller.signal.aborted) return;
     checking = true;
-    void recheck(ctx, address)
+    recheck(ctx, address)
       .then((error) => {
         if (!error) return;
         reason = error;
@@ -41,7 +41,9 @@ export function whileMachineReadable(
       })
       .finally(() => {
         checking = false;
-      });
+      })
+      // recheck answers every failure itself; nothing else here can throw.
+      .catch((error: unknown) => ctx.log.error("a live access re-check failed", { error: String(error) }));
   }, intervalMs);
   timer.unref();
   const stop = () => {
