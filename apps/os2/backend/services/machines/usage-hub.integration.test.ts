@@ -92,7 +92,14 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!docker) return;
   const containers = await docker.listContainers({ all: true, filters: { label: [`os2.stage=${stage}`] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
   await docker
     .getImage(fixtureTag)
     .remove({ force: true })
