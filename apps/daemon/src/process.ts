@@ -13,7 +13,7 @@ export function runCommand(
   args: string[],
   options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; oomScoreAdj?: number } = {},
 ): Promise<CommandResult> {
-  // Helpers are not raised by default: health runs s6-svstat on every request, and a shell per call costs.
+  // Helpers are not raised by default: they are short-lived, and a shell per call costs.
   const [command, argv] = withRaisedOomScore(file, args, options.oomScoreAdj ?? 0);
   return new Promise((resolve) => {
     execFile(
