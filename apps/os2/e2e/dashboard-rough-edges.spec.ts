@@ -7,6 +7,8 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 import { expect, type Page, test } from "@playwright/test";
@@ -24,6 +26,11 @@ import {
 import { startOs2Process } from "./os2-process.ts";
 
 const run = promisify(execFile);
+const SCREENSHOT_DIR = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
+
+async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), animations: "disabled" });
+}
 
 function unique() {
   return randomBytes(4).toString("hex");
@@ -55,6 +62,7 @@ test("deleting a project lists the machines it destroys, by name and state, and 
     await expect(confirm).toBeDisabled();
     await dialog.getByTestId("type-to-confirm").fill("Preview");
     await expect(confirm).toBeDisabled();
+    await screenshot(page, "project-delete-dialog");
     await dialog.getByTestId("type-to-confirm").fill("Previews");
     await confirm.click();
     await expect(page).toHaveURL(new RegExp(`/orgs/${scope.organizationSlug}$`));
@@ -293,6 +301,7 @@ test("after an env change the running machine shows 'restart to apply' until it 
     await expect(page.getByTestId("env-value-BLANK_ONE")).toHaveText("empty");
     const banner = page.getByTestId("restart-to-apply");
     await expect(banner).toBeVisible();
+    await screenshot(page, "machine-env-restart-to-apply");
     await page.goto(`${projectPath(scope)}/machines`);
     await expect(page.getByRole("row", { name: /env-late/ }).getByTestId("restart-to-apply-badge")).toBeVisible();
 
