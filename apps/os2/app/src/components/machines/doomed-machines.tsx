@@ -14,8 +14,10 @@ export function DoomedMachines({ machines, loading }: { machines: DoomedMachine[
   return (
     <div data-testid="doomed-machines">
       <p className="text-sm text-zinc-700">
-        {machines.length === 1 ? "This machine is" : `These ${machines.length} machines are`} deleted with their
-        workspaces{running > 0 ? `; ${running} running now ${running === 1 ? "stops" : "stop"} at once` : ""}:
+        {machines.length === 1
+          ? "This machine is deleted with its workspace"
+          : `These ${machines.length} machines are deleted with their workspaces`}
+        {running > 0 ? `; ${running} running now ${running === 1 ? "stops" : "stop"} at once` : ""}:
       </p>
       <ul className="mt-2 max-h-48 divide-y divide-zinc-100 overflow-y-auto rounded-md border border-zinc-200">
         {machines.map((machine) => (
