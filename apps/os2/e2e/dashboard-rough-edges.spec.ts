@@ -301,6 +301,10 @@ test("after an env change the running machine shows 'restart to apply' until it 
     await expect(page.getByTestId("env-value-BLANK_ONE")).toHaveText("empty");
     const banner = page.getByTestId("restart-to-apply");
     await expect(banner).toBeVisible();
+    // The tabs at the top of the screenshot, then the callout, the override form and the table.
+    await page
+      .getByRole("navigation", { name: "Machine" })
+      .evaluate((nav) => window.scrollBy(0, nav.getBoundingClientRect().top - 64));
     await screenshot(page, "machine-env-restart-to-apply");
     await page.goto(`${projectPath(scope)}/machines`);
     await expect(page.getByRole("row", { name: /env-late/ }).getByTestId("restart-to-apply-badge")).toBeVisible();
