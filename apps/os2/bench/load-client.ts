@@ -13,8 +13,15 @@
  */
 import http from "node:http";
 
-/** `prefix` goes before every path (a forward's `/api/forward/8080`). */
-export type LoadTarget = { name: string; host: string; port: number; prefix?: string; headers: Record<string, string> };
+/** `prefix` goes before every path (a forward's `/api/forward/8080`); `status` is the one expected (200). */
+export type LoadTarget = {
+  name: string;
+  host: string;
+  port: number;
+  prefix?: string;
+  status?: number;
+  headers: Record<string, string>;
+};
 export type LoadJob =
   | { kind: "latency"; targets: LoadTarget[]; path: string; warmup: number; rounds: number; perRound: number }
   | {
@@ -34,7 +41,7 @@ function get(target: LoadTarget, path: string, agent: http.Agent): Promise<numbe
         let bytes = 0;
         response.on("data", (chunk: Buffer) => (bytes += chunk.byteLength));
         response.on("end", () => {
-          if (response.statusCode === 200) resolve(bytes);
+          if (response.statusCode === (target.status ?? 200)) resolve(bytes);
           else reject(new Error(`${target.name} GET ${path}: HTTP ${response.statusCode}`));
         });
         response.on("error", reject);
