@@ -4,12 +4,13 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute } from "@tanstack/react-router";
-import { type FormEvent, type RefObject, useId, useRef, useState } from "react";
+import { type RefObject, useRef, useState } from "react";
 
 import { EnvVarCells } from "../components/env-var-cells.tsx";
+import { EnvVarForm } from "../components/env-var-form.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
-import { ErrorText, inputClasses, TextField } from "../components/ui/field.tsx";
+import { ErrorText } from "../components/ui/field.tsx";
 import {
   Badge,
   Card,
@@ -32,8 +33,6 @@ export const projectEnvVarsRoute = createRoute({
   path: "env-vars",
   component: ProjectEnvVarsPage,
 });
-
-const KEY_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 
 function ProjectEnvVarsPage() {
   const [key, setKey] = useState("");
@@ -73,87 +72,19 @@ function SetEnvVarCard({
   onKeyChange: (key: string) => void;
   valueInput: RefObject<HTMLTextAreaElement | null>;
 }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const input = useProjectInput();
-  const valueId = useId();
-  const [value, setValue] = useState("");
-  const [savedKey, setSavedKey] = useState<string | null>(null);
-  const set = useMutation(
-    trpc.envVar.set.mutationOptions({
-      onSuccess: async (result) => {
-        setSavedKey(result.key);
-        onKeyChange("");
-        setValue("");
-        await queryClient.invalidateQueries({ queryKey: trpc.envVar.list.queryKey(input) });
-        await queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() });
-      },
-    }),
-  );
-  const keyProblem =
-    keyValue && !KEY_PATTERN.test(keyValue)
-      ? "Use uppercase letters, digits and underscores, not starting with a digit."
-      : null;
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSavedKey(null);
-    set.mutate({ ...input, key: keyValue, value });
-  };
   return (
     <Card>
       <CardHeader title="Set a variable" description="Setting an existing key replaces its value." />
       <CardBody>
-        <form onSubmit={submit} className="grid gap-3 md:grid-cols-[minmax(0,16rem)_minmax(0,1fr)_auto] md:items-start">
-          <TextField
-            label="Key"
-            name="key"
-            required
-            value={keyValue}
-            onChange={(event) => {
-              onKeyChange(event.target.value.toUpperCase().replace(/[\s-]/g, "_"));
-              setSavedKey(null);
-            }}
-            placeholder="API_TOKEN"
-            autoComplete="off"
-            spellCheck={false}
-            className="[&_input]:font-mono"
-            error={keyProblem}
-          />
-          <div className="space-y-1.5">
-            <label htmlFor={valueId} className="block text-sm font-medium text-zinc-800">
-              Value
-            </label>
-            <textarea
-              id={valueId}
-              ref={valueInput}
-              name="value"
-              rows={1}
-              value={value}
-              onChange={(event) => setValue(event.target.value)}
-              autoComplete="off"
-              spellCheck={false}
-              className={inputClasses("min-h-[38px] resize-y font-mono")}
-              placeholder="Stored encrypted; never shown again"
-            />
-          </div>
-          <Button
-            type="submit"
-            variant="primary"
-            pending={set.isPending}
-            disabled={Boolean(keyProblem)}
-            className="md:mt-[26px] md:h-[38px]"
-          >
-            Save variable
-          </Button>
-        </form>
-        <div aria-live="polite" className="mt-2 text-sm">
-          {set.error ? <ErrorText>{errorMessage(set.error)}</ErrorText> : null}
-          {savedKey ? (
-            <p className="text-emerald-700">
-              Saved <span className="font-mono">{savedKey}</span>.
-            </p>
-          ) : null}
-        </div>
+        <EnvVarForm
+          machineId={null}
+          keyValue={keyValue}
+          onKeyChange={onKeyChange}
+          valueInput={valueInput}
+          submitLabel="Save variable"
+          keyPlaceholder="API_TOKEN"
+          savedText={(key) => `Saved ${key}.`}
+        />
       </CardBody>
     </Card>
   );

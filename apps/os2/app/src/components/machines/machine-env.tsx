@@ -7,15 +7,16 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { clsx } from "clsx";
-import { type FormEvent, useId, useState } from "react";
+import { useState } from "react";
 
 import { errorMessage } from "../../lib/errors.ts";
 import { useTRPC } from "../../lib/trpc.ts";
 import { useProjectInput } from "../../routes/project.tsx";
 import { EnvVarCells } from "../env-var-cells.tsx";
+import { EnvVarForm } from "../env-var-form.tsx";
 import { Button } from "../ui/button.tsx";
 import { ConfirmDialog } from "../ui/dialog.tsx";
-import { ErrorText, inputClasses, TextField } from "../ui/field.tsx";
+import { ErrorText } from "../ui/field.tsx";
 import { Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, TableHead, td } from "../ui/misc.tsx";
 import type { MachineDetail } from "./machine-types.ts";
 import { RestartToApply } from "./restart-to-apply.tsx";
@@ -31,8 +32,6 @@ const SOURCE_TITLES = {
   machine: "This machine's own override",
   system: "Set by os2 on every machine; read-only",
 } as const;
-
-const KEY_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 
 export function MachineEnv({ machine }: { machine: MachineDetail }) {
   const trpc = useTRPC();
@@ -136,84 +135,19 @@ export function MachineEnv({ machine }: { machine: MachineDetail }) {
 }
 
 function SetOverrideCard({ machineId }: { machineId: string }) {
-  const trpc = useTRPC();
-  const input = useProjectInput();
-  const queryClient = useQueryClient();
-  const valueId = useId();
   const [key, setKey] = useState("");
-  const [value, setValue] = useState("");
-  const [savedKey, setSavedKey] = useState<string | null>(null);
-  const set = useMutation(
-    trpc.envVar.set.mutationOptions({
-      onSuccess: async (result) => {
-        setSavedKey(result.key);
-        setKey("");
-        setValue("");
-        await queryClient.invalidateQueries({ queryKey: trpc.machine.pathKey() });
-      },
-    }),
-  );
-  const keyProblem =
-    key && !KEY_PATTERN.test(key) ? "Use uppercase letters, digits and underscores, not starting with a digit." : null;
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSavedKey(null);
-    set.mutate({ ...input, key, value, machineId });
-  };
   return (
     <Card>
       <CardHeader title="Override a variable" description="For this machine only. Setting a key it has replaces it." />
       <CardBody>
-        <form onSubmit={submit} className="grid gap-3 md:grid-cols-[minmax(0,16rem)_minmax(0,1fr)_auto] md:items-start">
-          <TextField
-            label="Key"
-            name="override-key"
-            required
-            value={key}
-            onChange={(event) => {
-              setKey(event.target.value.toUpperCase().replace(/[\s-]/g, "_"));
-              setSavedKey(null);
-            }}
-            placeholder="LOG_LEVEL"
-            autoComplete="off"
-            spellCheck={false}
-            className="[&_input]:font-mono"
-            error={keyProblem}
-          />
-          <div className="space-y-1.5">
-            <label htmlFor={valueId} className="block text-sm font-medium text-zinc-800">
-              Value
-            </label>
-            <textarea
-              id={valueId}
-              name="override-value"
-              rows={1}
-              value={value}
-              onChange={(event) => setValue(event.target.value)}
-              autoComplete="off"
-              spellCheck={false}
-              className={inputClasses("min-h-[38px] resize-y font-mono")}
-              placeholder="Stored encrypted; never shown again"
-            />
-          </div>
-          <Button
-            type="submit"
-            variant="primary"
-            pending={set.isPending}
-            disabled={Boolean(keyProblem)}
-            className="md:mt-[26px] md:h-[38px]"
-          >
-            Save override
-          </Button>
-        </form>
-        <div aria-live="polite" className="mt-2 text-sm">
-          {set.error ? <ErrorText>{errorMessage(set.error)}</ErrorText> : null}
-          {savedKey ? (
-            <p className="text-emerald-700">
-              Saved the override of <span className="font-mono">{savedKey}</span>.
-            </p>
-          ) : null}
-        </div>
+        <EnvVarForm
+          machineId={machineId}
+          keyValue={key}
+          onKeyChange={setKey}
+          submitLabel="Save override"
+          keyPlaceholder="LOG_LEVEL"
+          savedText={(saved) => `Saved the override of ${saved}.`}
+        />
       </CardBody>
     </Card>
   );
