@@ -42,10 +42,21 @@ const MAX_RESPONSE_HEAD = 32 * 1024;
 /** Time to the machine's response head; bodies themselves may stream for as long as they like. */
 const HEAD_TIMEOUT_MS = 120_000;
 
-const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: "lifo" }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: "lifo" }),
-};
+/**
+ * Keep-alive pools for the machines. An Agent pools per origin (host:port), so every daemon endpoint gets
+ * its own bounded pool: at most 512 connections in flight and 64 idle per endpoint, the most recently used
+ * reused first. Idle connections close after 4 s, under the 5 s keep-alive of Node servers (the daemon)
+ * and of most proxies (Daytona's), so a request never goes out on a connection the far side is closing.
+ * keep-alive.integration.test.ts holds the reuse.
+ */
+const AGENT_OPTIONS = {
+  keepAlive: true,
+  maxSockets: 512,
+  maxFreeSockets: 64,
+  timeout: 4_000,
+  scheduling: "lifo",
+} as const;
+const agents = { http: new http.Agent(AGENT_OPTIONS), https: new https.Agent(AGENT_OPTIONS) };
 
 export type ResponseHead = { status: number; headers: IncomingHttpHeaders };
 /** Returns the head to send (filtered, with added headers), or a refusal that becomes a 502 naming why. */
