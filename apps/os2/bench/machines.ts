@@ -1,7 +1,7 @@
 /**
  * `pnpm bench:machines`: os2's machine path against baselines measured in the same run.
  *  1. create → `running` (daemon healthy, as the dashboard shows it) for N machines, one at a time, against
- *     the floor: `docker run -d -p 127.0.0.1:0:3000 <image> node -e <http server>` → first 200. Goal ≤ 2× at p50.
+ *     the floor: `docker run -d -p 127.0.0.1:0:3000 <image> node -e <http server>` → first 200. Goal ≤ 1.4× at p50.
  *  2. The dashboard door (dashboard-door.ts) against the daemon's no-work answer (an in-memory 404) at its
  *     published port directly, with a bare Node keep-alive proxy for scale. Goal: ≤ 0.5 ms added at p50.
  *  3. The preview door (preview-door.ts): an app on port 8080 inside the machine, at the container's bridge
