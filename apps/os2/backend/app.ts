@@ -49,6 +49,7 @@ import type { InstallationLimits } from "./services/machines/limits.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
 import { Reconciler } from "./services/machines/reconciler.ts";
+import { WarmPool } from "./services/machines/warm-pool.ts";
 import { DATABASE_OUTAGE_MESSAGE, isDatabaseOutage } from "./services/outages.ts";
 import { StatusService } from "./services/status.ts";
 import { computeServerStage } from "./stage.ts";
@@ -65,6 +66,8 @@ export type Os2 = {
   analytics: ServerAnalytics;
   machines: MachineService;
   reconciler: Reconciler;
+  /** Local machines booted ahead of demand (OS2_WARM_POOL_SIZE). */
+  pool: WarmPool;
   providers: ProviderRegistry;
   publicUrl: string;
   previewOrigin: PreviewOrigin;
@@ -172,8 +175,22 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
 
   const providers =
     options.providers ?? (await createProviders(env, stage, new DatabasePreviewTokenStore(db, encryptor)));
+  const limits = installationLimits(env);
+  const pool = new WarmPool({
+    db,
+    encryptor,
+    providers,
+    stage,
+    installationId,
+    size: env.OS2_WARM_POOL_SIZE,
+    maxAgeMs: env.OS2_WARM_POOL_MAX_AGE_MS,
+    defaultLimits: limits.defaults,
+    defaultProfile: limits.profile,
+    log,
+  });
   const machines = new MachineService({
-    limits: installationLimits(env),
+    pool,
+    limits,
     installationId,
     orphanGraceMs: env.OS2_ORPHAN_GRACE_MS,
     stuckAfterMs: env.OS2_STUCK_AFTER_MS,
@@ -211,6 +228,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     providers,
     log,
     intervalMs: env.RECONCILE_INTERVAL_MS,
+    pool,
   });
   const services = createServices({ db, auth, encryptor, machines });
   const previewOrigin = env.OS2_PREVIEW_URL
@@ -341,6 +359,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     analytics,
     machines,
     reconciler,
+    pool,
     providers,
     publicUrl,
     previewOrigin,

@@ -106,6 +106,17 @@ export const envSchema = z.object({
   OS2_MAX_MACHINE_MEMORY: bytesSchema().prefault("8g"),
   OS2_MAX_MACHINE_PIDS: z.coerce.number().int().min(64).max(1_000_000).default(4096),
   OS2_MAX_RUNNING_MACHINES_PER_ORG: z.coerce.number().int().min(1).max(100_000).default(10),
+  /**
+   * Local machines booted ahead of demand (services/machines/warm-pool.ts), per installation: a create
+   * claims one in milliseconds instead of booting a container. 0 turns the pool off.
+   */
+  OS2_WARM_POOL_SIZE: z.coerce.number().int().min(0).max(100).default(2),
+  /** A warm-pool machine older than this is replaced by a fresh one. */
+  OS2_WARM_POOL_MAX_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(10_000)
+    .default(6 * 60 * 60_000),
   /** Docker network every local machine joins; os2 creates it with inter-container traffic disabled. */
   OS2_MACHINE_NETWORK: z
     .string()

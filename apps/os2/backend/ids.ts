@@ -21,6 +21,7 @@ export const ID_PREFIXES = {
   previewSession: "pvs",
   installation: "inst",
   rateLimit: "rl",
+  warmPoolMember: "pool",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -55,6 +55,8 @@ export async function startOs2Process(options: Os2ProcessOptions): Promise<Os2Pr
       OS2_DATA_DIR: dataDir,
       APP_STAGE: options.stage,
       OS2_TEST_OTP: "true",
+      // No warm pool: specs count the containers they make.
+      OS2_WARM_POOL_SIZE: "0",
       // Empty values override anything a local .env might set (dotenv never overrides the environment).
       ITERATE_USER: "",
       DATABASE_URL: "",

@@ -83,6 +83,7 @@ export default defineConfig({
         OS2_DATA_DIR: ANALYTICS_E2E.dataDir,
         APP_STAGE: ANALYTICS_E2E.stage,
         OS2_TEST_OTP: "true",
+        OS2_WARM_POOL_SIZE: "0",
         // Empty values override anything a local .env might set (dotenv never overrides the environment).
         ITERATE_USER: "",
         DATABASE_URL: "",

@@ -58,6 +58,8 @@ export default defineConfig({
       // Every spec signs its members in from 127.0.0.1; the per-address limit (default 10 a minute) is for
       // people, and its own integration test (auth/rate-limit.integration.test.ts) covers it.
       OTP_RATE_LIMIT_PER_MINUTE: "1000",
+      // No warm pool: specs count the containers they make.
+      OS2_WARM_POOL_SIZE: "0",
       // Empty values override anything a local .env might set (dotenv never overrides the environment).
       ITERATE_USER: "",
       DATABASE_URL: "",

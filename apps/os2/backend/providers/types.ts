@@ -26,6 +26,12 @@ export type MachineLabels = {
   "os2.machine-id": string;
   "os2.project-id": string;
   "os2.stage": string;
+  /**
+   * On warm-pool machines only (services/machines/warm-pool.ts): booted ahead of demand, with the pool
+   * member's id as `os2.machine-id` and an empty `os2.project-id`. Labels never change, so once claimed
+   * the machine row's `externalId` is what ties the container to its machine.
+   */
+  "os2.pool"?: "true";
 };
 
 /** What a machine may use. CPUs in thousandths (500 = half a core); disk null = no quota asked for. */
@@ -150,6 +156,13 @@ export interface MachineProvider {
   inspect(externalId: string, signal?: AbortSignal): Promise<InspectResult>;
   list(labels: Partial<MachineLabels>, signal?: AbortSignal): Promise<ListedMachine[]>;
   daemonEndpoint(externalId: string, port: number, signal?: AbortSignal): Promise<DaemonEndpoint>;
+  /**
+   * Which build new machines are created from (local Docker: the image id its tag points to now), so a
+   * warm pool can tell when its machines are from an older image. Absent: the provider has no warm pool.
+   */
+  imageVersion?(signal?: AbortSignal): Promise<string>;
+  /** Changes a running machine's CPU, memory and process limits (`docker update`); disk stays as created. */
+  updateLimits?(externalId: string, limits: MachineLimits, signal?: AbortSignal): Promise<void>;
   /** Which limits this provider applies (none, when absent); cheap, may be cached. */
   limitsSupport?(signal?: AbortSignal): Promise<LimitsSupport>;
   /** Container/sandbox logs (not the daemon's service logs), newest last. */

@@ -13,7 +13,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
-import { DAEMON_PORT, EXEC_MAX_TIMEOUT_MS } from "@os2/protocol";
+import { CLAIM_PATH, DAEMON_PORT, EXEC_MAX_TIMEOUT_MS } from "@os2/protocol";
 
 import { headersOf } from "../http/node-headers.ts";
 import type { Logger } from "../logger.ts";
@@ -39,6 +39,27 @@ import {
   type ResponsePolicy,
   websocketHandshakeHeaders,
 } from "./relay.ts";
+
+const CONTROL_PLANE_ROUTES = new Set([CLAIM_PATH, "/api/env"]);
+const CONTROL_PLANE_ONLY =
+  "Only os2 itself calls this daemon route (a machine's claim and environment); set env vars in the project or machine settings.";
+
+/** The path as the daemon routes it: dots resolved, escapes decoded, slashes collapsed, case and trailing slash ignored. */
+export function normalizedDaemonPath(rest: string): string {
+  // Leading `//` would read as a host, and URLs take `\\` for `/`: collapse both first.
+  let path = `/${rest.replace(/[/\\]+/g, "/").replace(/^\//, "")}`;
+  try {
+    path = new URL(path, "http://daemon.invalid").pathname;
+  } catch {
+    // Kept as given: the comparison below still applies.
+  }
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // A malformed escape: compared undecoded.
+  }
+  return path.replace(/\/+/g, "/").replace(/\/+$/, "").toLowerCase() || "/";
+}
 
 export const DASHBOARD_SECURITY_HEADERS: OutgoingHttpHeaders = {
   "content-security-policy": "sandbox; default-src 'none'",
@@ -126,6 +147,14 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
     };
   }
 
+  /**
+   * The daemon routes only the control plane calls: the claim of a warm-pool machine and the machine's
+   * environment. A user relaying them could re-claim a machine or rewrite its environment behind os2's back.
+   */
+  function controlPlaneOnly(target: ProxyTarget): boolean {
+    return CONTROL_PLANE_ROUTES.has(normalizedDaemonPath(target.rest));
+  }
+
   function onlyDaemonPort(target: ProxyTarget): string | null {
     if (target.port === DAEMON_PORT) return null;
     return `The dashboard reaches only the daemon (port ${DAEMON_PORT}) this way. Open port ${target.port} at its preview URL: ${options.previewUrlFor(target.machineId, target.port)}/`;
@@ -139,6 +168,7 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
   ) {
     const refusal = onlyDaemonPort(target);
     if (refusal) return sendJson(response, 404, refusal, DASHBOARD_SECURITY_HEADERS);
+    if (controlPlaneOnly(target)) return sendJson(response, 403, CONTROL_PLANE_ONLY, DASHBOARD_SECURITY_HEADERS);
     const headers = headersOf(request);
     const answer = await cachedAccess(headers, target);
     if (answer.status === "unauthorized")
@@ -181,6 +211,7 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
   ) {
     const refusal = onlyDaemonPort(target);
     if (refusal) return rejectSocket(socket, 404, refusal);
+    if (controlPlaneOnly(target)) return rejectSocket(socket, 403, CONTROL_PLANE_ONLY);
     const headers = headersOf(request);
     const answer = await cachedAccess(headers, target);
     if (answer.status === "unauthorized")

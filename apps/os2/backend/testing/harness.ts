@@ -84,6 +84,8 @@ export async function createTestOs2(options: TestOs2Options = {}): Promise<TestO
     OS2_TEST_OTP: "true",
     // Benches and suites start many machines in one organization; the quota test sets its own limit.
     OS2_MAX_RUNNING_MACHINES_PER_ORG: "100",
+    // No warm pool unless a test asks for one: suites count the containers they make.
+    OS2_WARM_POOL_SIZE: "0",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl.url } : {}),
     ...options.env,
   });

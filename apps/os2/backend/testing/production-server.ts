@@ -47,6 +47,7 @@ export function productionEnv(extra: Record<string, string>): Record<string, str
     OS2_TEST_OTP: "true",
     OTP_RATE_LIMIT_PER_MINUTE: "1000",
     OS2_MAX_RUNNING_MACHINES_PER_ORG: "100",
+    OS2_WARM_POOL_SIZE: "0",
     RECONCILE_INTERVAL_MS: "500",
     ...extra,
   };

@@ -7,3 +7,4 @@ export * from "./preview.ts";
 export * from "./project.ts";
 export * from "./project-access-token.ts";
 export * from "./project-env-var.ts";
+export * from "./warm-pool.ts";

@@ -21,6 +21,7 @@ import type {
   LimitsSupport,
   ListedMachine,
   MachineLabels,
+  MachineLimits,
   MachineProvider,
   UsageReading,
 } from "../types";
@@ -29,6 +30,7 @@ import {
   containerNameFor,
   DAEMON_PORT,
   ENV_VAR_NAME_PATTERN,
+  isolationHostConfig,
   listStatusToProviderState,
   readPublishedPorts,
   toEnvArray,
@@ -240,6 +242,26 @@ export class LocalDockerProvider implements MachineProvider {
       await this.removeFailedCreate(input.machineId, containerId).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** The image id `imageName` points to now: a rebuild changes it. */
+  imageVersion(signal?: AbortSignal): Promise<string> {
+    return this.resolveImageId(signal, QUICK_TIMEOUT_MS);
+  }
+
+  /** `docker update`: the same CPU, memory (no swap) and process limits a create would set. */
+  async updateLimits(externalId: string, limits: MachineLimits, signal?: AbortSignal): Promise<void> {
+    const { NanoCpus, Memory, MemorySwap, PidsLimit } = isolationHostConfig({
+      limits,
+      profile: "strict",
+      network: this.network,
+      runtime: this.runtime,
+      diskQuota: false,
+    });
+    const container = this.docker.getContainer(externalId);
+    await this.call(`update container ${externalId}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
+      container.update({ NanoCpus, Memory, MemorySwap, PidsLimit, abortSignal }),
+    );
   }
 
   async start(externalId: string, signal?: AbortSignal): Promise<void> {

@@ -47,6 +47,7 @@ import { type MachineEndpoints, withFreshEndpoint } from "./endpoints.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { buildMachineEnv, systemEnv } from "./machine-env.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
+import type { WarmPool } from "./warm-pool.ts";
 
 const NO_CONTAINER_MESSAGE = "This machine has no container: recreate it or delete it.";
 export const CONTAINER_REMOVED_MESSAGE = "The container was removed outside os2. Recreate the machine or delete it.";
@@ -99,6 +100,8 @@ export type MachineLifecycleOptions = {
   /** For rows made before machines recorded their own limits and profile. */
   defaultLimits: MachineLimits;
   defaultProfile: IsolationProfile;
+  /** Local machines booted ahead of demand; a create claims one when it can (warm-pool.ts). */
+  pool?: WarmPool | undefined;
 };
 
 function limitsOf(row: Machine, fallback: MachineLimits): MachineLimits {
@@ -198,6 +201,10 @@ export class MachineLifecycle {
     if (!row) throw new Error("machine insert returned no row");
     await this.recordEvent(row, null, "creating", "user");
 
+    const pool = this.options.pool;
+    if (pool?.enabled && row.type === pool.type && (await this.exclusive(id, () => this.claimFromPool(row)))) {
+      return (await this.reload(id)) ?? row;
+    }
     try {
       await this.exclusive(id, () => this.provision(row));
     } catch (error) {
@@ -655,6 +662,69 @@ export class MachineLifecycle {
         "health",
         `out of memory: ${more} more process${more === 1 ? "" : "es"}`,
       );
+    }
+  }
+
+  /**
+   * Hands the new machine a warm-pool member when one fits (same type, profile and disk size), and records
+   * `running` once its daemon confirmed the claim. False when there was none, or the claim failed (then
+   * with an event saying why, and the member removed): the caller boots the machine cold.
+   */
+  private async claimFromPool(row: Machine): Promise<boolean> {
+    const pool = this.options.pool;
+    if (!pool?.enabled || row.type !== pool.type) return false;
+    const limits = limitsOf(row, this.options.defaultLimits);
+    const member = await pool
+      .take({ profile: row.profile ?? this.options.defaultProfile, diskMb: limits.diskMb, machineId: row.id })
+      .catch((error: unknown) => {
+        this.options.log.warn("taking a warm-pool machine failed; booting one", { error: errorMessage(error) });
+        return null;
+      });
+    if (!member) return false;
+    try {
+      const authToken = this.options.encryptor.decrypt(row.authTokenEncrypted);
+      const env = await buildMachineEnv(this.options.db, this.options.encryptor, {
+        machineId: row.id,
+        projectId: row.projectId,
+        stage: this.options.stage,
+        authToken,
+      });
+      const claimed = await pool.claim(member, { token: authToken, env, limits });
+      const readyAt = new Date();
+      await this.options.db.transaction(async (tx) => {
+        await tx
+          .update(machine)
+          .set({
+            externalId: claimed.externalId,
+            metadata: claimed.metadata,
+            envAppliedAt: readyAt,
+            readyAt,
+            lastError: null,
+          })
+          .where(eq(machine.id, row.id));
+        await pool.forget(tx, member.id);
+      });
+      pool.release(member.id);
+      const timeToReadyMs = row.startRequestedAt ? readyAt.getTime() - row.startRequestedAt.getTime() : undefined;
+      await this.transition(row.id, "running", "health", "claimed from the warm pool", timeToReadyMs);
+      const organizationId = await this.organizationOf(row.projectId);
+      if (organizationId && timeToReadyMs !== undefined) {
+        const current = (await this.reload(row.id)) ?? row;
+        this.options.hooks?.onReady({ machine: toPublicMachine(current), organizationId, timeToReadyMs });
+      }
+      return true;
+    } catch (error) {
+      const reason = `The warm pool's machine could not be claimed (${errorMessage(error)}); booting a new one instead.`;
+      this.options.log.warn(reason, { machineId: row.id, memberId: member.id });
+      await this.recordEvent(row, "creating", "creating", "provider", reason);
+      await pool.discard(member).catch((cleanupError: unknown) =>
+        this.options.log.warn("removing a warm-pool machine whose claim failed failed; the pool removes it later", {
+          memberId: member.id,
+          error: errorMessage(cleanupError),
+        }),
+      );
+      pool.release(member.id);
+      return false;
     }
   }
 

@@ -28,6 +28,7 @@ import {
 } from "./limits.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 import { UsageHub } from "./usage-hub.ts";
+import type { WarmPool } from "./warm-pool.ts";
 
 export type { MachineLifecycleHooks } from "./lifecycle.ts";
 export { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
@@ -51,6 +52,8 @@ export type MachineServiceOptions = {
   installationId: string;
   orphanGraceMs: number;
   stuckAfterMs: number;
+  /** The warm pool creates claim from (warm-pool.ts); none: every machine boots cold. */
+  pool?: WarmPool | undefined;
 };
 
 export class MachineService {
@@ -78,6 +81,7 @@ export class MachineService {
       stuckAfterMs: options.stuckAfterMs,
       defaultLimits: options.limits.defaults,
       defaultProfile: options.limits.profile,
+      pool: options.pool,
     });
   }
 

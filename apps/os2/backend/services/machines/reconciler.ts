@@ -12,6 +12,7 @@ import { getProvider, type ProviderRegistry } from "../../providers/registry.ts"
 import { type ListedMachine, MACHINE_TYPES, type MachineType } from "../../providers/types.ts";
 import type { MachineLifecycle } from "./lifecycle.ts";
 import { errorMessage } from "./machine-row.ts";
+import type { WarmPool } from "./warm-pool.ts";
 
 export { CONTAINER_REMOVED_MESSAGE } from "./lifecycle.ts";
 
@@ -23,6 +24,8 @@ export type ReconcilerOptions = {
   providers: ProviderRegistry;
   log: Logger;
   intervalMs: number;
+  /** Maintained by the leader only, after each pass. */
+  pool?: WarmPool | undefined;
 };
 
 export type ReconcileReport = { orphansRemoved: number; machinesChecked: number; providerErrors: string[] };
@@ -70,13 +73,19 @@ export class Reconciler {
         leads ? "this instance is now the reconciler leader" : "another instance leads the reconciler",
       );
     }
-    if (leads) await this.reconcileOnce();
+    this.options.pool?.setLeading(leads);
+    if (leads) {
+      await this.reconcileOnce();
+      // In the background: the pool boots its members one at a time, never holding up a pass.
+      this.options.pool?.kick();
+    }
   }
 
   async stop() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running?.catch(() => undefined);
+    await this.options.pool?.close();
   }
 
   /** One pass; concurrent callers share the pass in flight. */
@@ -90,7 +99,9 @@ export class Reconciler {
   private async pass(): Promise<ReconcileReport> {
     const { lifecycle, log } = this.options;
     const report: ReconcileReport = { orphansRemoved: 0, machinesChecked: 0, providerErrors: [] };
-    const rows = await this.options.db.select({ id: machine.id, type: machine.type }).from(machine);
+    const rows = await this.options.db
+      .select({ id: machine.id, type: machine.type, externalId: machine.externalId })
+      .from(machine);
     for (const type of MACHINE_TYPES) {
       const typeRows = rows.filter((row) => row.type === type);
       let listed: ListedMachine[];
@@ -109,9 +120,12 @@ export class Reconciler {
         continue;
       }
       const knownIds = new Set(rows.map((row) => row.id));
+      const knownExternalIds = new Set(rows.map((row) => row.externalId));
       for (const item of listed) {
         const machineId = item.labels["os2.machine-id"];
         if (machineId && knownIds.has(machineId)) continue;
+        // A claimed warm-pool container is its machine's by external id; an unclaimed one is the pool's.
+        if (knownExternalIds.has(item.externalId) || item.labels["os2.pool"] === "true") continue;
         if (item.labels["os2.installation"] === undefined) continue; // made before installation ids: never an orphan
         const removed = await lifecycle.removeOrphan(type, item).catch((error: unknown) => {
           log.warn("removing an orphaned machine failed", {
@@ -124,8 +138,10 @@ export class Reconciler {
         if (removed) report.orphansRemoved += 1;
       }
       const byMachineId = new Map(listed.map((item) => [item.labels["os2.machine-id"], item]));
+      const byExternalId = new Map(listed.map((item) => [item.externalId, item]));
       for (const row of typeRows) {
-        const state = byMachineId.get(row.id)?.state ?? "missing";
+        const item = (row.externalId ? byExternalId.get(row.externalId) : undefined) ?? byMachineId.get(row.id);
+        const state = item?.state ?? "missing";
         const observed = await lifecycle.observe(row.id, { kind: "listed", state }).catch((error: unknown) => {
           log.warn("reconciling a machine failed", { machineId: row.id, error: errorMessage(error) });
           return true;

@@ -1,0 +1,33 @@
+import { integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
+import { idColumn, timestamps } from "./columns.ts";
+
+/** booting: its container is being made or boots; ready: healthy, waiting; claiming: being handed to a machine. */
+export type WarmPoolMemberState = "booting" | "ready" | "claiming";
+
+/**
+ * A warm-pool machine: a container booted ahead of demand from the current image, profile and default
+ * limits, owned by this installation and by no project. Its container carries `os2.pool=true` and
+ * `os2.machine-id=<this row's id>` (labels cannot change later). At claim the machine's row takes the
+ * container as its `external_id` and this row is deleted, in one transaction: from then on the machine
+ * row's `external_id` is what ties the container to its machine (the reconciler matches by it).
+ */
+export const warmPoolMember = pgTable("warm_pool_member", {
+  id: idColumn(),
+  type: text("type").notNull(),
+  externalId: text("external_id"),
+  /** The member's one-time credential (`OS2_POOL_TOKEN`), accepted only by its daemon's `PUT /api/claim`. */
+  poolTokenEncrypted: text("pool_token_encrypted").notNull(),
+  /** The image it booted from (the provider's image version); a newer image drains it. */
+  imageVersion: text("image_version").notNull(),
+  profile: text("profile").notNull(),
+  cpuMillis: integer("cpu_millis").notNull(),
+  memoryMb: integer("memory_mb").notNull(),
+  pids: integer("pids").notNull(),
+  diskMb: integer("disk_mb"),
+  state: text("state").$type<WarmPoolMemberState>().notNull(),
+  /** The machine it is being handed to, while `claiming`. */
+  claimedBy: text("claimed_by"),
+  stateChangedAt: timestamp("state_changed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  ...timestamps,
+});

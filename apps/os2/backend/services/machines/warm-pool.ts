@@ -1,0 +1,447 @@
+/**
+ * The warm pool: local machines booted ahead of demand, so a create hands out one that is already up.
+ *
+ * - Members boot from the provider's current image, with the installation's default profile and limits,
+ *   and no project data: their container env holds only a one-time pool credential (`OS2_POOL_TOKEN`),
+ *   which their daemon accepts on `PUT /api/claim` alone.
+ * - Ownership: a member's container carries `os2.pool=true` and `os2.machine-id=<member id>`, and its row
+ *   is in `warm_pool_member`. Labels cannot change, so at claim the machine's row takes the container as
+ *   its `external_id` and the member row is deleted in the same transaction; from then on the machine row's
+ *   `external_id` alone ties the container to its machine (the reconciler matches by it).
+ * - At claim (`claim`) the daemon gets the machine's env and its own token (the pool credential is revoked
+ *   there and then), and the container its limits (`docker update`); the lifecycle records `running` only
+ *   after the new token works, the pool credential is refused and health is good.
+ * - Only the reconciler's leader maintains the pool (`maintain`): it drains members of an older image,
+ *   another profile or other limits, or past their age, removes leftovers of interrupted boots and claims,
+ *   and boots new members one at a time, in the background, so user requests never wait on it.
+ * - Members belong to no project: they never count against an organization's quota.
+ */
+import { claimRequestSchema, DAEMON_PORT } from "@os2/protocol";
+import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+
+import { type Encryptor, randomToken } from "../../crypto.ts";
+import type { Db, Queryable } from "../../db/client.ts";
+import { machine } from "../../db/schema/machine.ts";
+import { warmPoolMember, type WarmPoolMemberState } from "../../db/schema/warm-pool.ts";
+import { newId } from "../../ids.ts";
+import type { Logger } from "../../logger.ts";
+import type { ProviderRegistry } from "../../providers/registry.ts";
+import type {
+  DaemonEndpoint,
+  IsolationProfile,
+  MachineLabels,
+  MachineLimits,
+  MachineProvider,
+  MachineType,
+} from "../../providers/types.ts";
+import { checkHealth, waitForHealth } from "./daemon-health.ts";
+import { errorMessage } from "./machine-row.ts";
+
+export type WarmPoolMember = typeof warmPoolMember.$inferSelect;
+
+export type WarmPoolOptions = {
+  db: Db;
+  encryptor: Encryptor;
+  providers: ProviderRegistry;
+  stage: string;
+  installationId: string;
+  /** How many members to keep booted; 0 turns the pool off. */
+  size: number;
+  /** A member older than this is replaced. */
+  maxAgeMs: number;
+  defaultLimits: MachineLimits;
+  defaultProfile: IsolationProfile;
+  log: Logger;
+  /** How long a member may boot, or a claim take, before it is taken for the leftover of a crash. */
+  bootTimeoutMs?: number;
+  claimTimeoutMs?: number;
+};
+
+/** What the admin page shows of a member. */
+export type WarmPoolMemberView = {
+  id: string;
+  state: WarmPoolMemberState;
+  externalId: string | null;
+  imageVersion: string;
+  profile: string;
+  ageMs: number;
+  stale: boolean;
+};
+
+const CLAIM_TIMEOUT_MS = 10_000;
+const PROVIDER_TIMEOUT_MS = 60_000;
+
+export class WarmPool {
+  readonly type: MachineType = "local-docker";
+  private readonly bootTimeoutMs: number;
+  private readonly claimTimeoutMs: number;
+  /** Members this process is booting or claiming right now: never taken for leftovers. */
+  private readonly working = new Set<string>();
+  private maintaining: Promise<void> | null = null;
+  private again = false;
+  private leading = false;
+  private closed = false;
+
+  constructor(private readonly options: WarmPoolOptions) {
+    this.bootTimeoutMs = options.bootTimeoutMs ?? 120_000;
+    // A claim is bounded by CLAIM_TIMEOUT_MS and a few queries: one this old was cut by a crash.
+    this.claimTimeoutMs = options.claimTimeoutMs ?? 30_000;
+  }
+
+  get size() {
+    return this.options.size;
+  }
+
+  private provider(): MachineProvider | null {
+    const provider = this.options.providers[this.type];
+    return provider?.imageVersion && provider.updateLimits ? provider : null;
+  }
+
+  get enabled(): boolean {
+    return this.options.size > 0 && this.provider() !== null && !this.closed;
+  }
+
+  /** Labels of a member's container: this installation's, the member's id, no project, and `os2.pool`. */
+  labelsFor(memberId: string): MachineLabels {
+    return {
+      "os2.managed": "true",
+      "os2.installation": this.options.installationId,
+      "os2.machine-id": memberId,
+      "os2.project-id": "",
+      "os2.stage": this.options.stage,
+      "os2.pool": "true",
+    };
+  }
+
+  /**
+   * Takes a ready member of this profile and disk size for a machine, or null (the caller boots one cold).
+   * Marked `claiming` in one statement, so two creates never take the same member.
+   */
+  async take(input: {
+    profile: IsolationProfile;
+    diskMb: number | null;
+    machineId: string;
+  }): Promise<WarmPoolMember | null> {
+    if (!this.enabled) return null;
+    // A candidate, then a conditional update of that one row: when another create took it first, the next.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [candidate] = await this.options.db
+        .select({ id: warmPoolMember.id })
+        .from(warmPoolMember)
+        .where(
+          and(
+            eq(warmPoolMember.type, this.type),
+            eq(warmPoolMember.state, "ready"),
+            eq(warmPoolMember.profile, input.profile),
+            input.diskMb === null ? isNull(warmPoolMember.diskMb) : eq(warmPoolMember.diskMb, input.diskMb),
+          ),
+        )
+        .orderBy(asc(warmPoolMember.createdAt))
+        .limit(1);
+      if (!candidate) return null;
+      const [taken] = await this.options.db
+        .update(warmPoolMember)
+        .set({ state: "claiming", claimedBy: input.machineId, stateChangedAt: new Date() })
+        .where(and(eq(warmPoolMember.id, candidate.id), eq(warmPoolMember.state, "ready")))
+        .returning();
+      if (!taken) continue;
+      this.working.add(taken.id);
+      return taken;
+    }
+    return null;
+  }
+  /**
+   * Hands a taken member to its machine: its limits (`docker update`, when they differ from the pool's),
+   * then its env and token (`PUT /api/claim`, with the pool credential), and confirms: the machine's
+   * token works, the pool credential is refused, health is good. Throws saying what failed.
+   */
+  async claim(
+    member: WarmPoolMember,
+    input: { token: string; env: Record<string, string>; limits: MachineLimits },
+  ): Promise<{ externalId: string; metadata: Record<string, unknown> }> {
+    const provider = this.provider();
+    if (!provider?.updateLimits || !member.externalId) throw new Error("the pool member has no container");
+    const externalId = member.externalId;
+    const signal = AbortSignal.timeout(CLAIM_TIMEOUT_MS);
+    const poolToken = this.options.encryptor.decrypt(member.poolTokenEncrypted);
+    const sameLimits =
+      input.limits.cpuMillis === member.cpuMillis &&
+      input.limits.memoryMb === member.memoryMb &&
+      input.limits.pids === member.pids;
+    const [endpoint] = await Promise.all([
+      provider.daemonEndpoint(externalId, DAEMON_PORT, signal),
+      sameLimits ? undefined : provider.updateLimits(externalId, input.limits, signal),
+    ]);
+    const body = claimRequestSchema.parse({ token: input.token, env: input.env });
+    const answer = await fetch(`${endpoint.url}/api/claim`, {
+      method: "PUT",
+      headers: { ...endpoint.headers, authorization: `Bearer ${poolToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal,
+    });
+    // Only the status matters; nothing the machine sent is read.
+    await answer.body?.cancel();
+    if (answer.status !== 200) throw new Error(`its daemon answered HTTP ${answer.status} to PUT /api/claim`);
+    const [own, pool, health, inspected] = await Promise.all([
+      statusWith(endpoint, input.token, signal),
+      statusWith(endpoint, poolToken, signal),
+      checkHealth(endpoint, 2_000),
+      provider.inspect(externalId, signal),
+    ]);
+    if (own !== 200) throw new Error(`its daemon answered HTTP ${own} to the machine's own token after the claim`);
+    if (pool !== 401) throw new Error(`its daemon still answered HTTP ${pool} to the pool credential after the claim`);
+    if (!health.healthy) throw new Error(`its daemon is not healthy after the claim: ${health.reason}`);
+    return { externalId, metadata: inspected.metadata };
+  }
+
+  /** The claim is complete: the member row goes in the transaction that gives the machine its container. */
+  async forget(tx: Queryable, memberId: string): Promise<void> {
+    await tx.delete(warmPoolMember).where(eq(warmPoolMember.id, memberId));
+  }
+
+  /** A member whose claim failed, or whose claim is over: no longer worked on here; refill soon. */
+  release(memberId: string) {
+    this.working.delete(memberId);
+    this.kick();
+  }
+
+  /** Removes a member: its container first, then its row (a crash between leaves a container the next pass removes). */
+  async discard(member: Pick<WarmPoolMember, "id" | "externalId">): Promise<void> {
+    const provider = this.provider();
+    if (member.externalId && provider)
+      await provider.delete(member.externalId, AbortSignal.timeout(PROVIDER_TIMEOUT_MS));
+    await this.options.db.delete(warmPoolMember).where(eq(warmPoolMember.id, member.id));
+    this.working.delete(member.id);
+  }
+
+  /** Told by the reconciler on every pass: only its leader maintains the pool. */
+  setLeading(leading: boolean) {
+    this.leading = leading;
+  }
+
+  /** Maintains soon, in the background, if this instance leads (after a claim, say). */
+  kick() {
+    if (!this.leading || this.closed) return;
+    this.maintain().catch((error: unknown) =>
+      this.options.log.warn("maintaining the warm pool failed", { error: errorMessage(error) }),
+    );
+  }
+
+  /** One maintenance pass at a time; a call during one runs another after it. */
+  maintain(): Promise<void> {
+    if (this.maintaining) {
+      this.again = true;
+      return this.maintaining;
+    }
+    this.maintaining = (async () => {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again && !this.closed);
+    })().finally(() => {
+      this.maintaining = null;
+    });
+    return this.maintaining;
+  }
+
+  async list(now = Date.now()): Promise<WarmPoolMemberView[]> {
+    const rows = await this.options.db.select().from(warmPoolMember).orderBy(asc(warmPoolMember.createdAt));
+    const current = await this.currentImage().catch(() => null);
+    return rows.map((row) => ({
+      id: row.id,
+      state: row.state,
+      externalId: row.externalId,
+      imageVersion: row.imageVersion,
+      profile: row.profile,
+      ageMs: now - row.createdAt.getTime(),
+      stale: this.isStale(row, current, now),
+    }));
+  }
+
+  /**
+   * At shutdown the leader removes its waiting members (ready or booting), so a server that stops leaves no
+   * warm machines behind for nobody; the next leader boots fresh ones. Members being claimed are left to
+   * their claim.
+   */
+  async close(): Promise<void> {
+    const leading = this.leading;
+    this.closed = true;
+    this.leading = false;
+    await this.maintaining?.catch(() => undefined);
+    if (!leading) return;
+    const provider = this.provider();
+    const waiting = await this.options.db
+      .delete(warmPoolMember)
+      .where(and(eq(warmPoolMember.type, this.type), inArray(warmPoolMember.state, ["ready", "booting"])))
+      .returning()
+      .catch(() => []);
+    await Promise.all(
+      waiting.map(async (member) => {
+        if (member.externalId && provider) {
+          await provider.delete(member.externalId, AbortSignal.timeout(10_000)).catch(() => undefined);
+        }
+      }),
+    );
+  }
+
+  private currentImage(): Promise<string | null> {
+    const provider = this.provider();
+    return provider?.imageVersion ? provider.imageVersion(AbortSignal.timeout(5_000)) : Promise.resolve(null);
+  }
+
+  /** Of another image, profile or limits than new machines get now, or past its age. */
+  private isStale(row: WarmPoolMember, currentImage: string | null, now: number): boolean {
+    const limits = this.options.defaultLimits;
+    return (
+      (currentImage !== null && row.imageVersion !== currentImage) ||
+      row.profile !== this.options.defaultProfile ||
+      row.cpuMillis !== limits.cpuMillis ||
+      row.memoryMb !== limits.memoryMb ||
+      row.pids !== limits.pids ||
+      row.diskMb !== limits.diskMb ||
+      now - row.createdAt.getTime() > this.options.maxAgeMs
+    );
+  }
+
+  private async pass(): Promise<void> {
+    const provider = this.provider();
+    if (!provider || this.closed) return;
+    const now = Date.now();
+    const currentImage = await this.currentImage();
+    // Containers first, rows second: every member container's row is written before it and deleted after it.
+    const containers = await provider.list(
+      { "os2.managed": "true", "os2.stage": this.options.stage, "os2.pool": "true" },
+      AbortSignal.timeout(10_000),
+    );
+    const rows = await this.options.db.select().from(warmPoolMember).where(eq(warmPoolMember.type, this.type));
+    const claimedIds = new Set(
+      (
+        await this.options.db
+          .select({ externalId: machine.externalId })
+          .from(machine)
+          .where(inArray(machine.externalId, containers.map((c) => c.externalId).concat("")))
+      ).map((row) => row.externalId),
+    );
+    const memberContainers = new Set(rows.map((row) => row.externalId));
+    const memberIds = new Set(rows.map((row) => row.id));
+
+    // Leftovers: containers of this installation's pool that no member and no machine holds.
+    for (const container of containers) {
+      if (container.labels["os2.installation"] !== this.options.installationId) continue;
+      if (claimedIds.has(container.externalId) || memberContainers.has(container.externalId)) continue;
+      if (memberIds.has(container.labels["os2.machine-id"] ?? "")) continue; // its boot is recording it
+      await provider.delete(container.externalId, AbortSignal.timeout(PROVIDER_TIMEOUT_MS));
+      this.options.log.info("removed a warm-pool container no member or machine holds", {
+        externalId: container.externalId,
+      });
+    }
+
+    const listed = new Map(containers.map((c) => [c.externalId, c]));
+    for (const row of rows) {
+      if (this.working.has(row.id)) continue;
+      const age = now - row.stateChangedAt.getTime();
+      const container = row.externalId ? listed.get(row.externalId) : undefined;
+      const reason =
+        row.state === "booting" && age > this.bootTimeoutMs
+          ? "its boot was interrupted"
+          : row.state === "claiming" && age > this.claimTimeoutMs
+            ? "its claim was interrupted"
+            : row.state === "ready" && (!container || container.state !== "running")
+              ? "its container is gone or stopped"
+              : row.state === "ready" && this.isStale(row, currentImage, now)
+                ? "it is of an older image, another profile or limits, or past its age"
+                : null;
+      if (!reason) continue;
+      // Claimed from here on by nobody: only a row still in the state seen is removed.
+      const [gone] = await this.options.db
+        .delete(warmPoolMember)
+        .where(and(eq(warmPoolMember.id, row.id), eq(warmPoolMember.state, row.state)))
+        .returning();
+      if (!gone) continue;
+      if (gone.externalId) await provider.delete(gone.externalId, AbortSignal.timeout(PROVIDER_TIMEOUT_MS));
+      this.options.log.info("drained a warm-pool member", { memberId: row.id, reason });
+    }
+
+    // Refill, one at a time: members in use (booting, ready) up to the size.
+    while (!this.closed && this.leading) {
+      const [counted] = await this.options.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(warmPoolMember)
+        .where(
+          and(
+            eq(warmPoolMember.type, this.type),
+            or(eq(warmPoolMember.state, "booting"), eq(warmPoolMember.state, "ready")),
+          ),
+        );
+      if ((counted?.n ?? 0) >= this.options.size) break;
+      await this.boot(provider);
+    }
+  }
+
+  private async boot(provider: MachineProvider): Promise<void> {
+    const id = newId("warmPoolMember");
+    const poolToken = randomToken(32);
+    const limits = this.options.defaultLimits;
+    const profile = this.options.defaultProfile;
+    this.working.add(id);
+    try {
+      const imageVersion = (await provider.imageVersion?.(AbortSignal.timeout(5_000))) ?? "";
+      // The row before the container, so a container never exists without something that owns it.
+      await this.options.db.insert(warmPoolMember).values({
+        id,
+        type: this.type,
+        poolTokenEncrypted: this.options.encryptor.encrypt(poolToken),
+        imageVersion,
+        profile,
+        cpuMillis: limits.cpuMillis,
+        memoryMb: limits.memoryMb,
+        pids: limits.pids,
+        diskMb: limits.diskMb,
+        state: "booting",
+      });
+      let externalId: string | null = null;
+      try {
+        const created = await provider.create({
+          machineId: id,
+          name: id,
+          envVars: { OS2_POOL_TOKEN: poolToken, OS2_STAGE: this.options.stage },
+          labels: this.labelsFor(id),
+          limits,
+          profile,
+          signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
+        });
+        externalId = created.externalId;
+        const booted = typeof created.metadata.imageId === "string" ? created.metadata.imageId : imageVersion;
+        await this.options.db
+          .update(warmPoolMember)
+          .set({ externalId, imageVersion: booted })
+          .where(eq(warmPoolMember.id, id));
+        const container = externalId;
+        await waitForHealth({
+          endpoint: () => provider.daemonEndpoint(container, DAEMON_PORT, AbortSignal.timeout(5_000)),
+          timeoutMs: this.bootTimeoutMs,
+        });
+        await this.options.db
+          .update(warmPoolMember)
+          .set({ state: "ready", stateChangedAt: new Date() })
+          .where(and(eq(warmPoolMember.id, id), eq(warmPoolMember.state, "booting")));
+      } catch (error) {
+        this.options.log.warn("booting a warm-pool member failed", { memberId: id, error: errorMessage(error) });
+        await this.discard({ id, externalId }).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      this.working.delete(id);
+    }
+  }
+}
+
+/** The status a daemon route answers to this token; the body is not read. */
+async function statusWith(endpoint: DaemonEndpoint, token: string, signal: AbortSignal): Promise<number> {
+  const answer = await fetch(`${endpoint.url}/api/oom`, {
+    headers: { ...endpoint.headers, authorization: `Bearer ${token}` },
+    signal,
+  });
+  await answer.body?.cancel();
+  return answer.status;
+}
