@@ -12,6 +12,8 @@
  *     true` on the same machine. Goal: the SDK faster at p50.
  *  6. Time to interactive, as the public sandbox benchmarks define it: the SDK's `create()` until the first
  *     command's result returns, p50 and p95 over 20 runs, one at a time.
+ *  7. The warm pool (warm-pool.ts): create → `running` and time to interactive, warm, and 20 concurrent
+ *     creates with a pool of 5 (then cold).
  * Timings are printed, never asserted: these machines are noisy, so read the ratios.
  *
  * Env: LOCAL_DOCKER_IMAGE_NAME (default iterate-sandbox:local), BENCH_MACHINES_RUNS (default 10).
@@ -26,6 +28,7 @@ import { docker, removeContainersOfStage, setUpProject } from "../backend/testin
 import { httpStatus, percentile } from "../test-support/http-status.ts";
 import { benchDashboardDoor } from "./dashboard-door.ts";
 import { benchPreviewDoor } from "./preview-door.ts";
+import { benchWarmPool } from "./warm-pool.ts";
 
 const image = process.env.LOCAL_DOCKER_IMAGE_NAME || "iterate-sandbox:local";
 const runs = Math.max(10, Number(process.env.BENCH_MACHINES_RUNS ?? 10));
@@ -169,6 +172,8 @@ time to interactive (SDK create() → first command's result), 20 runs one at a 
       figure: `p50 ${fmt(percentile(tti, 50))}, p95 ${fmt(percentile(tti, 95))}`,
       goal: "warm: ≤ 150 ms / ≤ 300 ms",
     });
+    // 7. The warm pool (bench/warm-pool.ts), on an os2 of its own with a pool of 5.
+    summary.push(...(await benchWarmPool(image, runs)));
     printSummary(summary);
   } finally {
     await t.close();
