@@ -47,6 +47,7 @@ function AdminPage() {
       <PageHeader title="Administration" description="Every user and organization on this os2 instance." />
       <UsersCard currentUserId={me.id} />
       <OrganizationsCard />
+      <WarmPoolCard />
     </div>
   );
 }
@@ -132,6 +133,59 @@ function OrganizationsCard() {
                 <td className={td} title={formatFull(organization.createdAt)}>
                   {formatRelative(organization.createdAt)}
                 </td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      ) : null}
+    </Card>
+  );
+}
+
+function formatAge(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return `${(minutes / 60).toFixed(1)} h`;
+}
+
+function WarmPoolCard() {
+  const trpc = useTRPC();
+  const pool = useQuery({ ...trpc.admin.warmPool.queryOptions(), refetchInterval: 5_000 });
+  return (
+    <Card>
+      <CardHeader
+        title="Warm pool"
+        description={
+          pool.data
+            ? pool.data.size === 0
+              ? "Off (OS2_WARM_POOL_SIZE=0): every machine boots cold."
+              : `Local machines booted ahead of demand, up to ${pool.data.size}; a create claims one. They belong to no organization and count against no quota.`
+            : undefined
+        }
+      />
+      {pool.isPending ? <PendingBlock /> : null}
+      {pool.error ? <ErrorText className="px-5 py-4">{errorMessage(pool.error)}</ErrorText> : null}
+      {pool.data && pool.data.size > 0 && pool.data.members.length === 0 ? (
+        <EmptyState title="No members right now">The reconciler's leader boots them one at a time.</EmptyState>
+      ) : null}
+      {pool.data && pool.data.members.length > 0 ? (
+        <Table label="Warm pool members">
+          <TableHead columns={["Member", "State", "Age", "Image", "Profile"]} />
+          <tbody className="divide-y divide-zinc-100">
+            {pool.data.members.map((member) => (
+              <tr key={member.id}>
+                <td className={`${td} font-mono text-xs text-zinc-600`}>{member.id}</td>
+                <td className={td}>
+                  <Badge tone={member.state === "ready" ? "accent" : "neutral"}>{member.state}</Badge>
+                  {member.stale ? <span className="ml-2 text-xs text-zinc-500">to be renewed</span> : null}
+                </td>
+                <td className={td}>{formatAge(member.ageMs)}</td>
+                <td className={`${td} font-mono text-xs text-zinc-600`} title={member.imageVersion}>
+                  {member.imageVersion.replace(/^sha256:/, "").slice(0, 12)}
+                </td>
+                <td className={td}>{member.profile}</td>
               </tr>
             ))}
           </tbody>

@@ -28,7 +28,7 @@ import {
 } from "./limits.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 import { UsageHub } from "./usage-hub.ts";
-import type { WarmPool } from "./warm-pool.ts";
+import type { WarmPool, WarmPoolMemberView } from "./warm-pool.ts";
 
 export type { MachineLifecycleHooks } from "./lifecycle.ts";
 export { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
@@ -83,6 +83,13 @@ export class MachineService {
       defaultProfile: options.limits.profile,
       pool: options.pool,
     });
+  }
+
+  /** The warm pool's size and members, with their age (the admin page). */
+  async warmPool(): Promise<{ size: number; members: WarmPoolMemberView[] }> {
+    const pool = this.options.pool;
+    if (!pool) return { size: 0, members: [] };
+    return { size: pool.size, members: await pool.list() };
   }
 
   async availability() {

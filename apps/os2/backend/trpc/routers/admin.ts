@@ -7,6 +7,8 @@ import { idSchema } from "../schemas.ts";
 export const adminRouter = router({
   users: systemAdminProcedure.query(({ ctx }) => ctx.services.admin.users()),
   organizations: systemAdminProcedure.query(({ ctx }) => ctx.services.admin.organizations()),
+  /** The warm pool's members (booted ahead of demand, owned by no project), with their age and state. */
+  warmPool: systemAdminProcedure.query(({ ctx }) => ctx.services.machines.warmPool()),
   /** An organization's maximum per machine and of running machines; null fields use the installation's. */
   setOrganizationLimits: systemAdminProcedure
     .meta({ invalidates: ["admin", "machine"] })
