@@ -110,6 +110,8 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", {
         timeout: 30_000,
       });
+      // xterm.js renders only while on screen, and the page's cards put the terminal below the fold.
+      await page.getByTestId("machine-terminal-box").scrollIntoViewIfNeeded();
       // Wait for the shell's prompt before typing, so the keystrokes are not lost to a starting shell.
       await expect
         .poll(async () => (await terminalRows(page)).some((text) => text.length > 0), { timeout: 30_000 })
@@ -130,6 +132,8 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await expect(page.getByTestId("terminal-status")).toHaveAttribute("data-status", "connected", {
         timeout: 30_000,
       });
+      // xterm.js renders only while on screen, and the page's cards put the terminal below the fold.
+      await page.getByTestId("machine-terminal-box").scrollIntoViewIfNeeded();
       // A fresh socket and a fresh xterm: the earlier output can only come from tmux redrawing the old session.
       await expect.poll(async () => (await terminalRows(page)).includes("hello-os2"), { timeout: 20_000 }).toBe(true);
     });
@@ -161,6 +165,11 @@ test("a user creates a local-docker machine, types into its browser terminal, th
     await test.step("archive hides it; Show archived lists it as archived", async () => {
       await row.getByRole("button", { name: `Actions for ${machineName}` }).click();
       await page.getByRole("menuitem", { name: "Archive" }).click();
+      // It is running: archiving asks first.
+      await page
+        .getByRole("dialog", { name: `Archive ${machineName}?` })
+        .getByRole("button", { name: "Archive machine" })
+        .click();
       await expect(row).toBeHidden({ timeout: 60_000 });
       await page.getByRole("checkbox", { name: "Show archived" }).check();
       await expect(row.getByTestId("machine-status")).toHaveAttribute("data-state", "archived", { timeout: 30_000 });
