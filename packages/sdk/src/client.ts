@@ -111,7 +111,8 @@ export class Machines {
       apiMachineSchema,
     );
     const machine = new Machine(this.http, data);
-    if (wait)
+    // A machine claimed from the warm pool is running when create answers: no poll, no extra round trip.
+    if (wait && data.state !== "running")
       await machine.waitUntil("running", { ...(timeoutMs ? { timeoutMs } : {}), ...(signal ? { signal } : {}) });
     return machine;
   }
