@@ -165,6 +165,7 @@ const MATRIX: Row[] = [
     expect: PROJECT_MEMBERS,
   },
   { procedure: "admin.users", call: (api) => api.admin.users.query(), expect: SYSTEM_ADMINS },
+  { procedure: "admin.warmPool", call: (api) => api.admin.warmPool.query(), expect: SYSTEM_ADMINS },
   { procedure: "admin.organizations", call: (api) => api.admin.organizations.query(), expect: SYSTEM_ADMINS },
 ];
 

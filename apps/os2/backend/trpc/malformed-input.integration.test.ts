@@ -92,6 +92,7 @@ const VALID_INPUTS: Record<string, (w: World, unique: number) => unknown> = {
   "machine.effectiveEnv": machine,
   "admin.users": () => undefined,
   "admin.organizations": () => undefined,
+  "admin.warmPool": () => undefined,
   "admin.setOrganizationLimits": (w) => ({
     organizationId: w.orgId,
     maxCpus: 4,
