@@ -364,6 +364,32 @@ export class LocalDockerProvider implements MachineProvider {
   }
 
   /**
+   * A long-lived Docker stream (logs, stats): only its opening has a deadline. One that Docker hands over
+   * after the deadline passed is closed at once.
+   */
+  private async openStream(
+    operation: string,
+    signal: AbortSignal,
+    opening: Promise<DestroyableStream>,
+  ): Promise<DestroyableStream> {
+    return this.call(operation, { signal, timeoutMs: QUICK_TIMEOUT_MS }, () => opening).catch((error: unknown) => {
+      void opening.then((late) => late.destroy()).catch(() => undefined);
+      throw error;
+    });
+  }
+
+  /** A stream that broke while being read (not by the caller's abort), as a provider error. */
+  private streamError(error: unknown, operation: string, signal: AbortSignal) {
+    return toProviderError(error, {
+      operation,
+      dockerHost: this.dockerHost,
+      timeoutMs: QUICK_TIMEOUT_MS,
+      callerSignal: signal,
+      deadline: new AbortController().signal,
+    });
+  }
+
+  /**
    * `docker logs --follow`, demultiplexed into whole lines. Only the open has a deadline. The engine's
    * stream is read only when the caller pulls the next batch (so a slow reader holds Docker back through
    * TCP, never a growing buffer here), and `signal` or the caller's leaving destroys it.
@@ -378,13 +404,7 @@ export class LocalDockerProvider implements MachineProvider {
       abortSignal: signal,
     }) as Promise<unknown> as Promise<DestroyableStream>;
     const operation = `follow logs of container ${externalId}`;
-    const stream = await this.call(operation, { signal, timeoutMs: QUICK_TIMEOUT_MS }, () => opening).catch(
-      (error: unknown) => {
-        // A deadline that passed while Docker was still answering: close the stream it hands over late.
-        void opening.then((late) => late.destroy()).catch(() => undefined);
-        throw error;
-      },
-    );
+    const stream = await this.openStream(operation, signal, opening);
     const demuxer = new DockerLogDemuxer();
     const splitters = new Map<number, LogLineSplitter>();
     const splitterFor = (stream: number) => {
@@ -403,13 +423,7 @@ export class LocalDockerProvider implements MachineProvider {
       if (rest.length > 0) yield rest;
     } catch (error) {
       if (signal.aborted) return;
-      throw toProviderError(error, {
-        operation,
-        dockerHost: this.dockerHost,
-        timeoutMs: QUICK_TIMEOUT_MS,
-        callerSignal: signal,
-        deadline: new AbortController().signal,
-      });
+      throw this.streamError(error, operation, signal);
     } finally {
       stream.destroy();
     }
@@ -428,13 +442,7 @@ export class LocalDockerProvider implements MachineProvider {
     }) => Promise<DestroyableStream>;
     const opening = stats({ stream: true, abortSignal: signal });
     const operation = `read stats of container ${externalId}`;
-    const stream = await this.call(operation, { signal, timeoutMs: QUICK_TIMEOUT_MS }, () => opening).catch(
-      (error: unknown) => {
-        // A deadline that passed while Docker was still answering: close the stream it hands over late.
-        void opening.then((late) => late.destroy()).catch(() => undefined);
-        throw error;
-      },
-    );
+    const stream = await this.openStream(operation, signal, opening);
     const splitter = new LineSplitter();
     const reader = new DockerStatsReader();
     try {
@@ -448,13 +456,7 @@ export class LocalDockerProvider implements MachineProvider {
       }
     } catch (error) {
       if (signal.aborted) return;
-      throw toProviderError(error, {
-        operation,
-        dockerHost: this.dockerHost,
-        timeoutMs: QUICK_TIMEOUT_MS,
-        callerSignal: signal,
-        deadline: new AbortController().signal,
-      });
+      throw this.streamError(error, operation, signal);
     } finally {
       stream.destroy();
     }
