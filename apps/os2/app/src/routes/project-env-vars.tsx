@@ -17,6 +17,7 @@ import {
   CardBody,
   CardHeader,
   EmptyState,
+  InfoNote,
   PendingBlock,
   phoneHidden,
   Table,
@@ -44,19 +45,10 @@ function ProjectEnvVarsPage() {
   };
   return (
     <div className="space-y-6">
-      <div
-        role="note"
-        className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700"
-      >
-        <svg viewBox="0 0 20 20" className="mt-0.5 size-4 shrink-0" aria-hidden="true">
-          <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
-          <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
-        </svg>
-        <p>
-          Changes apply to machines at their next start. Running machines keep the values they started with and show{" "}
-          <span className="font-medium">restart to apply</span> until they are restarted.
-        </p>
-      </div>
+      <InfoNote>
+        Changes apply to machines at their next start. Running machines keep the values they started with and show{" "}
+        <span className="font-medium">restart to apply</span> until they are restarted.
+      </InfoNote>
       <SetEnvVarCard keyValue={key} onKeyChange={setKey} valueInput={valueInput} />
       <EnvVarList onReplace={replace} />
     </div>

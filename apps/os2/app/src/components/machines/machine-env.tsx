@@ -17,7 +17,7 @@ import { EnvVarForm } from "../env-var-form.tsx";
 import { Button } from "../ui/button.tsx";
 import { ConfirmDialog } from "../ui/dialog.tsx";
 import { ErrorText } from "../ui/field.tsx";
-import { Card, CardBody, CardHeader, EmptyState, PendingBlock, Table, TableHead, td } from "../ui/misc.tsx";
+import { Card, CardBody, CardHeader, EmptyState, InfoNote, PendingBlock, Table, TableHead, td } from "../ui/misc.tsx";
 import type { MachineDetail } from "./machine-types.ts";
 import { RestartToApply } from "./restart-to-apply.tsx";
 
@@ -48,26 +48,17 @@ export function MachineEnv({ machine }: { machine: MachineDetail }) {
       {machine.envPendingRestart ? (
         <RestartToApply machine={machine} />
       ) : (
-        <div
-          role="note"
-          className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700"
-        >
-          <svg viewBox="0 0 20 20" className="mt-0.5 size-4 shrink-0" aria-hidden="true">
-            <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
-            <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
-          </svg>
-          <p>
-            Changes apply at the machine&apos;s next start. Project-wide values are set on the project&apos;s{" "}
-            <Link
-              to="/orgs/$org/projects/$project/env-vars"
-              params={{ org: input.organizationSlug, project: input.projectSlug }}
-              className="font-medium underline underline-offset-2"
-            >
-              Env vars
-            </Link>{" "}
-            page; an override below applies to this machine only and wins over the project&apos;s value.
-          </p>
-        </div>
+        <InfoNote>
+          Changes apply at the machine&apos;s next start. Project-wide values are set on the project&apos;s{" "}
+          <Link
+            to="/orgs/$org/projects/$project/env-vars"
+            params={{ org: input.organizationSlug, project: input.projectSlug }}
+            className="font-medium underline underline-offset-2"
+          >
+            Env vars
+          </Link>{" "}
+          page; an override below applies to this machine only and wins over the project&apos;s value.
+        </InfoNote>
       )}
       <SetOverrideCard machineId={machine.id} />
       <Card>

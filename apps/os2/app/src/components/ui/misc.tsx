@@ -174,3 +174,19 @@ export function TableHead({ columns }: { columns: TableColumn[] }) {
 export const td = "px-4 py-3 align-middle sm:px-5";
 /** Secondary columns that a `fitsPhone` table drops below the `sm` breakpoint. */
 export const phoneHidden = "hidden sm:table-cell";
+
+/** An informational callout (an "i" icon and a sentence or two), announced as a note. */
+export function InfoNote({ children }: { children: ReactNode }) {
+  return (
+    <div
+      role="note"
+      className="flex items-start gap-2 rounded-lg border border-accent-200 bg-accent-50 px-4 py-3 text-sm text-accent-700"
+    >
+      <svg viewBox="0 0 20 20" className="mt-0.5 size-4 shrink-0" aria-hidden="true">
+        <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="1.5" />
+        <path d="M10 9v5M10 6.2v.1" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+      </svg>
+      <p>{children}</p>
+    </div>
+  );
+}
