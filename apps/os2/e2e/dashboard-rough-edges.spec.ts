@@ -294,6 +294,8 @@ test("after an env change the running machine shows 'restart to apply' until it 
     await form.getByLabel("Key").fill("LATE_FLAG");
     await form.getByLabel("Value").fill("on");
     await form.getByRole("button", { name: "Save override" }).click();
+    // A save clears the form when it lands: wait for it before typing the next key.
+    await expect(page.getByText("Saved the override of LATE_FLAG.")).toBeVisible();
     await form.getByLabel("Key").fill("BLANK_ONE");
     await form.getByRole("button", { name: "Save override" }).click();
 
