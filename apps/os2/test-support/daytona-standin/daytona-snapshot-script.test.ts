@@ -42,7 +42,7 @@ describe("daytona-snapshot script", () => {
     expect(ignored(".env.local")).toBe(true);
     expect(ignored(".env")).toBe(false);
     expect(ignored("apps/os2/backend/entry.ts")).toBe(true);
-    expect(ignored("apps/os2/sandbox/entry.ts")).toBe(false);
+    expect(ignored("apps/os2/sandbox/entry.sh")).toBe(false);
     expect(ignored("apps/daemon/src/x.test.ts")).toBe(true);
     expect(ignored("keep.test.ts")).toBe(false);
     expect(ignored("apps/daemon/src/server.ts")).toBe(false);
