@@ -25,6 +25,7 @@ import {
 } from "./organizations.ts";
 import { PreviewService } from "./previews.ts";
 import { createProject, deleteProject, listProjects, updateProject } from "./projects.ts";
+import { StreamSlots } from "./stream-slots.ts";
 import { listOrganizationsForAdmin, listUsersForAdmin, renameUser } from "./users.ts";
 
 export type Services = ReturnType<typeof createServices>;
@@ -38,6 +39,8 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
     machines,
     /** Live CPU, memory, processes and disk of machines, re-checking the caller's access as it streams. */
     usage: new UsageWatcher({ access, machines, hub: machines.usageHub }),
+    /** Open log and usage streams per user and per access token, capped (see stream-slots.ts). */
+    streamSlots: new StreamSlots(),
     idempotency: new IdempotencyKeys(db),
     users: {
       rename: (userId: string, name: string) => renameUser(db, userId, name),

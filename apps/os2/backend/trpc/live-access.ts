@@ -2,7 +2,8 @@
  * Access for a long-lived subscription (a followed log, a usage stream). The caller was checked when it
  * subscribed; while it stays subscribed, the same credential is checked again every few seconds (as the
  * proxy's live connections are), so a removed member, a revoked token or a deleted machine stops receiving
- * within seconds, not when the stream ends.
+ * within seconds, not when the stream ends. Each open stream also holds one of the caller's stream slots
+ * (services/stream-slots.ts), so no one caller can hold unbounded server-side streams.
  */
 import { TRPCError } from "@trpc/server";
 
@@ -69,6 +70,28 @@ async function recheck(ctx: Pick<Context, "services" | "headers" | "log">, addre
     ctx.log.warn("re-checking a subscription's access failed; keeping it for now", { error: String(error) });
     return null;
   }
+}
+
+/**
+ * One of the caller's stream slots, held until `release()` (the subscription's `finally`) or until `signal`
+ * aborts (the client left), whichever comes first. Throws TOO_MANY_REQUESTS, naming the limit, when the
+ * caller already holds all of theirs. Take it after the procedure's access check, so that only callers who
+ * may read the stream can use up slots, and only their own.
+ */
+export function holdStreamSlot(ctx: Pick<Context, "services" | "caller">, signal: AbortSignal | undefined) {
+  let free: () => void;
+  try {
+    free = ctx.services.streamSlots.take(ctx.caller);
+  } catch (error) {
+    throw asStreamError(error);
+  }
+  const release = () => {
+    signal?.removeEventListener("abort", release);
+    free();
+  };
+  if (signal?.aborted) release();
+  else signal?.addEventListener("abort", release, { once: true });
+  return { release };
 }
 
 /** A service or provider error raised mid-stream, as the tRPC error the client is shown. */

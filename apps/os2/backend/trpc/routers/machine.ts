@@ -6,7 +6,7 @@ import { MACHINE_TYPES, type PublicMachine } from "../../services/machines/machi
 import { USAGE_MAX_MACHINES, type UsageWatchInput } from "../../services/machines/usage.ts";
 import type { Context } from "../context.ts";
 import { projectProcedure, router } from "../init.ts";
-import { asStreamError, whileMachineReadable } from "../live-access.ts";
+import { asStreamError, holdStreamSlot, whileMachineReadable } from "../live-access.ts";
 import { idSchema, machineLimitsSchema, toLimitsRequest } from "../schemas.ts";
 
 export const machineNameSchema = z
@@ -20,18 +20,22 @@ export const machineNameSchema = z
 const machineInput = z.object({ machineId: idSchema("mach") });
 
 /**
- * Usage samples for a subscription; the service re-checks the caller's access as it streams. Errors raised
- * mid-stream bypass the error middleware, so they become tRPC errors here.
+ * Usage samples for a subscription, holding one of the caller's stream slots; the service re-checks the
+ * caller's access as it streams. Errors raised mid-stream bypass the error middleware, so they become tRPC
+ * errors here.
  */
 async function* usageEvents(
-  ctx: Pick<Context, "services">,
+  ctx: Pick<Context, "services" | "caller">,
   input: Omit<UsageWatchInput, "signal">,
   signal: AbortSignal | undefined,
 ) {
+  const slot = holdStreamSlot(ctx, signal);
   try {
     yield* ctx.services.usage.watch({ ...input, signal: signal ?? new AbortController().signal });
   } catch (error) {
     throw asStreamError(error);
+  } finally {
+    slot.release();
   }
 }
 
@@ -146,9 +150,10 @@ export const machineRouter = router({
   /**
    * The container's logs followed (server-sent events): `reset` with the last `tail` lines, then `append`
    * batches as the machine writes, `ended` when the container stops. The access is re-checked every few
-   * seconds, so a caller who loses it stops receiving.
+   * seconds, so a caller who loses it stops receiving. Holds one of the caller's stream slots while open.
    */
   followLogs: projectProcedure.input(logsInput).subscription(async function* ({ ctx, input, signal }) {
+    const slot = holdStreamSlot(ctx, signal);
     const live = whileMachineReadable(ctx, input, signal);
     try {
       const events = ctx.services.machines.followContainerLogs(
@@ -165,6 +170,7 @@ export const machineRouter = router({
       if (!live.lost()) throw asStreamError(error);
     } finally {
       live.stop();
+      slot.release();
     }
     const lost = live.lost();
     if (lost) throw lost;
