@@ -103,8 +103,9 @@ export class UsageHub {
         abort: new AbortController(),
         closeTimer: null,
       };
-      this.channels.set(key, channel);
+      // A channel is kept only while it has a listener or a close timer: one that cannot open is not kept.
       this.open(channel);
+      this.channels.set(key, channel);
     }
     if (channel.closeTimer) clearTimeout(channel.closeTimer);
     channel.closeTimer = null;

@@ -124,3 +124,13 @@ describe("a caller's usage stream", () => {
     hub.close();
   });
 });
+
+describe("the usage hub's channels", () => {
+  it("a machine whose stream cannot be opened leaves no channel behind", () => {
+    const providers = { daytona: tickingProviders().daytona } as unknown as ProviderRegistry;
+    const hub = new UsageHub({ providers, log: silent, graceMs: 10 });
+    expect(() => hub.subscribe(machine, () => {})).toThrow(/Unknown machine type "local-docker"/);
+    expect(hub.openChannels).toBe(0);
+    hub.close();
+  });
+});
