@@ -1,6 +1,8 @@
 /**
  * Every procedure, called as every kind of caller, against the expected allow/deny. Runs on PGlite and on
- * a real PostgreSQL server (DATABASE_URL_TEST, provided by the test script).
+ * a real PostgreSQL server (DATABASE_URL_TEST, provided by the test script). The subscriptions (live logs
+ * and usage) need a machine and server-sent events, which `httpLink` cannot carry: their rows are in
+ * live-streams-authorization.integration.test.ts.
  */
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
