@@ -7,48 +7,20 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 import type { HealthResponse } from "@os2/protocol";
-import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createUnconfiguredDaytonaProvider } from "../providers/daytona/index.ts";
 import type { ListedMachine, MachineProvider } from "../providers/types.ts";
-import { createTestOs2, DASHBOARD_ORIGIN, type TestOs2 } from "../testing/harness.ts";
+import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 import { setUpProject, waitForObservedState } from "../testing/machine-fixtures.ts";
+import { openSubscription } from "../testing/sse.ts";
 
 /** One open `followLogs` stream of the fake provider: the test pushes batches, or ends it. */
 type FeedStream = { push(lines: string[]): void; end(): void; aborted: Promise<void>; isAborted(): boolean };
 
-type SseEvent = { event: string; data: unknown };
-
-/** Opens the subscription as the browser does and yields its events (pings and `connected` left out). */
-async function subscribe(t: TestOs2, cookie: string, input: unknown, abort: AbortController) {
-  const query = encodeURIComponent(JSON.stringify(superjson.serialize(input)));
-  const response = await t.fetch(`/api/trpc/machine.followLogs?input=${query}`, {
-    headers: { cookie, origin: DASHBOARD_ORIGIN, accept: "text/event-stream" },
-    signal: abort.signal,
-  });
-  expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const queue: SseEvent[] = [];
-  return async function next(): Promise<SseEvent | null> {
-    for (;;) {
-      const ready = queue.shift();
-      if (ready) return ready;
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
-      if (done) return null;
-      text += value;
-      const blocks = text.split("\n\n");
-      text = blocks.pop() ?? "";
-      for (const block of blocks) {
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event === "connected" || event === "ping" || data === undefined) continue;
-        const parsed = JSON.parse(data) as Parameters<typeof superjson.deserialize>[0];
-        queue.push({ event, data: event === "serialized-error" ? parsed.json : superjson.deserialize(parsed) });
-      }
-    }
-  };
+/** Opens the subscription as the browser does (server-sent events, through the app's HTTP handler). */
+function subscribe(t: TestOs2, cookie: string, input: unknown) {
+  return openSubscription(t.fetch, "machine.followLogs", input, { cookie });
 }
 
 describe("machine.followLogs", () => {
@@ -130,27 +102,27 @@ describe("machine.followLogs", () => {
     daemon?.close();
   });
 
-  it("sends the tail as reset, then each batch as append, then ended when the container's stream ends", async () => {
-    const abort = new AbortController();
-    const next = await subscribe(t, fx.cookie, { ...fx.scope, machineId, tail: 1000 }, abort);
+  it("sends the tail as reset, then each batch as append, then ended, and ends the stream, when the container's stream ends", async () => {
+    const client = await subscribe(t, fx.cookie, { ...fx.scope, machineId, tail: 1000 });
     try {
-      expect((await next())?.data).toEqual({ kind: "reset", lines: ["tail of 1000"] });
+      expect((await client.next())?.data).toEqual({ kind: "reset", lines: ["tail of 1000"] });
       const stream = streams.at(-1)!;
       stream.push(["one", "two"]);
-      expect((await next())?.data).toEqual({ kind: "append", lines: ["one", "two"] });
+      expect((await client.next())?.data).toEqual({ kind: "append", lines: ["one", "two"] });
       stream.end();
-      expect((await next())?.data).toEqual({ kind: "ended", lines: [] });
+      expect((await client.next())?.data).toEqual({ kind: "ended", lines: [] });
+      expect((await client.next())?.event).toBe("return");
+      expect(await client.next()).toBeNull();
     } finally {
-      abort.abort();
+      client.close();
     }
   });
 
   it("closes the provider's stream when the client goes away", async () => {
-    const abort = new AbortController();
-    const next = await subscribe(t, fx.cookie, { ...fx.scope, machineId, tail: 10 }, abort);
-    expect((await next())?.data).toMatchObject({ kind: "reset" });
+    const client = await subscribe(t, fx.cookie, { ...fx.scope, machineId, tail: 10 });
+    expect((await client.next())?.data).toMatchObject({ kind: "reset" });
     const stream = streams.at(-1)!;
-    abort.abort();
+    client.close();
     await Promise.race([
       stream.aborted,
       new Promise((_, reject) => setTimeout(() => reject(new Error("the provider's stream stayed open")), 2_000)),
@@ -162,13 +134,12 @@ describe("machine.followLogs", () => {
     const email = "removed-member+test@example.com";
     const memberCookie = await t.signIn(email);
     await fx.api.organization.addMember.mutate({ organizationSlug: fx.scope.organizationSlug, email });
-    const abort = new AbortController();
-    const next = await subscribe(t, memberCookie, { ...fx.scope, machineId, tail: 10 }, abort);
+    const client = await subscribe(t, memberCookie, { ...fx.scope, machineId, tail: 10 });
     try {
-      expect((await next())?.data).toMatchObject({ kind: "reset" });
+      expect((await client.next())?.data).toMatchObject({ kind: "reset" });
       const stream = streams.at(-1)!;
       stream.push(["while a member"]);
-      expect((await next())?.data).toEqual({ kind: "append", lines: ["while a member"] });
+      expect((await client.next())?.data).toEqual({ kind: "append", lines: ["while a member"] });
 
       const members = await fx.api.organization.members.query({ organizationSlug: fx.scope.organizationSlug });
       const member = members.find((row) => row.email === email);
@@ -181,12 +152,12 @@ describe("machine.followLogs", () => {
       await stream.aborted;
       expect(Date.now() - removedAt).toBeLessThan(5_000);
       stream.push(["after removal"]);
-      const last = await next();
+      const last = await client.next();
       expect(last?.event).toBe("serialized-error");
       expect(last?.data).toMatchObject({ data: { code: "NOT_FOUND" } });
-      expect(await next()).toBeNull();
+      expect(await client.next()).toBeNull();
     } finally {
-      abort.abort();
+      client.close();
     }
   });
 });
