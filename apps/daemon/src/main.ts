@@ -10,6 +10,7 @@ import { parseDaemonConfig } from "./config";
 import { checkWritableDirs } from "./preflight";
 import { createDaemonServer } from "./server";
 import { childEnvironmentFixes, daemonUser, describeUser } from "./user";
+import { warmUpRequestPaths } from "./warm-up";
 
 const READY_POLL_MS = 20;
 
@@ -36,10 +37,14 @@ const { server } = createDaemonServer(config);
 server.listen(config.port, config.host, () => {
   console.log(`[daemon] ${config.version} listening on ${config.host}:${config.port}`);
   if (config.readyFd === undefined) return;
-  notifyReadyWhenHealthy(config.port, config.readyFd).catch((error: unknown) => {
-    // Without readiness s6 keeps the service "up, not ready"; say why rather than crash.
-    console.error(`[daemon] could not signal readiness: ${String(error)}`);
-  });
+  notifyReadyWhenHealthy(config.port, config.readyFd)
+    .catch((error: unknown) => {
+      // Without readiness s6 keeps the service "up, not ready"; say why rather than crash.
+      console.error(`[daemon] could not signal readiness: ${String(error)}`);
+    })
+    // Once ready, not before: readiness is what a boot waits for.
+    .then(() => warmUpRequestPaths())
+    .catch((error: unknown) => console.error(`[daemon] warming up the request paths failed: ${String(error)}`));
 });
 
 // s6 sends SIGTERM on `s6-svc -d`/`-t` and at shutdown; tmux sessions (terminals, agents) are separate

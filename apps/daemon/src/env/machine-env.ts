@@ -66,7 +66,8 @@ export class MachineEnv {
 
   /** The tmux server, when one runs, copies its global environment into each new session. */
   private async applyToTmux(env: Record<string, string>, removed: string[]): Promise<void> {
-    if ((await this.tmux.run(["list-sessions"])).code !== 0) return; // no server: it starts with process.env
+    // No server (no socket, or none answering): the first session starts one with process.env.
+    if (!this.tmux.serverMayRun() || (await this.tmux.run(["list-sessions"])).code !== 0) return;
     for (const key of removed) await this.tmux.run(["set-environment", "-g", "-u", key]);
     for (const [key, value] of Object.entries(env)) await this.tmux.run(["set-environment", "-g", key, value]);
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { runCommand } from "../process";
 import { createTestDaemon, type TestDaemon } from "../test-support";
+import { Tmux } from "./tmux";
 
 describe("/api/tmux/sessions", () => {
   let daemon: TestDaemon;
@@ -11,6 +12,14 @@ describe("/api/tmux/sessions", () => {
     daemon = await createTestDaemon();
   });
   afterAll(() => daemon.cleanup());
+
+  it("knows no tmux server can run before the first session (no socket), and that one may after it", async () => {
+    const tmux = new Tmux(daemon.config.tmuxSocket);
+    expect(tmux.serverMayRun()).toBe(false);
+    expect((await daemon.call("/api/tmux/sessions", { method: "POST", json: { name: "first" } })).status).toBe(201);
+    expect(tmux.serverMayRun()).toBe(true);
+    expect((await daemon.call("/api/tmux/sessions/first", { method: "DELETE" })).status).toBe(200);
+  });
 
   it("creates a session once and then reports it exists", async () => {
     const first = await daemon.call("/api/tmux/sessions", { method: "POST", json: { name: "work" } });

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
 import type { TmuxSession } from "@os2/protocol";
 
 import { type CommandResult, runCommand } from "../process";
@@ -35,6 +38,16 @@ export class Tmux {
   /** argv prefix for any tmux invocation; `-u` keeps UTF-8 even where the locale is not set. */
   baseArgs(): string[] {
     return this.socket ? ["-u", "-S", this.socket] : ["-u"];
+  }
+
+  /**
+   * False only when no tmux server can be running: its socket does not exist (tmux creates it when the
+   * server starts). Lets callers skip spawning a tmux client on the paths that every boot and claim take.
+   */
+  serverMayRun(): boolean {
+    const uid = process.getuid?.() ?? 0;
+    const socket = this.socket ?? join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${uid}`, "default");
+    return existsSync(socket);
   }
 
   run(args: string[], options: { oomScoreAdj?: number } = {}): Promise<CommandResult> {
