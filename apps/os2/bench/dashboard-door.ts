@@ -2,14 +2,17 @@
  * The dashboard door's own cost (dashboard-door.ts: `/org/…/proxy/3000/*`, session cookie), against an
  * answer of the daemon that does no work: its JSON 404 for a path outside `/api` (no token check, no file,
  * no process), built in memory. Measured with the preview bench's load client (its own process, keep-alive):
- *  (a) direct at the daemon's published port (what the door connects to: 127.0.0.1:<host port>);
+ *  (a) direct at the daemon's bridge address (`<container ip>:3000`), the shortest path there is, and the
+ *      one the door takes where the host reaches the bridge (providers/local-docker/machine-address.ts);
  *  (b) a bare Node keep-alive proxy in its own process in front of (a), for scale;
- *  (c) through the dashboard door.
+ *  (c) through the dashboard door;
+ *  (d) the daemon's published port (127.0.0.1:<host port>, through docker-proxy): the fallback path's start.
  * The added latency per request is (c) − (a) at p50; requests per second are one client at a time, so
  * they are latency's inverse: 100 KiB throughput is the preview bench's (the door only passes JSON).
  */
 import { spawn } from "node:child_process";
 
+import { docker } from "../backend/testing/machine-fixtures.ts";
 import { percentile } from "../test-support/http-status.ts";
 import type { LoadTarget } from "./load-client.ts";
 import { BARE_PROXY, runLoad } from "./preview-door.ts";
@@ -27,10 +30,23 @@ export type DashboardDoorInput = {
 
 export type DashboardFigures = { directMs: number; doorMs: number; doorP95Ms: number; bareAddedMs: number };
 
+/** The container's address on its (os2) network, found by the machine id in the proxy path. */
+async function bridgeAddressOf(proxyPath: string): Promise<string> {
+  const machineId = /\/([^/]+)\/proxy\/\d+\/?$/.exec(proxyPath)?.[1];
+  const [listed] = await docker.listContainers({ filters: JSON.stringify({ label: [`os2.machine-id=${machineId}`] }) });
+  if (!listed) throw new Error(`no running container for ${machineId}`);
+  const info = await docker.getContainer(listed.Id).inspect();
+  const ip = Object.values(info.NetworkSettings.Networks ?? {})[0]?.IPAddress;
+  if (!ip) throw new Error(`container ${listed.Id} has no bridge address`);
+  return ip;
+}
+
 export async function benchDashboardDoor(input: DashboardDoorInput): Promise<DashboardFigures> {
   const os2 = new URL(input.os2Url);
-  const direct: LoadTarget = {
-    name: "direct",
+  const ip = await bridgeAddressOf(input.proxyPath);
+  const direct: LoadTarget = { name: "direct", host: ip, port: 3000, status: 404, headers: {} };
+  const published: LoadTarget = {
+    name: "published",
     host: "127.0.0.1",
     port: input.daemonHostPort,
     status: 404,
@@ -44,7 +60,7 @@ export async function benchDashboardDoor(input: DashboardDoorInput): Promise<Das
     status: 404,
     headers: { cookie: input.cookie },
   };
-  const bare = spawn(process.execPath, ["-e", BARE_PROXY, "127.0.0.1", String(input.daemonHostPort)], {
+  const bare = spawn(process.execPath, ["-e", BARE_PROXY, ip, "3000"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
@@ -55,7 +71,7 @@ export async function benchDashboardDoor(input: DashboardDoorInput): Promise<Das
     const bareProxy: LoadTarget = { name: "bare", host: "127.0.0.1", port: barePort, status: 404, headers: {} };
     const { samples } = await runLoad<{ samples: Record<string, number[]> }>({
       kind: "latency",
-      targets: [direct, bareProxy, door],
+      targets: [direct, bareProxy, door, published],
       path: NO_WORK_PATH,
       warmup: 300,
       rounds: 10,
@@ -72,10 +88,13 @@ export async function benchDashboardDoor(input: DashboardDoorInput): Promise<Das
       `\ndashboard door to the daemon, against its no-work answer (GET ${NO_WORK_PATH}: an in-memory JSON 404), keep-alive, load client in its own process`,
     );
     console.log(
-      `  latency p50 over ${samples.direct?.length} GETs each: direct ${figures.directMs.toFixed(2)} ms, through the door ${figures.doorMs.toFixed(2)} ms (p95 ${figures.doorP95Ms.toFixed(2)} ms)`,
+      `  latency p50 over ${samples.direct?.length} GETs each: direct at ${ip}:3000 ${figures.directMs.toFixed(2)} ms, through the door ${figures.doorMs.toFixed(2)} ms (p95 ${figures.doorP95Ms.toFixed(2)} ms)`,
     );
     console.log(
       `  added at p50: ${(figures.doorMs - figures.directMs).toFixed(2)} ms per request (goal ≤ 0.5 ms) → ${(figures.doorMs / figures.directMs).toFixed(2)}× direct; one bare Node keep-alive proxy adds ${figures.bareAddedMs.toFixed(2)} ms`,
+    );
+    console.log(
+      `    where the host cannot reach the bridge, the door starts at the published port instead: docker-proxy adds ${(p50("published") - figures.directMs).toFixed(2)} ms`,
     );
     return figures;
   } finally {

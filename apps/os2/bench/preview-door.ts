@@ -4,11 +4,12 @@
  *  (a) directly, from the host, at the container's bridge address `http://<container ip>:8080/` (baseline);
  *  (b) through the preview origin of that port: a connection to os2 with `Host: 8080--mach-….localhost:<port>`
  *      (Node cannot resolve `*.localhost`) and the project's access token as `Authorization: Bearer`. On
- *      local Docker that is os2 → docker-proxy (the daemon's published port) → the daemon's
- *      `/api/forward/8080/` → the app.
+ *      local Docker, where the host reaches the bridge, that is os2 → the app at its bridge address; the
+ *      bench asks the app who connected, and says which path os2 took.
  * For reading (b) against, measured alongside: a bare Node keep-alive proxy in its own process in front of
- * the app (the cheapest hop there is), and (b)'s own hops: the daemon's forward at the bridge address
- * (`<ip>:3000/api/forward/8080/`), and the same through the daemon's published port (adds docker-proxy).
+ * the app (the cheapest hop there is), and the hops of the fallback path (where the bridge is out of the
+ * host's reach, os2 → docker-proxy → the daemon's `/api/forward/8080/` → the app): the daemon's forward at
+ * the bridge address (`<ip>:3000/api/forward/8080/`), and the same through the daemon's published port.
  *
  * All over keep-alive connections, from a load client in its own process (load-client.ts). Latency: one
  * client, sequential GETs of a 2-byte body, the paths interleaved in rounds. Throughput: 16 concurrent
@@ -16,6 +17,7 @@
  * two rounds each, averaged.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import http from "node:http";
 import { fileURLToPath } from "node:url";
 
 import { forwardPath, MACHINE_TOKEN_HEADER } from "@os2/protocol";
@@ -31,6 +33,7 @@ const http = require("node:http");
 const big = Buffer.alloc(${BIG_BYTES}, "x");
 http.createServer((req, res) => {
   if (req.url === "/big") return res.writeHead(200, { "content-type": "application/octet-stream", "content-length": big.length }).end(big);
+  if (req.url === "/peer") return res.writeHead(200, { "content-type": "text/plain" }).end(req.socket.remoteAddress);
   res.writeHead(200, { "content-type": "text/plain", "content-length": 2 }).end("ok");
 }).listen(${APP_PORT}, "0.0.0.0");
 `;
@@ -166,6 +169,20 @@ export async function benchPreviewDoor(input: PreviewBenchInput): Promise<Previe
   }
 }
 
+/** What the app saw as the connection's peer address, through `target`. */
+async function peerSeenThrough(target: LoadTarget): Promise<string> {
+  const { host, port, headers } = target;
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host, port, path: `${target.prefix ?? ""}/peer`, headers }, (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.on("end", () => resolve(body.trim()));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+  });
+}
+
 function stop(child: ChildProcess) {
   if (child.exitCode === null && child.signalCode === null) child.kill();
 }
@@ -187,6 +204,11 @@ async function measure(
   for (const target of [bareProxy, forward, published, preview]) {
     if (!(await once(target))) throw new Error(`the app does not answer through ${target.name}`);
   }
+  const peer = await peerSeenThrough(preview);
+  // The daemon's forward connects from inside the machine (loopback); the host connects from the gateway.
+  const path = /^(127\.|::1$|::ffff:127\.)/.test(peer)
+    ? `through the daemon's forward (the app saw ${peer})`
+    : `straight to the app's bridge address (the app saw the host, ${peer})`;
 
   const all = [direct, bareProxy, forward, published, preview];
   const { samples } = await latency(all);
@@ -200,7 +222,7 @@ async function measure(
   const share = (name: string) => `${(((rps[name] ?? 0) / (rps.direct ?? 1)) * 100).toFixed(0)}%`;
   const perSecond = (name: string) => `${(rps[name] ?? 0).toFixed(0)} req/s`;
   console.log(
-    `\npreview door: a Node server on port ${APP_PORT} inside the machine, direct at ${ip}:${APP_PORT} vs its preview origin (Bearer token, keep-alive, load client in its own process)`,
+    `\npreview door: a Node server on port ${APP_PORT} inside the machine, direct at ${ip}:${APP_PORT} vs its preview origin (Bearer token, keep-alive, load client in its own process); os2 connects ${path}`,
   );
   console.log(
     `  latency p50 over ${samples.direct?.length} GETs each: direct ${ms(p50("direct"))} (p95 ${ms(p95("direct"))}), preview ${ms(p50("preview"))} (p95 ${ms(p95("preview"))})`,
@@ -209,13 +231,13 @@ async function measure(
     `  added at p50: ${ms(added)} per request (goal ≤ 0.5 ms) → ${(p50("preview") / p50("direct")).toFixed(2)}× direct`,
   );
   console.log(
-    `    for scale: one bare Node keep-alive proxy on the host adds ${ms(p50("bare") - p50("direct"))}. The preview's hops: the daemon's forward ${plus(p50("forward") - p50("direct"))}, docker-proxy (published port) ${plus(p50("published") - p50("forward"))}, os2's preview door ${plus(p50("preview") - p50("published"))}`,
+    `    for scale: one bare Node keep-alive proxy on the host adds ${ms(p50("bare") - p50("direct"))}. Where the host cannot reach the bridge, os2 goes through docker-proxy and the daemon's forward instead, which add: the forward ${plus(p50("forward") - p50("direct"))}, docker-proxy (published port) ${plus(p50("published") - p50("forward"))}`,
   );
   console.log(
     `  throughput (100 KiB bodies, 16 concurrent, mean of ${THROUGHPUT_ROUNDS} interleaved rounds of 3 s): direct ${perSecond("direct")}, preview ${perSecond("preview")} → ${share("preview")} (goal ≥ 90%)`,
   );
   console.log(
-    `    for scale: one bare Node proxy ${perSecond("bare")} (${share("bare")}); the daemon's forward ${perSecond("forward")} (${share("forward")}), through the published port ${perSecond("published")} (${share("published")})`,
+    `    for scale: one bare Node proxy ${perSecond("bare")} (${share("bare")}); the fallback's hops alone: the daemon's forward ${perSecond("forward")} (${share("forward")}), through the published port ${perSecond("published")} (${share("published")})`,
   );
   return {
     directMs: p50("direct"),

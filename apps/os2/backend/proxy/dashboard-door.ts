@@ -21,9 +21,9 @@ import type { AccessService } from "../services/access.ts";
 import type { MachineService } from "../services/machines/machine-service.ts";
 import {
   AccessCache,
+  addForwardedHeaders,
   answerOf,
   failureOf,
-  forwardedHeaders,
   FORWARDING_HEADERS,
   logRelayFailure,
   sendJson,
@@ -44,8 +44,17 @@ const CONTROL_PLANE_ROUTES = new Set([CLAIM_PATH, "/api/env"]);
 const CONTROL_PLANE_ONLY =
   "Only os2 itself calls this daemon route (a machine's claim and environment); set env vars in the project or machine settings.";
 
+/** A path without dots, escapes or backslashes: normalized without a URL parse. */
+const PLAIN_PATH = /^\/[A-Za-z0-9/_-]*$/;
+
 /** The path as the daemon routes it: dots resolved, escapes decoded, slashes collapsed, case and trailing slash ignored. */
 export function normalizedDaemonPath(rest: string): string {
+  // Most paths have nothing to resolve or decode: only the slashes and the case to settle.
+  if (PLAIN_PATH.test(rest))
+    return rest
+      .replace(/\/{2,}/g, "/")
+      .replace(/(.)\/+$/, "$1")
+      .toLowerCase();
   // Leading `//` would read as a host, and URLs take `\\` for `/`: collapse both first.
   let path = `/${rest.replace(/[/\\]+/g, "/").replace(/^\//, "")}`;
   try {
@@ -95,8 +104,11 @@ const PASSED_UPGRADE_HEADERS = [
 ];
 const DAEMON_CONTENT_TYPES = /^application\/(json|x-ndjson)\s*(;|$)/i;
 
-function pick(headers: IncomingHttpHeaders, names: readonly string[]): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+function pick(
+  headers: IncomingHttpHeaders,
+  names: readonly string[],
+  out: OutgoingHttpHeaders = {},
+): OutgoingHttpHeaders {
   for (const name of names) if (headers[name] !== undefined) out[name] = headers[name];
   return out;
 }
@@ -113,7 +125,7 @@ export const dashboardPolicy: ResponsePolicy = ({ status, headers }) => {
         "to a machine passes only the daemon's JSON and NDJSON. Open web content through the machine's preview URL.",
     };
   }
-  return { status, headers: { ...pick(headers, PASSED_RESPONSE_HEADERS), ...DASHBOARD_SECURITY_HEADERS } };
+  return { status, headers: pick(headers, PASSED_RESPONSE_HEADERS, { ...DASHBOARD_SECURITY_HEADERS }) };
 };
 
 export type DashboardDoorOptions = {
@@ -133,18 +145,24 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
   const decide = (headers: Headers, target: ProxyTarget) =>
     answerOf(async () => options.access.machine(await options.access.identify(headers), target));
 
-  const cachedAccess = (headers: Headers, target: ProxyTarget) => {
-    const credential = headers.get("authorization") ?? headers.get("cookie") ?? "";
-    return cache.get(`${credential}\n${target.organizationSlug}/${target.projectSlug}/${target.machineId}`, () =>
-      decide(headers, target),
-    );
-  };
+  /** What identifies the caller: its authorization, else its cookies (the session). */
+  const credentialOf = (request: IncomingMessage) => request.headers.authorization ?? request.headers.cookie ?? "";
+
+  const accessKey = (credential: string, target: ProxyTarget) =>
+    `${credential}\n${target.organizationSlug}/${target.projectSlug}/${target.machineId}`;
+
+  /** A fresh decision, then reused for a moment; the Fetch headers are built only when the service is asked. */
+  const cachedAccess = (request: IncomingMessage, key: string, target: ProxyTarget) =>
+    cache.get(key, () => decide(headersOf(request), target));
 
   function requestHeaders(request: IncomingMessage): OutgoingHttpHeaders {
-    return {
-      ...copyRequestHeaders(request.headers, DROPPED_REQUEST_HEADERS),
-      ...forwardedHeaders(request, options.publicUrl.host, options.publicUrl.protocol, options.trustProxy),
-    };
+    return addForwardedHeaders(
+      copyRequestHeaders(request.headers, DROPPED_REQUEST_HEADERS),
+      request,
+      options.publicUrl.host,
+      options.publicUrl.protocol,
+      options.trustProxy,
+    );
   }
 
   /**
@@ -169,16 +187,17 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
     const refusal = onlyDaemonPort(target);
     if (refusal) return sendJson(response, 404, refusal, DASHBOARD_SECURITY_HEADERS);
     if (controlPlaneOnly(target)) return sendJson(response, 403, CONTROL_PLANE_ONLY, DASHBOARD_SECURITY_HEADERS);
-    const headers = headersOf(request);
-    const answer = await cachedAccess(headers, target);
+    const credential = credentialOf(request);
+    const key = accessKey(credential, target);
+    const answer = cache.peek(key) ?? (await cachedAccess(request, key, target));
     if (answer.status === "unauthorized")
       return sendJson(response, 401, "Sign in, or send a project access token as Bearer.", DASHBOARD_SECURITY_HEADERS);
     if (answer.status === "not_found") return sendJson(response, 404, "Machine not found", DASHBOARD_SECURITY_HEADERS);
     const row = answer.access.machine;
 
     const untrack = options.live.add({
-      key: `dashboard\n${headers.get("authorization") ?? headers.get("cookie") ?? ""}\n${row.id}`,
-      stillAllowed: async () => (await decide(headers, target)).status === "ok",
+      key: `dashboard\n${credential}\n${row.id}`,
+      stillAllowed: async () => (await decide(headersOf(request), target)).status === "ok",
       // Destroying the client's side ends the machine's too (see relayHttp).
       close: () => response.destroy(),
     });
@@ -187,7 +206,7 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
       const endpoint = await options.machines.openEndpoint(row, target.port);
       await relayHttp(request, response, {
         endpoint,
-        pathAndQuery: `${target.rest}${search}`,
+        pathAndQuery: search ? `${target.rest}${search}` : target.rest,
         requestHeaders: requestHeaders(request),
         policy: dashboardPolicy,
         // A buffered exec answers only when its command ends, which may take up to the daemon's own
@@ -212,8 +231,9 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
     const refusal = onlyDaemonPort(target);
     if (refusal) return rejectSocket(socket, 404, refusal);
     if (controlPlaneOnly(target)) return rejectSocket(socket, 403, CONTROL_PLANE_ONLY);
-    const headers = headersOf(request);
-    const answer = await cachedAccess(headers, target);
+    const credential = credentialOf(request);
+    const key = accessKey(credential, target);
+    const answer = cache.peek(key) ?? (await cachedAccess(request, key, target));
     if (answer.status === "unauthorized")
       return rejectSocket(socket, 401, "Sign in, or send a project access token as Bearer.");
     if (answer.status === "not_found") return rejectSocket(socket, 404, "Machine not found");
@@ -227,8 +247,8 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
         policy: dashboardPolicy,
       });
       const untrack = options.live.add({
-        key: `dashboard\n${headers.get("authorization") ?? headers.get("cookie") ?? ""}\n${row.id}`,
-        stillAllowed: async () => (await decide(headers, target)).status === "ok",
+        key: `dashboard\n${credential}\n${row.id}`,
+        stillAllowed: async () => (await decide(headersOf(request), target)).status === "ok",
         close,
       });
       socket.once("close", untrack);

@@ -35,6 +35,12 @@ export async function answerOf(decide: () => Promise<MachineAccess>): Promise<Ac
 export class AccessCache {
   private readonly entries = new Map<string, { expires: number; answer: AccessAnswer }>();
 
+  /** The answer still fresh for `key`, without a promise: a door's hot path stays synchronous on a hit. */
+  peek(key: string): AccessAnswer | undefined {
+    const hit = this.entries.get(key);
+    return hit && hit.expires > Date.now() ? hit.answer : undefined;
+  }
+
   async get(key: string, decide: () => Promise<AccessAnswer>): Promise<AccessAnswer> {
     const hit = this.entries.get(key);
     if (hit && hit.expires > Date.now()) return hit.answer;
@@ -57,23 +63,28 @@ export const FORWARDING_HEADERS = [
   "x-real-ip",
 ];
 
-export function forwardedHeaders(
+/** Sets the forwarding headers on `headers` (the request headers a door is building) and returns it. */
+export function addForwardedHeaders(
+  headers: OutgoingHttpHeaders,
   request: IncomingMessage,
   publicHost: string,
   publicProtocol: string,
   trustProxy: boolean,
 ): OutgoingHttpHeaders {
-  const socketAddress = (request.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
   const claimed = trustProxy
     ? String(request.headers["x-forwarded-for"] ?? "")
         .split(",")[0]
         ?.trim()
     : "";
-  return {
-    "x-forwarded-for": claimed || socketAddress,
-    "x-forwarded-host": publicHost,
-    "x-forwarded-proto": publicProtocol.replace(/:$/, ""),
-  };
+  headers["x-forwarded-for"] = claimed || socketAddressOf(request);
+  headers["x-forwarded-host"] = publicHost;
+  headers["x-forwarded-proto"] = publicProtocol.endsWith(":") ? publicProtocol.slice(0, -1) : publicProtocol;
+  return headers;
+}
+
+function socketAddressOf(request: IncomingMessage): string {
+  const address = request.socket.remoteAddress ?? "";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
 }
 
 export function sendJson(

@@ -25,9 +25,9 @@ import { PREVIEW_SESSION_TTL_MS, type PreviewService } from "../services/preview
 import {
   type AccessAnswer,
   AccessCache,
+  addForwardedHeaders,
   answerOf,
   failureOf,
-  forwardedHeaders,
   FORWARDING_HEADERS,
   logRelayFailure,
   sendJson,
@@ -77,7 +77,8 @@ function credentialOf(request: IncomingMessage): Credential {
 }
 
 function readCookie(header: string | undefined, name: string): string | null {
-  for (const part of (header ?? "").split(";")) {
+  if (!header?.includes(name)) return null;
+  for (const part of header.split(";")) {
     const [key, ...rest] = part.trim().split("=");
     if (key === name) return rest.join("=") || null;
   }
@@ -87,6 +88,7 @@ function readCookie(header: string | undefined, name: string): string | null {
 /** The Cookie header without os2's own preview cookie: the machine's app keeps its own cookies. */
 function withoutPreviewCookie(header: string | undefined): string | undefined {
   if (!header) return undefined;
+  if (!header.includes(PREVIEW_COOKIE)) return header;
   const kept = header
     .split(";")
     .map((part) => part.trim())
@@ -100,7 +102,8 @@ function withoutPreviewCookie(header: string | undefined): string | undefined {
  */
 export const previewPolicy: ResponsePolicy = ({ status, headers }) => {
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (
       value === undefined ||
       (HOP_BY_HOP.has(name) && !(status === 101 && (name === "upgrade" || name === "connection")))
@@ -159,22 +162,24 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
     return `Cross-site request refused: ${origin ? `Origin ${origin}` : "a request without Origin"} may not use this preview's cookie.`;
   }
 
-  function requestHeaders(request: IncomingMessage, forwardsHost: boolean): OutgoingHttpHeaders {
+  function requestHeaders(
+    request: IncomingMessage,
+    credential: Credential,
+    forwardsHost: boolean,
+  ): OutgoingHttpHeaders {
     const headers = copyRequestHeaders(request.headers, forwardsHost ? DROPPED_KEEP_HOST : DROPPED_WITH_HOST);
     const cookie = withoutPreviewCookie(request.headers.cookie);
     if (cookie) headers.cookie = cookie;
     // The client's own Authorization (Basic auth of the app, say) passes; os2's access token does not.
     const authorization = request.headers.authorization;
-    if (authorization && credentialOf(request).kind !== "token") headers.authorization = authorization;
-    return {
-      ...headers,
-      ...forwardedHeaders(
-        request,
-        request.headers.host ?? "",
-        options.origin.secure ? "https:" : "http:",
-        options.trustProxy,
-      ),
-    };
+    if (authorization && credential.kind !== "token") headers.authorization = authorization;
+    return addForwardedHeaders(
+      headers,
+      request,
+      request.headers.host ?? "",
+      options.origin.secure ? "https:" : "http:",
+      options.trustProxy,
+    );
   }
 
   /** A browser without this host's cookie goes to the dashboard, which mints a ticket and sends it back. */
@@ -217,9 +222,10 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
 
   type Admission =
     | { ok: false; status: number; message: string; anonymous: boolean }
-    | { ok: true; credential: Credential; access: MachineAccess };
+    | { ok: true; credential: Credential; key: string; access: MachineAccess };
 
-  async function admit(request: IncomingMessage, target: PreviewTarget, upgrade: boolean): Promise<Admission> {
+  /** Synchronous when the decision is cached (the hot path), a promise when the services must be asked. */
+  function admit(request: IncomingMessage, target: PreviewTarget, upgrade: boolean): Admission | Promise<Admission> {
     const credential = credentialOf(request);
     const refusal = crossSiteRefusal(request, credential, target, upgrade);
     if (refusal) return { ok: false, status: 403, message: refusal, anonymous: false };
@@ -227,14 +233,20 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
       const message = "Open this preview from the os2 dashboard, or send a project access token as Bearer.";
       return { ok: false, status: 401, message, anonymous: true };
     }
-    const answer = await cache.get(keyOf(credential, target), () => decide(credential, target));
+    const key = keyOf(credential, target);
+    const hit = cache.peek(key);
+    if (hit) return admission(hit, credential, key);
+    return cache.get(key, () => decide(credential, target)).then((answer) => admission(answer, credential, key));
+  }
+
+  function admission(answer: AccessAnswer, credential: Credential, key: string): Admission {
     if (answer.status === "unauthorized") {
       const message = "Your preview session has ended. Open the preview again from the dashboard.";
       return { ok: false, status: 401, message, anonymous: true };
     }
     if (answer.status === "not_found")
       return { ok: false, status: 404, message: "Machine not found", anonymous: false };
-    return { ok: true, credential, access: answer.access };
+    return { ok: true, credential, key, access: answer.access };
   }
 
   async function handleRequest(
@@ -245,7 +257,8 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
     search: string,
   ) {
     if (pathname === PREVIEW_AUTH_PATH) return redeem(response, target, search);
-    const admitted = await admit(request, target, false);
+    const admitting = admit(request, target, false);
+    const admitted = admitting instanceof Promise ? await admitting : admitting;
     if (!admitted.ok) {
       const wantsPage = request.method === "GET" && /text\/html/.test(request.headers.accept ?? "");
       if (admitted.anonymous && wantsPage) return sendToDashboard(response, target, `${pathname}${search}`);
@@ -253,7 +266,7 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
     }
     const row = admitted.access.machine;
     const untrack = options.live.add({
-      key: keyOf(admitted.credential, target),
+      key: admitted.key,
       stillAllowed: async () => (await decide(admitted.credential, target)).status === "ok",
       // Destroying the client's side ends the machine's too (see relayHttp).
       close: () => response.destroy(),
@@ -263,8 +276,8 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
       const endpoint = await options.machines.openEndpoint(row, target.port);
       await relayHttp(request, response, {
         endpoint,
-        pathAndQuery: `${pathname}${search}`,
-        requestHeaders: requestHeaders(request, endpoint.forwardsHost === true),
+        pathAndQuery: search ? `${pathname}${search}` : pathname,
+        requestHeaders: requestHeaders(request, admitted.credential, endpoint.forwardsHost === true),
         policy: previewPolicy,
       });
     } catch (error) {
@@ -283,7 +296,8 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
     pathname: string,
     search: string,
   ) {
-    const admitted = await admit(request, target, true);
+    const admitting = admit(request, target, true);
+    const admitted = admitting instanceof Promise ? await admitting : admitting;
     if (!admitted.ok) return rejectSocket(socket, admitted.status, admitted.message);
     const row = admitted.access.machine;
     try {
@@ -292,13 +306,13 @@ export function createPreviewDoor(options: PreviewDoorOptions) {
         endpoint,
         pathAndQuery: `${pathname}${search}`,
         requestHeaders: {
-          ...requestHeaders(request, endpoint.forwardsHost === true),
+          ...requestHeaders(request, admitted.credential, endpoint.forwardsHost === true),
           ...websocketHandshakeHeaders(request.headers),
         },
         policy: previewPolicy,
       });
       const untrack = options.live.add({
-        key: keyOf(admitted.credential, target),
+        key: admitted.key,
         stillAllowed: async () => (await decide(admitted.credential, target)).status === "ok",
         close,
       });

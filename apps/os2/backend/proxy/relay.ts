@@ -100,7 +100,16 @@ function splitOnce(value: string, separator: string): [string, string | undefine
   return index === -1 ? [value, undefined] : [value.slice(0, index), value.slice(index + 1)];
 }
 
-/** Relays one HTTP request. Throws RelayError before anything was written to `response`. */
+/** The machine's side of one relayed request, for whoever ends the client's side to end it too. */
+type Exchange = { pending: http.ClientRequest | null; upstream: IncomingMessage | null; closed: boolean };
+
+/**
+ * Relays one HTTP request. Throws RelayError before anything was written to `response`.
+ *
+ * The hot path of both doors: an endpoint without `refresh` (local Docker's) costs one request, one
+ * promise and no copy of the headers: `requestHeaders` must be a fresh object, the endpoint's headers are
+ * added to it.
+ */
 export async function relayHttp(
   request: IncomingMessage,
   response: ServerResponse,
@@ -108,27 +117,28 @@ export async function relayHttp(
 ): Promise<void> {
   const method = request.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
-  const replayable = hasBody && options.endpoint.refresh ? await readBody(request, MAX_REPLAYABLE_BODY) : null;
+  const { endpoint } = options;
+  const replayable = hasBody && endpoint.refresh ? await readBody(request, MAX_REPLAYABLE_BODY) : null;
 
   // Whoever ends the client's side (the client, or a revocation destroying `response`) ends the machine's.
-  let pending: http.ClientRequest | null = null;
-  let upstream: IncomingMessage | null = null;
+  const exchange: Exchange = { pending: null, upstream: null, closed: false };
   response.once("close", () => {
-    pending?.destroy();
-    if (upstream && !upstream.complete) upstream.destroy();
+    exchange.closed = true;
+    exchange.pending?.destroy();
+    if (exchange.upstream && !exchange.upstream.complete) exchange.upstream.destroy();
   });
 
-  upstream = await withFreshEndpoint(options.endpoint, {
-    perform: (endpoint) =>
-      sendRequest(endpoint, request, method, hasBody, replayable, options, (outgoing) => {
-        pending = outgoing;
-      }),
-    isUnauthorized: (answer) => answer.statusCode === 401,
-    discard: (answer) => {
-      answer.destroy();
-    },
-  });
-  pending = null;
+  const upstream = endpoint.refresh
+    ? await withFreshEndpoint(endpoint, {
+        perform: (current) => sendRequest(current, request, method, hasBody, replayable, options, exchange),
+        isUnauthorized: (answer) => answer.statusCode === 401,
+        discard: (answer) => {
+          answer.destroy();
+        },
+      })
+    : await sendRequest(endpoint, request, method, hasBody, replayable, options, exchange);
+  exchange.pending = null;
+  exchange.upstream = upstream;
   if (response.destroyed) {
     upstream.destroy();
     return;
@@ -166,6 +176,9 @@ function endpointTarget(endpoint: DaemonEndpoint) {
   return parsed;
 }
 
+/** A kept-alive connection that the machine closed just as it was reused; the request never arrived. */
+const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
+
 function sendRequest(
   endpoint: DaemonEndpoint,
   request: IncomingMessage,
@@ -173,36 +186,54 @@ function sendRequest(
   hasBody: boolean,
   replayable: Buffer | null,
   options: RelayOptions,
-  onRequest: (outgoing: http.ClientRequest) => void,
+  exchange: Exchange,
 ): Promise<IncomingMessage> {
   const target = endpointTarget(endpoint);
+  // A refreshable endpoint may be retried with other headers: it gets a copy, never the caller's object.
+  const headers = endpoint.refresh
+    ? { ...options.requestHeaders, ...endpoint.headers }
+    : Object.assign(options.requestHeaders, endpoint.headers);
+  const path = `${target.basePath}${options.pathAndQuery}`;
   return new Promise((resolve, reject) => {
-    const outgoing = (target.secure ? https : http).request({
-      method,
-      hostname: target.hostname,
-      port: target.port,
-      path: `${target.basePath}${options.pathAndQuery}`,
-      agent: target.secure ? agents.https : agents.http,
-      headers: { ...options.requestHeaders, ...endpoint.headers },
-    });
-    onRequest(outgoing);
+    let retried = false;
     const timer = setTimeout(
-      () => outgoing.destroy(new RelayError(504, "the machine sent no response head in time")),
+      () => exchange.pending?.destroy(new RelayError(504, "the machine sent no response head in time")),
       options.headTimeoutMs ?? HEAD_TIMEOUT_MS,
     );
-    outgoing.once("response", (answer) => {
-      clearTimeout(timer);
-      resolve(answer);
-    });
-    outgoing.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    if (replayable) outgoing.end(replayable);
-    else if (hasBody) {
-      request.pipe(outgoing);
-      request.once("error", () => outgoing.destroy());
-    } else outgoing.end();
+    const attempt = () => {
+      const outgoing = (target.secure ? https : http).request({
+        method,
+        hostname: target.hostname,
+        port: target.port,
+        path,
+        agent: target.secure ? agents.https : agents.http,
+        headers,
+      });
+      exchange.pending = outgoing;
+      outgoing.once("response", (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      outgoing.once("error", (error: NodeJS.ErrnoException) => {
+        // Apps close idle connections on their own schedule (the daemon's forward retried the same way): a
+        // reused connection reset before any answer is retried once on a fresh one, when the whole request
+        // can be sent again and the client still waits.
+        const resend = !hasBody || replayable !== null;
+        if (!retried && resend && !exchange.closed && outgoing.reusedSocket && STALE_CONNECTION.has(error.code ?? "")) {
+          retried = true;
+          attempt();
+          return;
+        }
+        clearTimeout(timer);
+        reject(error);
+      });
+      if (replayable) outgoing.end(replayable);
+      else if (hasBody) {
+        request.pipe(outgoing);
+        request.once("error", () => outgoing.destroy());
+      } else outgoing.end();
+    };
+    attempt();
   });
 }
 

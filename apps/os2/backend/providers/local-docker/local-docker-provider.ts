@@ -2,8 +2,10 @@
  * `local-docker` machines: one container per machine on a Docker Engine reachable over TCP or a unix socket.
  *
  * - The container is created from the newest build of `imageName` (pinned by image id at create time).
- * - Port 3000 (the daemon) and any preview ports are published on 127.0.0.1 only, on ports Docker picks.
- *   Host ports change on every restart, so every port lookup inspects the container afresh.
+ * - os2 connects to a machine's ports at its address on the os2 bridge network, where the host reaches it
+ *   (machine-address.ts); otherwise at port 3000 (the daemon) and any preview ports, published on 127.0.0.1
+ *   only, on ports Docker picks. Addresses and host ports change on every restart, so every port lookup
+ *   inspects the container afresh.
  * - Containers carry os2's labels; `list` only ever sees containers with `os2.managed=true` of this stage.
  * - Every call has a deadline and honours the caller's AbortSignal. Docker errors become `ProviderError`s in
  *   `toProviderError` (map-docker-error.ts) and nowhere else.
@@ -40,6 +42,14 @@ import { demuxDockerLogs, DockerLogDemuxer, LogLineSplitter } from "./demux-logs
 import { DEFAULT_DOCKER_HOST, toDockerodeOptions } from "./docker-host";
 import { DockerStatsReader, LineSplitter } from "./docker-stats";
 import {
+  bridgeAddressOf,
+  BridgeReachability,
+  checkedPort,
+  PORT_PROBE_TIMEOUT_MS,
+  type Probe,
+  probeTcp,
+} from "./machine-address";
+import {
   type DockerCallContext,
   dockerUnreachableMessage,
   imageMissingMessage,
@@ -62,6 +72,13 @@ export type LocalDockerProviderConfig = {
   network?: string;
   /** Docker runtime (`runc` by default). */
   runtime?: string;
+  /**
+   * Whether os2 may connect to machines at their bridge address when the host reaches it (default true);
+   * false keeps to the published ports and the daemon's forward.
+   */
+  bridgeAddresses?: boolean;
+  /** The TCP probe behind that decision (machine-address.ts); tests pass their own. */
+  addressProbe?: Probe;
 };
 
 export const DEFAULT_MACHINE_NETWORK = "os2-machines";
@@ -92,6 +109,8 @@ export class LocalDockerProvider implements MachineProvider {
   private availableUntil = 0;
   private networkReady: Promise<void> | null = null;
   private support: Promise<LimitsSupport> | null = null;
+  private readonly addressProbe: Probe;
+  private readonly bridge: BridgeReachability | null;
 
   constructor(config: LocalDockerProviderConfig) {
     this.dockerHost = config.dockerHost ?? DEFAULT_DOCKER_HOST;
@@ -103,6 +122,8 @@ export class LocalDockerProvider implements MachineProvider {
     this.stopTimeoutSeconds = config.stopTimeoutSeconds ?? 3;
     this.network = config.network ?? DEFAULT_MACHINE_NETWORK;
     this.runtime = config.runtime ?? "runc";
+    this.addressProbe = config.addressProbe ?? probeTcp;
+    this.bridge = config.bridgeAddresses === false ? null : new BridgeReachability(this.addressProbe);
   }
 
   /** Per-machine CPU, memory and processes always; a disk quota only on storage drivers that enforce one. */
@@ -323,13 +344,16 @@ export class LocalDockerProvider implements MachineProvider {
   }
 
   async daemonEndpoint(externalId: string, port: number, signal?: AbortSignal): Promise<DaemonEndpoint> {
-    // Always a fresh inspect: Docker picks a new host port each time the container starts.
+    checkedPort(port);
+    // Always a fresh inspect: Docker picks a new address and host port each time the container starts.
     const info = await this.inspectContainer(externalId, signal);
     const name = info.Name.replace(/^\//, "");
     if (!info.State.Running) {
       const message = `Machine container ${name} is ${info.State.Status}, not running. Start the machine first.`;
       throw new ProviderError("invalid_state", message);
     }
+    const direct = await this.bridgeEndpoint(info, port);
+    if (direct) return direct;
     const published = readPublishedPorts(info.NetworkSettings.Ports);
     const daemonHostPort = published[this.daemonPort];
     if (daemonHostPort === undefined) {
@@ -344,6 +368,28 @@ export class LocalDockerProvider implements MachineProvider {
     // A port published by configuration is reached directly; any other through the daemon's forward.
     const hostPort = published[port];
     if (hostPort !== undefined) return { url: `http://127.0.0.1:${hostPort}`, headers: {}, forwardsHost: true };
+    return {
+      url: `${daemon}${forwardPath(port, "")}`,
+      headers: {},
+      credentialHeader: "x-os2-machine-token",
+      forwardsHost: true,
+    };
+  }
+
+  /**
+   * The shortest path (machine-address.ts): the container's bridge address, when this host reaches it. The
+   * daemon's port and the ports published by configuration (whose apps listen on every interface, or
+   * docker-proxy could not reach them either) go there directly; another port goes there when something
+   * listens on the bridge address, and otherwise through the daemon's forward at the same address.
+   */
+  private async bridgeEndpoint(info: Dockerode.ContainerInspectInfo, port: number): Promise<DaemonEndpoint | null> {
+    const address = this.bridge && bridgeAddressOf(info, this.network);
+    if (!address || !(await this.bridge?.reachable(info.Id, address, this.daemonPort))) return null;
+    const daemon = `http://${address}:${this.daemonPort}`;
+    if (port === this.daemonPort)
+      return { url: daemon, headers: {}, credentialHeader: "authorization", forwardsHost: true };
+    if (this.ports.includes(port) || (await this.addressProbe(address, port, PORT_PROBE_TIMEOUT_MS)) === "open")
+      return { url: `http://${address}:${port}`, headers: {}, forwardsHost: true };
     return {
       url: `${daemon}${forwardPath(port, "")}`,
       headers: {},

@@ -20,6 +20,8 @@ import { isProviderError, ProviderError } from "../errors";
 import type { CreateMachineInput } from "../types";
 import { toDockerodeOptions } from "./docker-host";
 import { LocalDockerProvider, resolveDockerHost } from "./index";
+import { DEFAULT_MACHINE_NETWORK } from "./local-docker-provider";
+import { probeTcp } from "./machine-address";
 
 const runId = `ld${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
 const stage = `test-${runId}`;
@@ -31,6 +33,8 @@ const imageTags = [fixtureTag, brokenTag, rebuiltTag];
 let dockerHost: string;
 let docker: Dockerode;
 let provider: LocalDockerProvider;
+/** The same engine, as where os2 cannot reach the bridge (os2 in a container, Docker Desktop's VM). */
+let publishedOnly: LocalDockerProvider;
 let sequence = 0;
 
 function machineInput(overrides: Partial<CreateMachineInput> = {}): CreateMachineInput {
@@ -95,6 +99,13 @@ beforeAll(async () => {
   // Create succeeds, start fails: the runtime cannot exec a missing binary.
   await buildFixtureImage(docker, { base, tag: brokenTag, entrypoint: ["/os2-no-such-binary"] });
   provider = new LocalDockerProvider({ dockerHost, imageName: fixtureTag, stage, previewPorts: [8080] });
+  publishedOnly = new LocalDockerProvider({
+    dockerHost,
+    imageName: fixtureTag,
+    stage,
+    previewPorts: [8080],
+    bridgeAddresses: false,
+  });
 });
 
 beforeEach(({ onTestFailed }) => {
@@ -126,7 +137,7 @@ afterAll(async () => {
 });
 
 describe("LocalDockerProvider", () => {
-  test("create publishes port 3000 on 127.0.0.1 only, on a Docker-chosen port, and the daemon answers there", async () => {
+  test("create publishes port 3000 on 127.0.0.1 only; os2 connects at the bridge address where it can, else there", async () => {
     const input = machineInput();
     const { externalId, metadata } = await provider.create(input);
 
@@ -151,18 +162,39 @@ describe("LocalDockerProvider", () => {
       ports: { 3000: hostPort, 8080: Number(info.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort) },
     });
 
+    // The host reaches the os2 bridge here, so os2 connects to the container's own address: no
+    // docker-proxy, no daemon forward in between.
+    const address = info.NetworkSettings.Networks[DEFAULT_MACHINE_NETWORK]?.IPAddress;
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const endpoint = await provider.daemonEndpoint(externalId, 3000);
     expect(endpoint).toEqual({
-      url: `http://127.0.0.1:${hostPort}`,
+      url: `http://${address}:3000`,
       headers: {},
       credentialHeader: "authorization",
       forwardsHost: true,
     });
     expect(await waitForHealth(endpoint.url)).toEqual({ status: "ok", port: 3000 });
     const preview = await provider.daemonEndpoint(externalId, 8080);
+    expect(preview).toEqual({ url: `http://${address}:8080`, headers: {}, forwardsHost: true });
     expect(await waitForHealth(preview.url)).toEqual({ status: "ok", port: 8080 });
-    // Any other port is reached through the daemon's forward, behind the one published port.
+    // A port where nothing listens on the bridge address (an app on the machine's loopback, or none yet)
+    // is reached through the daemon's forward, which connects from inside.
     expect(await provider.daemonEndpoint(externalId, 9999)).toEqual({
+      url: `http://${address}:3000/api/forward/9999/`,
+      headers: {},
+      credentialHeader: "x-os2-machine-token",
+      forwardsHost: true,
+    });
+
+    // Where the host cannot reach the bridge: the published port, and the forward behind it.
+    expect(await publishedOnly.daemonEndpoint(externalId, 3000)).toEqual({
+      url: `http://127.0.0.1:${hostPort}`,
+      headers: {},
+      credentialHeader: "authorization",
+      forwardsHost: true,
+    });
+    expect(await waitForHealth(`http://127.0.0.1:${hostPort}`)).toEqual({ status: "ok", port: 3000 });
+    expect(await publishedOnly.daemonEndpoint(externalId, 9999)).toEqual({
       url: `http://127.0.0.1:${hostPort}/api/forward/9999/`,
       headers: {},
       credentialHeader: "x-os2-machine-token",
@@ -301,24 +333,81 @@ describe("LocalDockerProvider", () => {
   });
 
   test("daemonEndpoint follows the new host port after stop and start, and refuses while stopped", async () => {
-    const { externalId, metadata } = await provider.create(machineInput());
-    const before = await provider.daemonEndpoint(externalId, 3000);
+    const { externalId, metadata } = await publishedOnly.create(machineInput());
+    const before = await publishedOnly.daemonEndpoint(externalId, 3000);
     await waitForHealth(before.url); // a stop before node installed its SIGTERM handler would wait for SIGKILL
     expect(before.url).toBe(`http://127.0.0.1:${String(metadata.port)}`);
 
-    await provider.stop(externalId);
-    await expectProviderError(provider.daemonEndpoint(externalId, 3000), "invalid_state");
-    await provider.start(externalId);
+    await publishedOnly.stop(externalId);
+    await expectProviderError(publishedOnly.daemonEndpoint(externalId, 3000), "invalid_state");
+    await publishedOnly.start(externalId);
 
     const actualPort = Number(
       (await docker.getContainer(externalId).inspect()).NetworkSettings.Ports["3000/tcp"]?.[0]?.HostPort,
     );
-    const after = await provider.daemonEndpoint(externalId, 3000);
+    const after = await publishedOnly.daemonEndpoint(externalId, 3000);
     // Docker allocates host ports sequentially, so a restart never gets the previous port back right away.
     expect(after.url).not.toBe(before.url);
     expect(after.url).toBe(`http://127.0.0.1:${actualPort}`);
-    expect((await provider.inspect(externalId)).metadata.port).toBe(actualPort);
+    expect((await publishedOnly.inspect(externalId)).metadata.port).toBe(actualPort);
     expect(await waitForHealth(after.url)).toMatchObject({ status: "ok" });
+  });
+
+  test("the bridge address is Docker's current record: after a restart, and with the container on other networks too", async () => {
+    const probed: string[] = [];
+    const counting = new LocalDockerProvider({
+      dockerHost,
+      imageName: fixtureTag,
+      stage,
+      addressProbe: (host, port, timeoutMs) => {
+        probed.push(`${host}:${port}`);
+        return probeTcp(host, port, timeoutMs);
+      },
+    });
+    const { externalId } = await counting.create(machineInput());
+    const addressNow = async () =>
+      (await docker.getContainer(externalId).inspect()).NetworkSettings.Networks[DEFAULT_MACHINE_NETWORK]?.IPAddress;
+    const first = await addressNow();
+    for (let i = 0; i < 5; i++)
+      expect((await counting.daemonEndpoint(externalId, 3000)).url).toBe(`http://${first}:3000`);
+    // Decided once for the machine, not per lookup.
+    expect(probed).toEqual([`${first}:3000`]);
+    await waitForHealth(`http://${first}:3000`);
+
+    // Connected to a second network as well (by anyone with access to Docker): os2 keeps to its own.
+    await docker.getNetwork("bridge").connect({ Container: externalId });
+    try {
+      expect((await counting.daemonEndpoint(externalId, 3000)).url).toBe(`http://${first}:3000`);
+    } finally {
+      await docker.getNetwork("bridge").disconnect({ Container: externalId, Force: true });
+    }
+
+    await counting.stop(externalId);
+    await expectProviderError(counting.daemonEndpoint(externalId, 3000), "invalid_state");
+    await counting.start(externalId);
+    const second = await addressNow();
+    expect((await counting.daemonEndpoint(externalId, 3000)).url).toBe(`http://${second}:3000`);
+    expect(await waitForHealth(`http://${second}:3000`)).toMatchObject({ status: "ok" });
+  });
+
+  test("a port outside 1–65535 is refused, naming the field, before Docker or the machine is asked", async () => {
+    const probed: string[] = [];
+    const counting = new LocalDockerProvider({
+      dockerHost,
+      imageName: fixtureTag,
+      stage,
+      addressProbe: async (host, port) => {
+        probed.push(`${host}:${port}`);
+        return "open";
+      },
+    });
+    const { externalId } = await provider.create(machineInput());
+    for (const port of [0, -1, 65536, 70000, 1.5, Number.NaN]) {
+      await expect(counting.daemonEndpoint(externalId, port), String(port)).rejects.toThrow(
+        /^port: must be an integer from 1 to 65535/,
+      );
+    }
+    expect(probed).toEqual([]);
   });
 
   test("logs return stdout and stderr as demultiplexed text", async () => {
