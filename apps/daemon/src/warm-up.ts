@@ -19,7 +19,7 @@ export async function warmUpRequestPaths(): Promise<void> {
     headers: { "content-type": "application/json" },
     body,
     duplex: "half",
-  } as RequestInit);
+  });
   const parsed: unknown = await request.json();
   claimRequestSchema.safeParse(parsed);
   envApplyRequestSchema.safeParse({ env: SAMPLE.env });
