@@ -1,8 +1,10 @@
 /**
  * The dashboard door reuses its connections to a daemon: sequential requests share one upstream TCP
  * connection instead of opening one each (a connect per request would add a round trip and a socket in
- * TIME_WAIT), and concurrent requests open at most one connection each, all kept for the next ones. The
- * machine is a loopback server answering like a daemon and counting the connections it accepts.
+ * TIME_WAIT), and concurrent requests open at most one connection each, all kept for the next ones. A
+ * kept connection that the machine closes just as it is reused costs a GET one retry, never an error, and
+ * never makes a request with a body arrive twice. The machine is a loopback server answering like a
+ * daemon and counting the connections it accepts.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,6 +20,8 @@ describe("proxy keep-alive to daemons", () => {
   let machineServer: Server;
   /** Upstream connections that carried a proxied request (health polls of the control plane aside). */
   const doorSockets = new Set<unknown>();
+  const servedOn = new WeakMap<object, number>();
+  const closesReused: string[] = [];
   let t: TestOs2;
   let fx: Awaited<ReturnType<typeof setUpProject>>;
   let doorUrl: string;
@@ -25,6 +29,13 @@ describe("proxy keep-alive to daemons", () => {
   beforeAll(async () => {
     machineServer = createServer((request, response) => {
       if (request.url === "/api/ping") doorSockets.add(request.socket);
+      const served = servedOn.get(request.socket) ?? 0;
+      servedOn.set(request.socket, served + 1);
+      // Closes a kept connection as it is reused, as an app whose idle timeout just ran out.
+      if (request.url?.startsWith("/api/closes-reused")) {
+        closesReused.push(`${request.method} ${served > 0 ? "reused" : "new"}`);
+        if (served > 0) return request.socket.destroy();
+      }
       const body = JSON.stringify(
         request.url === "/api/health"
           ? { status: "ok", version: "test", startedAt: new Date().toISOString(), uptimeSeconds: 1, services: [] }
@@ -82,5 +93,28 @@ describe("proxy keep-alive to daemons", () => {
     for (let burst = 0; burst < 3; burst++) await Promise.all(Array.from({ length: 8 }, get));
     // Never more connections than requests in flight at once, over every burst: they are kept and reused.
     expect(doorSockets.size - before).toBeLessThanOrEqual(8);
+  });
+
+  it("sends a GET again, once, on a new connection when the machine closes the kept one as it is reused", async () => {
+    await get(); // a kept connection to reuse
+    closesReused.length = 0;
+    const response = await fetch(doorUrl.replace("/api/ping", "/api/closes-reused"), {
+      headers: { cookie: fx.cookie, origin: DASHBOARD_ORIGIN },
+    });
+    expect(response.status).toBe(200);
+    expect(closesReused).toEqual(["GET reused", "GET new"]);
+  });
+
+  it("never sends a request with a body twice: a closed kept connection is a 502 naming the port", async () => {
+    await get();
+    closesReused.length = 0;
+    const response = await fetch(doorUrl.replace("/api/ping", "/api/closes-reused"), {
+      method: "POST",
+      headers: { cookie: fx.cookie, origin: DASHBOARD_ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ once: true }),
+    });
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { message: string }).message).toContain("port 3000");
+    expect(closesReused).toEqual(["POST reused"]);
   });
 });

@@ -200,13 +200,14 @@ function sendRequest(
       () => exchange.pending?.destroy(new RelayError(504, "the machine sent no response head in time")),
       options.headTimeoutMs ?? HEAD_TIMEOUT_MS,
     );
-    const attempt = () => {
+    const attempt = (fresh: boolean) => {
       const outgoing = (target.secure ? https : http).request({
         method,
         hostname: target.hostname,
         port: target.port,
         path,
-        agent: target.secure ? agents.https : agents.http,
+        // The retry gets a connection of its own: the app may have closed all its idle ones at once.
+        agent: fresh ? false : target.secure ? agents.https : agents.http,
         headers,
       });
       exchange.pending = outgoing;
@@ -216,12 +217,12 @@ function sendRequest(
       });
       outgoing.once("error", (error: NodeJS.ErrnoException) => {
         // Apps close idle connections on their own schedule (the daemon's forward retried the same way): a
-        // reused connection reset before any answer is retried once on a fresh one, when the whole request
+        // reused connection reset before any answer is retried once on a new one, when the whole request
         // can be sent again and the client still waits.
         const resend = !hasBody || replayable !== null;
         if (!retried && resend && !exchange.closed && outgoing.reusedSocket && STALE_CONNECTION.has(error.code ?? "")) {
           retried = true;
-          attempt();
+          attempt(true);
           return;
         }
         clearTimeout(timer);
@@ -233,7 +234,7 @@ function sendRequest(
         request.once("error", () => outgoing.destroy());
       } else outgoing.end();
     };
-    attempt();
+    attempt(false);
   });
 }
 
