@@ -47,7 +47,7 @@ import { type MachineEndpoints, withFreshEndpoint } from "./endpoints.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import { buildMachineEnv, systemEnv } from "./machine-env.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
-import type { WarmPool } from "./warm-pool.ts";
+import type { WarmPool, WarmPoolMember } from "./warm-pool.ts";
 
 const NO_CONTAINER_MESSAGE = "This machine has no container: recreate it or delete it.";
 export const CONTAINER_REMOVED_MESSAGE = "The container was removed outside os2. Recreate the machine or delete it.";
@@ -113,6 +113,25 @@ function limitsOf(row: Machine, fallback: MachineLimits): MachineLimits {
   };
 }
 
+function eventValues(
+  machineId: string,
+  fromState: MachineObservedState | null,
+  toState: MachineObservedState,
+  reason: MachineEventReason,
+  detail?: string,
+  durationMs?: number,
+) {
+  return {
+    id: newId("machineEvent"),
+    machineId,
+    fromState,
+    toState,
+    reason,
+    detail: detail ?? null,
+    durationMs: durationMs ?? null,
+  };
+}
+
 const INVALIDATES = ["machine"];
 /** First key of the organization locks (two-key advisory locks; db/client.ts's leader lock uses 7283461). */
 const ORGANIZATION_LOCK_CLASS = 7283462;
@@ -174,52 +193,75 @@ export class MachineLifecycle {
     const id = newId("machine");
     const organizationId = await this.organizationOf(input.projectId);
     if (!organizationId) throw notFound("Project");
-    // Counting and inserting under one lock, so concurrent creates cannot both take the last slot.
-    const row = await this.underOrganizationLock(organizationId, async (tx) => {
-      await this.assertRunningQuota(tx, organizationId, input.maxRunning, null);
-      const [inserted] = await tx
-        .insert(machine)
-        .values({
-          id,
-          projectId: input.projectId,
-          name: input.name,
-          type: input.type,
-          desiredState: "running",
-          observedState: "creating",
-          authTokenEncrypted: this.options.encryptor.encrypt(randomToken(32)),
-          createdBy: input.userId,
-          startRequestedAt: new Date(),
-          cpuMillis: input.limits.cpuMillis,
-          memoryMb: input.limits.memoryMb,
-          pids: input.limits.pids,
-          diskMb: input.limits.diskMb,
-          profile: input.profile,
-        })
-        .returning();
-      return inserted;
-    });
-    if (!row) throw new Error("machine insert returned no row");
-    await this.recordEvent(row, null, "creating", "user");
-
-    const pool = this.options.pool;
-    if (pool?.enabled && row.type === pool.type && (await this.exclusive(id, () => this.claimFromPool(row)))) {
-      return (await this.reload(id)) ?? row;
-    }
+    // A warm-pool member is taken (marked for this machine, nothing handed over yet) while the row is
+    // written; if the row cannot be written, the member goes back to the pool untouched.
+    const pool = this.options.pool?.enabled && input.type === this.options.pool.type ? this.options.pool : null;
+    const taking = pool ? this.takeFromPool(pool, id, input) : Promise.resolve(null);
+    const createdAt = new Date();
+    let row: Machine | undefined;
     try {
-      await this.exclusive(id, () => this.provision(row));
+      // Counting and inserting under one lock, so concurrent creates cannot both take the last slot. The
+      // row starts out leased to this instance (the work on it follows at once) with its first event.
+      row = await this.underOrganizationLock(organizationId, async (tx) => {
+        await this.assertRunningQuota(tx, organizationId, input.maxRunning, null);
+        const [inserted] = await tx
+          .insert(machine)
+          .values({
+            id,
+            projectId: input.projectId,
+            name: input.name,
+            type: input.type,
+            desiredState: "running",
+            observedState: "creating",
+            authTokenEncrypted: this.options.encryptor.encrypt(randomToken(32)),
+            createdBy: input.userId,
+            startRequestedAt: createdAt,
+            cpuMillis: input.limits.cpuMillis,
+            memoryMb: input.limits.memoryMb,
+            pids: input.limits.pids,
+            diskMb: input.limits.diskMb,
+            profile: input.profile,
+            leaseOwner: this.instanceId,
+            leaseExpiresAt: new Date(createdAt.getTime() + LEASE_MS),
+          })
+          .returning();
+        await tx.insert(machineEvent).values(eventValues(id, null, "creating", "user"));
+        return inserted;
+      });
+      if (!row) throw new Error("machine insert returned no row");
+    } catch (error) {
+      const member = await taking;
+      if (member && pool) await pool.putBack(member, id);
+      throw error;
+    }
+    this.options.publish(organizationId, INVALIDATES);
+    const created = row;
+
+    const member = await taking;
+    if (member && pool) {
+      const claimed = await this.exclusive(id, () => this.claimFromPool(pool, created, member, organizationId), {
+        wait: true,
+        leased: true,
+      });
+      if (claimed) return claimed;
+    }
+    // Still leased unless a failed claim's work released the lease on its way out.
+    const leased = !(member && pool);
+    try {
+      await this.exclusive(id, () => this.provision(created), { wait: true, leased });
     } catch (error) {
       // Nothing usable came of it: remove what was made so no container and no row are left behind.
-      await this.exclusive(id, () => this.destroy(row)).catch((cleanupError: unknown) => {
+      await this.exclusive(id, () => this.destroy(created)).catch((cleanupError: unknown) => {
         this.options.log.error("cleanup after a failed create failed; the reconciler will retry", {
           machineId: id,
           error: String(cleanupError),
         });
       });
-      this.notifyFailed(row, errorMessage(error));
+      this.notifyFailed(created, errorMessage(error));
       throw error;
     }
     this.watchUntilReady(id);
-    return (await this.reload(id)) ?? row;
+    return (await this.reload(id)) ?? created;
   }
 
   /**
@@ -437,11 +479,20 @@ export class MachineLifecycle {
     work: () => Promise<T>,
     options: { wait: false },
   ): Promise<T | typeof LEASE_HELD_ELSEWHERE>;
-  private exclusive<T>(machineId: string, work: () => Promise<T>, options?: { wait: true }): Promise<T>;
-  private exclusive<T>(machineId: string, work: () => Promise<T>, options: { wait: boolean } = { wait: true }) {
+  private exclusive<T>(
+    machineId: string,
+    work: () => Promise<T>,
+    options?: { wait: true; leased?: boolean },
+  ): Promise<T>;
+  private exclusive<T>(
+    machineId: string,
+    work: () => Promise<T>,
+    options: { wait: boolean; leased?: boolean } = { wait: true },
+  ) {
     return this.mutex.run(machineId, async () => {
       const deadline = Date.now() + LEASE_WAIT_MS;
-      while (!(await this.takeLease(machineId))) {
+      // `leased`: the row was inserted holding this instance's lease (create), so there is nothing to take.
+      while (!options.leased && !(await this.takeLease(machineId))) {
         if (!options.wait) return LEASE_HELD_ELSEWHERE;
         if (Date.now() > deadline) {
           throw new DomainError(
@@ -665,23 +716,30 @@ export class MachineLifecycle {
     }
   }
 
+  /** A ready warm-pool member of the new machine's profile and disk size, marked for it; null when none. */
+  private takeFromPool(pool: WarmPool, machineId: string, input: CreateInput) {
+    // The disk size the row will have (limitsOf): a machine without its own takes the default.
+    const diskMb = input.limits.diskMb ?? this.options.defaultLimits.diskMb;
+    return pool.take({ profile: input.profile, diskMb, machineId }).catch((error: unknown) => {
+      this.options.log.warn("taking a warm-pool machine failed; booting one", { error: errorMessage(error) });
+      return null;
+    });
+  }
+
   /**
-   * Hands the new machine a warm-pool member when one fits (same type, profile and disk size), and records
-   * `running` once its daemon confirmed the claim. False when there was none, or the claim failed (then
-   * with an event saying why, and the member removed): the caller boots the machine cold.
+   * Hands the new machine the warm-pool member taken for it, and records `running` once its daemon confirmed
+   * the claim: container, readiness, the `running` event and the member row's removal in one transaction.
+   * Null when the claim failed (then with an event saying why, and the member removed): the caller boots
+   * the machine cold.
    */
-  private async claimFromPool(row: Machine): Promise<boolean> {
-    const pool = this.options.pool;
-    if (!pool?.enabled || row.type !== pool.type) return false;
-    const limits = limitsOf(row, this.options.defaultLimits);
-    const member = await pool
-      .take({ profile: row.profile ?? this.options.defaultProfile, diskMb: limits.diskMb, machineId: row.id })
-      .catch((error: unknown) => {
-        this.options.log.warn("taking a warm-pool machine failed; booting one", { error: errorMessage(error) });
-        return null;
-      });
-    if (!member) return false;
+  private async claimFromPool(
+    pool: WarmPool,
+    row: Machine,
+    member: WarmPoolMember,
+    organizationId: string,
+  ): Promise<Machine | null> {
     try {
+      const limits = limitsOf(row, this.options.defaultLimits);
       const authToken = this.options.encryptor.decrypt(row.authTokenEncrypted);
       const env = await buildMachineEnv(this.options.db, this.options.encryptor, {
         machineId: row.id,
@@ -691,28 +749,36 @@ export class MachineLifecycle {
       });
       const claimed = await pool.claim(member, { token: authToken, env, limits });
       const readyAt = new Date();
-      await this.options.db.transaction(async (tx) => {
-        await tx
+      const timeToReadyMs = row.startRequestedAt ? readyAt.getTime() - row.startRequestedAt.getTime() : undefined;
+      this.options.endpoints.forget(row.id);
+      const current = await this.options.db.transaction(async (tx) => {
+        const [updated] = await tx
           .update(machine)
           .set({
             externalId: claimed.externalId,
             metadata: claimed.metadata,
+            observedState: "running",
             envAppliedAt: readyAt,
             readyAt,
             lastError: null,
           })
-          .where(eq(machine.id, row.id));
+          .where(eq(machine.id, row.id))
+          .returning();
+        await tx
+          .insert(machineEvent)
+          .values(
+            eventValues(row.id, row.observedState, "running", "health", "claimed from the warm pool", timeToReadyMs),
+          );
         await pool.forget(tx, member.id);
+        return updated;
       });
       pool.release(member.id);
-      const timeToReadyMs = row.startRequestedAt ? readyAt.getTime() - row.startRequestedAt.getTime() : undefined;
-      await this.transition(row.id, "running", "health", "claimed from the warm pool", timeToReadyMs);
-      const organizationId = await this.organizationOf(row.projectId);
-      if (organizationId && timeToReadyMs !== undefined) {
-        const current = (await this.reload(row.id)) ?? row;
+      this.options.publish(organizationId, INVALIDATES);
+      if (!current) return null; // cannot happen: the row is this work's alone while it runs
+      if (timeToReadyMs !== undefined) {
         this.options.hooks?.onReady({ machine: toPublicMachine(current), organizationId, timeToReadyMs });
       }
-      return true;
+      return current;
     } catch (error) {
       const reason = `The warm pool's machine could not be claimed (${errorMessage(error)}); booting a new one instead.`;
       this.options.log.warn(reason, { machineId: row.id, memberId: member.id });
@@ -724,7 +790,7 @@ export class MachineLifecycle {
         }),
       );
       pool.release(member.id);
-      return false;
+      return null;
     }
   }
 
@@ -908,15 +974,9 @@ export class MachineLifecycle {
     detail?: string,
     durationMs?: number,
   ) {
-    await this.options.db.insert(machineEvent).values({
-      id: newId("machineEvent"),
-      machineId: row.id,
-      fromState,
-      toState,
-      reason,
-      detail: detail ?? null,
-      durationMs: durationMs ?? null,
-    });
+    await this.options.db
+      .insert(machineEvent)
+      .values(eventValues(row.id, fromState, toState, reason, detail, durationMs));
     const organizationId = await this.organizationOf(row.projectId);
     if (organizationId) this.options.publish(organizationId, INVALIDATES);
   }

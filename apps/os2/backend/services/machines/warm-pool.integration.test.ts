@@ -201,6 +201,24 @@ describe("warm pool: fallback", () => {
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: created.id });
   });
 
+  it("a create refused after its member was taken (name already used) puts the member back, ready and untouched", async () => {
+    await fill(t);
+    const kept = await fx.api.machine.create.mutate({ ...fx.scope, name: "kept", type: "local-docker" });
+    await waitForObservedState(byId(kept.id), "running");
+    await fill(t);
+    const [before] = await members(t);
+    expect(before?.state).toBe("ready");
+    await expect(fx.api.machine.create.mutate({ ...fx.scope, name: "kept", type: "local-docker" })).rejects.toThrow(
+      /already/i,
+    );
+    const [after] = await members(t);
+    expect(after).toMatchObject({ id: before?.id, state: "ready", claimedBy: null, externalId: before?.externalId });
+    // Its daemon still takes only the pool credential: nothing was handed to it.
+    const response = await fetch(`${await daemonUrl(after?.externalId ?? "")}/api/oom`);
+    expect(response.status).toBe(401);
+    await fx.api.machine.delete.mutate({ ...fx.scope, machineId: kept.id });
+  });
+
   it("with the pool off, create boots cold and no member is ever made", async () => {
     const off = await startTestOs2({ OS2_WARM_POOL_SIZE: "0" });
     try {

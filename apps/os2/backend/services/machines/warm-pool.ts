@@ -168,8 +168,10 @@ export class WarmPool {
       input.limits.cpuMillis === member.cpuMillis &&
       input.limits.memoryMb === member.memoryMb &&
       input.limits.pids === member.pids;
-    const [endpoint] = await Promise.all([
+    // The container's address and metadata, and its limits, in parallel: nothing here waits on the others.
+    const [endpoint, inspected] = await Promise.all([
       provider.daemonEndpoint(externalId, DAEMON_PORT, signal),
+      provider.inspect(externalId, signal),
       sameLimits ? undefined : provider.updateLimits(externalId, input.limits, signal),
     ]);
     const body = claimRequestSchema.parse({ token: input.token, env: input.env });
@@ -182,16 +184,36 @@ export class WarmPool {
     // Only the status matters; nothing the machine sent is read.
     await answer.body?.cancel();
     if (answer.status !== 200) throw new Error(`its daemon answered HTTP ${answer.status} to PUT /api/claim`);
-    const [own, pool, health, inspected] = await Promise.all([
+    const [own, pool, health] = await Promise.all([
       statusWith(endpoint, input.token, signal),
       statusWith(endpoint, poolToken, signal),
       checkHealth(endpoint, 2_000),
-      provider.inspect(externalId, signal),
     ]);
     if (own !== 200) throw new Error(`its daemon answered HTTP ${own} to the machine's own token after the claim`);
     if (pool !== 401) throw new Error(`its daemon still answered HTTP ${pool} to the pool credential after the claim`);
     if (!health.healthy) throw new Error(`its daemon is not healthy after the claim: ${health.reason}`);
     return { externalId, metadata: inspected.metadata };
+  }
+
+  /** A member taken for a machine that was never written (its create was refused): ready again, untouched. */
+  async putBack(member: WarmPoolMember, machineId: string): Promise<void> {
+    await this.options.db
+      .update(warmPoolMember)
+      .set({ state: "ready", claimedBy: null, stateChangedAt: new Date() })
+      .where(
+        and(
+          eq(warmPoolMember.id, member.id),
+          eq(warmPoolMember.state, "claiming"),
+          eq(warmPoolMember.claimedBy, machineId),
+        ),
+      )
+      .catch((error: unknown) =>
+        this.options.log.warn("returning a warm-pool member failed; the pool drains it later", {
+          memberId: member.id,
+          error: errorMessage(error),
+        }),
+      );
+    this.working.delete(member.id);
   }
 
   /** The claim is complete: the member row goes in the transaction that gives the machine its container. */
