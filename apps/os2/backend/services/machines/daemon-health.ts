@@ -76,10 +76,14 @@ export type WaitForHealthOptions = {
   signal?: AbortSignal;
 };
 
-/** Resolves when health is good; rejects with the last reason after `timeoutMs`. Polls fast: boot takes ~0.3–1 s. */
+/**
+ * Resolves when health is good; rejects with the last reason after `timeoutMs`. Polls every 10 ms: a boot
+ * takes ~0.3–1 s, and on local Docker a poll before the daemon listens is a connection the kernel refuses
+ * at the machine's bridge address (no docker-proxy in between), so polling fast costs next to nothing.
+ */
 export async function waitForHealth(options: WaitForHealthOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
-  const interval = options.intervalMs ?? 25;
+  const interval = options.intervalMs ?? 10;
   let endpoint: DaemonEndpoint | null = null;
   let lastReason = "";
   while (Date.now() < deadline) {

@@ -660,7 +660,8 @@ export class MachineLifecycle {
         if (healthy && row.observedState !== "running") {
           if (row.observedState === "starting") await this.markReady(row.id);
           else {
-            await this.applyEnv(row);
+            const envAppliedAt = await this.applyEnv(row);
+            if (envAppliedAt) await this.options.db.update(machine).set({ envAppliedAt }).where(eq(machine.id, row.id));
             await this.transition(row.id, "running", "health");
           }
         } else if (!healthy && row.observedState === "running") {
@@ -814,11 +815,18 @@ export class MachineLifecycle {
       profile: row.profile ?? this.options.defaultProfile,
       signal: AbortSignal.timeout(CREATE_TIMEOUT_MS),
     });
+    // The container and `starting` in one write, then its event: the caller reloaded the row under the
+    // lock, so its state is the one this leaves.
+    this.options.endpoints.forget(row.id);
     await this.options.db
       .update(machine)
-      .set({ externalId: created.externalId, metadata: created.metadata, lastError: null })
+      .set({ externalId: created.externalId, metadata: created.metadata, lastError: null, observedState: "starting" })
       .where(eq(machine.id, row.id));
-    await this.transition(row.id, "starting", "provider");
+    if (row.observedState !== "starting") {
+      await this.options.db.insert(machineEvent).values(eventValues(row.id, row.observedState, "starting", "provider"));
+      const organizationId = await this.organizationOf(row.projectId);
+      if (organizationId) this.options.publish(organizationId, INVALIDATES);
+    }
   }
 
   /** Removes the provider's machine (by id, or by labels when the id was never stored) and then the row. */
@@ -879,8 +887,9 @@ export class MachineLifecycle {
     if (!current || current.desiredState !== "running") return;
     if (generation !== undefined && current.startRequestedAt?.getTime() !== generation) return;
     if (current.observedState === "running") return;
+    let envAppliedAt: Date | null;
     try {
-      await this.applyEnv(current);
+      envAppliedAt = await this.applyEnv(current);
     } catch (error) {
       const message = `Could not hand the machine its environment: ${errorMessage(error)}`;
       await this.transition(machineId, "error", "health", message);
@@ -889,9 +898,19 @@ export class MachineLifecycle {
     }
     const readyAt = new Date();
     const timeToReadyMs = current.startRequestedAt ? readyAt.getTime() - current.startRequestedAt.getTime() : null;
-    await this.options.db.update(machine).set({ readyAt, lastError: null }).where(eq(machine.id, machineId));
-    await this.transition(machineId, "running", "health", undefined, timeToReadyMs ?? undefined);
+    // Environment, readiness and `running` in one write, then the event (the row is this work's alone).
+    this.options.endpoints.forget(machineId);
+    await this.options.db
+      .update(machine)
+      .set({ readyAt, lastError: null, observedState: "running", ...(envAppliedAt ? { envAppliedAt } : {}) })
+      .where(eq(machine.id, machineId));
+    await this.options.db
+      .insert(machineEvent)
+      .values(
+        eventValues(machineId, current.observedState, "running", "health", undefined, timeToReadyMs ?? undefined),
+      );
     const organizationId = await this.organizationOf(current.projectId);
+    if (organizationId) this.options.publish(organizationId, INVALIDATES);
     if (organizationId && timeToReadyMs !== null) {
       this.options.hooks?.onReady({ machine: toPublicMachine({ ...current, readyAt }), organizationId, timeToReadyMs });
     }
@@ -899,10 +918,11 @@ export class MachineLifecycle {
 
   /**
    * Hands the daemon the machine's environment as it is now (project vars, the machine's overrides, os2's
-   * own; `PUT /api/env`) and records when. Every start does this before the machine counts as running. A
-   * daemon from before that route (404) got its environment with its container, and keeps it.
+   * own; `PUT /api/env`) and answers when (the caller records it). Every start does this before the
+   * machine counts as running. A daemon from before that route (404) got its environment with its
+   * container, and keeps it: null.
    */
-  private async applyEnv(row: Machine): Promise<void> {
+  private async applyEnv(row: Machine): Promise<Date | null> {
     const env = await buildMachineEnv(this.options.db, this.options.encryptor, {
       machineId: row.id,
       projectId: row.projectId,
@@ -927,10 +947,10 @@ export class MachineLifecycle {
       this.options.log.warn("the machine's daemon has no /api/env; it keeps the environment it was created with", {
         machineId: row.id,
       });
-      return;
+      return null;
     }
     if (!response.ok) throw new Error(`its daemon answered HTTP ${response.status} to PUT /api/env`);
-    await this.options.db.update(machine).set({ envAppliedAt: new Date() }).where(eq(machine.id, row.id));
+    return new Date();
   }
 
   private async reload(machineId: string): Promise<Machine | null> {
