@@ -179,13 +179,15 @@ export class Machines {
   }
 
   /**
-   * Polls until the machine is in `state`. Rejects with `MachineFailedError` when it goes to `error`
-   * instead, and `Os2TimeoutError` after `timeoutMs` (5 minutes by default).
+   * Polls until the machine is in `state`: every 50 ms at first (a local machine boots in well under a
+   * second, and each poll is one small GET), then half as often again each time, up to `intervalMs` (1 s).
+   * Rejects with `MachineFailedError` when it goes to `error` instead, and `Os2TimeoutError` after
+   * `timeoutMs` (5 minutes by default).
    */
   async waitUntil(ref: string, state: MachineState, options: WaitOptions = {}): Promise<Machine> {
     const timeoutMs = options.timeoutMs ?? 300_000;
     const deadline = Date.now() + timeoutMs;
-    let interval = 250;
+    let interval = 50;
     for (;;) {
       const data = await this.fetchData(ref, options.signal);
       if (data.state === state) return new Machine(this.http, data);
@@ -196,7 +198,7 @@ export class Machines {
         );
       }
       await delay(Math.min(interval, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal });
-      interval = Math.min(options.intervalMs ?? 1_000, interval * 2);
+      interval = Math.min(options.intervalMs ?? 1_000, interval * 1.5);
     }
   }
 
