@@ -7,8 +7,12 @@
  *
  * The SDK opens a socket.io connection for state events unless `useDeprecatedPolling` is set; os2 polls
  * (see reference/daytona-wire.md), so a process never hangs on a socket that Daytona's API may not offer.
+ *
+ * The SDK (and its API clients, axios, socket.io, OpenTelemetry) takes about a second to import, so it is
+ * imported on the first operation that needs it, not at start: a server without Daytona never loads it,
+ * and one with Daytona starts as fast (availability uses the snapshot resolver's plain fetch).
  */
-import { Daytona, DaytonaNotFoundError, type Sandbox } from "@daytonaio/sdk";
+import type { Daytona, DaytonaConfig, Sandbox } from "@daytonaio/sdk";
 
 import { isProviderError, ProviderError } from "../errors";
 import {
@@ -27,7 +31,7 @@ import {
 } from "../types";
 import { type Clock, systemClock } from "./clock";
 import { DAYTONA_USAGE_INTERVAL_MS, daytonaUsageReading } from "./daytona-usage";
-import { mapDaytonaError } from "./map-daytona-error";
+import { isDaytonaNotFound, mapDaytonaError } from "./map-daytona-error";
 import { type PreviewEndpointSource, PreviewTokenRejectedError } from "./preview-request";
 import { InMemoryPreviewTokenStore, type PreviewToken, type PreviewTokenStore } from "./preview-token-store";
 import { SnapshotResolver } from "./snapshot-resolver";
@@ -59,7 +63,8 @@ const AVAILABILITY_CACHE_MS = 15_000;
 
 export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
   readonly type = "daytona" as const;
-  private readonly daytona: Daytona;
+  private readonly sdkConfig: DaytonaConfig;
+  private sdkClient: Promise<Daytona> | undefined;
   private readonly resolver: SnapshotResolver;
   private readonly tokens: PreviewTokenStore;
   private readonly clock: Clock;
@@ -72,12 +77,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
     this.clock = options.clock ?? systemClock;
     this.timeoutSeconds = options.operationTimeoutSeconds ?? 120;
     this.tokens = options.previewTokenStore ?? new InMemoryPreviewTokenStore();
-    this.daytona = new Daytona({
+    this.sdkConfig = {
       apiKey: options.apiKey,
       apiUrl,
       ...(options.organizationId ? { organizationId: options.organizationId } : {}),
       useDeprecatedPolling: true,
-    });
+    };
     this.resolver =
       options.snapshotResolver ??
       new SnapshotResolver({
@@ -115,8 +120,8 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
     const labels: Record<string, string> = { ...input.labels };
     const sandbox = await this.call(
       `create sandbox for machine ${input.machineId}`,
-      () =>
-        this.daytona.create(
+      async () =>
+        (await this.daytona()).create(
           {
             snapshot: snapshot.name,
             envVars: input.envVars,
@@ -149,7 +154,7 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
     await this.call(
       `start sandbox ${externalId}`,
       async () => {
-        const sandbox = await this.daytona.get(externalId);
+        const sandbox = await (await this.daytona()).get(externalId);
         if (sandbox.state === "started") return;
         if (sandbox.state === "starting" || sandbox.state === "restoring" || sandbox.state === "creating") {
           await sandbox.waitUntilStarted(this.timeoutSeconds);
@@ -166,7 +171,7 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
     await this.call(
       `stop sandbox ${externalId}`,
       async () => {
-        const sandbox = await this.daytona.get(externalId);
+        const sandbox = await (await this.daytona()).get(externalId);
         await this.stopSandbox(sandbox);
       },
       signal,
@@ -178,7 +183,7 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
     await this.call(
       `archive sandbox ${externalId}`,
       async () => {
-        const sandbox = await this.daytona.get(externalId);
+        const sandbox = await (await this.daytona()).get(externalId);
         if (sandbox.state === "archived" || sandbox.state === "archiving") return;
         await this.stopSandbox(sandbox);
         await sandbox.archive();
@@ -193,12 +198,12 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
       `delete sandbox ${externalId}`,
       async () => {
         try {
-          const sandbox = await this.daytona.get(externalId);
+          const sandbox = await (await this.daytona()).get(externalId);
           if (sandbox.state !== "destroyed" && sandbox.state !== "destroying") {
             await sandbox.delete(this.timeoutSeconds);
           }
         } catch (error) {
-          if (!(error instanceof DaytonaNotFoundError)) throw error;
+          if (!isDaytonaNotFound(error)) throw error;
         }
       },
       signal,
@@ -208,7 +213,11 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
 
   async inspect(externalId: string, signal?: AbortSignal): Promise<InspectResult> {
     try {
-      const sandbox = await this.call(`inspect sandbox ${externalId}`, () => this.daytona.get(externalId), signal);
+      const sandbox = await this.call(
+        `inspect sandbox ${externalId}`,
+        async () => (await this.daytona()).get(externalId),
+        signal,
+      );
       const metadata: Record<string, unknown> = { daytonaState: sandbox.state ?? "unknown", target: sandbox.target };
       if (sandbox.snapshot) metadata.snapshotName = sandbox.snapshot;
       const result: InspectResult = { state: toMachineState(sandbox.state), metadata };
@@ -227,7 +236,7 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
       "list sandboxes",
       async () => {
         const machines: ListedMachine[] = [];
-        for await (const sandbox of this.daytona.list({ labels: selector, limit: 100 })) {
+        for await (const sandbox of (await this.daytona()).list({ labels: selector, limit: 100 })) {
           const state = toMachineState(sandbox.state);
           if (state === "missing") continue;
           machines.push({
@@ -270,7 +279,7 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
    */
   async *usage(externalId: string, signal: AbortSignal): AsyncIterable<UsageReading> {
     const action = `read metrics of sandbox ${externalId}`;
-    const sandbox = await this.call(action, () => this.daytona.get(externalId), signal);
+    const sandbox = await this.call(action, async () => (await this.daytona()).get(externalId), signal);
     while (!signal.aborted && sandbox.state === "started") {
       // The SDK takes no signal; a deadline keeps a hung toolbox from holding the stream.
       const metrics: unknown = await this.call(
@@ -308,8 +317,19 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
     await this.tokens.delete(externalId, port);
   }
 
+  /** The SDK client, imported and built on first use; a failed import is retried on the next call. */
+  private daytona(): Promise<Daytona> {
+    this.sdkClient ??= import("@daytonaio/sdk")
+      .then(({ Daytona }) => new Daytona(this.sdkConfig))
+      .catch((error: unknown) => {
+        this.sdkClient = undefined;
+        throw error;
+      });
+    return this.sdkClient;
+  }
+
   private async deleteByMachineId(machineId: string): Promise<void> {
-    for await (const sandbox of this.daytona.list({ labels: { "os2.machine-id": machineId }, limit: 10 })) {
+    for await (const sandbox of (await this.daytona()).list({ labels: { "os2.machine-id": machineId }, limit: 10 })) {
       await sandbox.delete(this.timeoutSeconds).catch(() => undefined);
     }
   }
@@ -322,7 +342,7 @@ export class DaytonaProvider implements MachineProvider, PreviewEndpointSource {
     const request = this.call(
       `get preview link for port ${port} of sandbox ${externalId}`,
       async () => {
-        const sandbox = await this.daytona.get(externalId);
+        const sandbox = await (await this.daytona()).get(externalId);
         const link = await sandbox.getPreviewLink(port);
         const preview = { url: link.url, token: link.token };
         await this.tokens.set(externalId, port, preview);

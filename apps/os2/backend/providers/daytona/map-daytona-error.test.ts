@@ -3,7 +3,9 @@ import {
   DaytonaConnectionError,
   DaytonaConnectionTimeoutError,
   DaytonaError,
+  DaytonaFileNotFoundError,
   DaytonaNotFoundError,
+  DaytonaProcessExecutionTimeoutError,
   DaytonaRateLimitError,
   DaytonaTimeoutError,
 } from "@daytonaio/sdk";
@@ -11,7 +13,7 @@ import { describe, expect, it } from "vitest";
 
 import { ProviderError } from "../errors";
 import { toMachineState } from "./daytona-provider";
-import { mapDaytonaError } from "./map-daytona-error";
+import { DaytonaHttpError, isDaytonaNotFound, mapDaytonaError } from "./map-daytona-error";
 
 const kindOf = (error: unknown) => (error instanceof ProviderError ? error.kind : "not a ProviderError");
 
@@ -26,11 +28,26 @@ describe("mapDaytonaError", () => {
     [new DaytonaConnectionTimeoutError("read timeout"), "timeout"],
     [new DaytonaTimeoutError("Sandbox failed to become ready within the timeout period"), "timeout"],
     [new DaytonaError("Internal", 500), "unavailable"],
+    // Subclasses of the SDK's classes map like their parents (recognised without importing the SDK).
+    [new DaytonaFileNotFoundError("no such file"), "not_found"],
+    [new DaytonaProcessExecutionTimeoutError("took too long"), "timeout"],
+    // The snapshot resolver's own REST calls.
+    [new DaytonaHttpError("Not found", 404), "not_found"],
+    [new DaytonaHttpError("Unauthorized", 401), "unavailable"],
+    [new DaytonaHttpError("Bad Gateway", 502), "unavailable"],
     [new DaytonaError("Unauthorized", 401), "unavailable"],
     [new DOMException("The operation was aborted", "AbortError"), "timeout"],
     [new TypeError("fetch failed"), "unreachable"],
   ] as const)("maps %s to %s", (error, kind) => {
     expect(kindOf(mapDaytonaError(error, "do it"))).toBe(kind);
+  });
+
+  it("tells Daytona's not-found answers from other failures", () => {
+    expect(isDaytonaNotFound(new DaytonaNotFoundError("Sandbox not found", 404))).toBe(true);
+    expect(isDaytonaNotFound(new DaytonaError("gone", 404))).toBe(true);
+    expect(isDaytonaNotFound(new DaytonaConflictError("busy", 409))).toBe(false);
+    // An error that only looks like one (a 404 on something else) is not Daytona's answer.
+    expect(isDaytonaNotFound(Object.assign(new Error("Not Found"), { statusCode: 404 }))).toBe(false);
   });
 
   it("keeps programming errors as they are, so they are logged with their stack", () => {

@@ -11,13 +11,12 @@
  * (`dev-…`, `local-…`), where a developer who just built a snapshot expects the next machine to use it.
  * Concurrent look-ups for one prefix share a single request. Failures are never cached.
  */
-import { DaytonaError } from "@daytonaio/sdk";
 import { z } from "zod";
 
 import { isDevPrefix } from "../../stage";
 import { ProviderError } from "../errors";
 import { type Clock, systemClock } from "./clock";
-import { mapDaytonaError } from "./map-daytona-error";
+import { DaytonaHttpError, mapDaytonaError } from "./map-daytona-error";
 
 export const SNAPSHOT_CACHE_TTL_MS = 5 * 60 * 1000;
 /** Page size for the listing; with the server-side name filter one page is the normal case. */
@@ -146,7 +145,7 @@ export class SnapshotResolver {
       });
       const body: unknown = await response.json().catch(() => null);
       if (!response.ok) {
-        throw new DaytonaError(errorMessageOf(body) ?? `HTTP ${response.status}`, response.status);
+        throw new DaytonaHttpError(errorMessageOf(body) ?? `HTTP ${response.status}`, response.status);
       }
       const parsed = paginatedSnapshotsSchema.safeParse(body);
       if (!parsed.success) {
