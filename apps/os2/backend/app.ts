@@ -114,6 +114,8 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   const publicUrl = env.OS2_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
 
   warnAboutExposure(env, log);
+  // Where Docker answers is probed while the database opens (both wait on I/O; neither needs the other).
+  const dockerHost = options.providers ? undefined : resolveDockerHost(env.DOCKER_HOST);
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.OS2_DATA_DIR });
   const { db } = database;
   const installationId = await ensureInstallation(db);
@@ -174,7 +176,13 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   };
 
   const providers =
-    options.providers ?? (await createProviders(env, stage, new DatabasePreviewTokenStore(db, encryptor)));
+    options.providers ??
+    createProviders(
+      env,
+      stage,
+      await (dockerHost ?? resolveDockerHost(env.DOCKER_HOST)),
+      new DatabasePreviewTokenStore(db, encryptor),
+    );
   const limits = installationLimits(env);
   const pool = new WarmPool({
     db,
@@ -391,14 +399,15 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   };
 }
 
-async function createProviders(
+function createProviders(
   env: Env,
   stage: string,
+  dockerHost: string,
   previewTokenStore: DatabasePreviewTokenStore,
-): Promise<ProviderRegistry> {
+): ProviderRegistry {
   return {
     "local-docker": new LocalDockerProvider({
-      dockerHost: await resolveDockerHost(env.DOCKER_HOST),
+      dockerHost,
       imageName: env.LOCAL_DOCKER_IMAGE_NAME,
       stage,
       network: env.OS2_MACHINE_NETWORK,

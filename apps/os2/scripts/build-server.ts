@@ -2,12 +2,16 @@
  * `pnpm build` (after the SPA): bundles the production server, backend/entry.ts, into dist-server/entry.js so
  * that `pnpm start` runs plain JavaScript under Node instead of compiling TypeScript with tsx at every start.
  *
- * npm packages stay external: Node loads them from node_modules at run time, so PGlite finds its wasm and
- * data files and @scalar/api-reference its browser bundle next to their own code. Workspace packages
- * (@os2/protocol) export TypeScript source and are bundled. The SQL migrations are read from disk next to
- * the module that runs them (backend/db/client.ts: `<dir of the module>/migrations`), so they are copied to
- * dist-server/migrations. entry.ts serves the SPA from `<dir of the module>/../dist`, which is apps/os2/dist
- * from either place.
+ * npm packages are bundled too: resolving and loading a thousand-odd files from node_modules one by one
+ * costs Node's module loader more than a second of CPU at every start, one file costs a fraction. A few
+ * stay in node_modules, loaded from there at run time (they are all direct dependencies, so Node finds
+ * them from dist-server/), each for a reason listed in `KEEP_EXTERNAL`. The bundle gets a CommonJS
+ * `require` (the banner), which bundled CommonJS packages use for Node's built-in modules.
+ *
+ * The SQL migrations are read from disk next to the module that runs them (backend/db/client.ts: `<dir of
+ * the module>/migrations`), so they are copied to dist-server/migrations. entry.ts serves the SPA from
+ * `<dir of the module>/../dist`, which is apps/os2/dist from either place. @scalar/api-reference is not
+ * imported at all: its browser bundle is read through `import.meta.resolve`, from node_modules.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -18,12 +22,28 @@ import { build, type Plugin } from "esbuild";
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = path.join(packageDir, "dist-server");
 
-/** Bare imports stay external unless they name a workspace package. */
-const externalNpmPackages: Plugin = {
-  name: "external-npm-packages",
+/** Packages Node loads from node_modules at run time instead of from the bundle, and why. */
+const KEEP_EXTERNAL: Record<string, string> = {
+  "@electric-sql/pglite": "reads its wasm and file-system bundle from files next to its own module",
+  "@daytonaio/sdk":
+    "imported on first use by a configured Daytona provider (about a second), never by a server without one",
+  dockerode: "docker-modem's ssh2 loads optional native addons (cpu-features) from its own directory",
+  // Optional native speed-ups that ws tries to require and does without; not installed.
+  bufferutil: "optional (ws)",
+  "utf-8-validate": "optional (ws)",
+};
+
+const packageName = (specifier: string) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
+
+const keepListedPackagesExternal: Plugin = {
+  name: "keep-listed-packages-external",
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith("@os2/") ? undefined : { path: args.path, external: true },
+      packageName(args.path) in KEEP_EXTERNAL ? { path: args.path, external: true } : undefined,
     );
   },
 };
@@ -39,7 +59,10 @@ await build({
   target: "node20.19",
   sourcemap: "linked",
   logLevel: "warning",
-  plugins: [externalNpmPackages],
+  banner: {
+    js: 'import { createRequire as __os2CreateRequire } from "node:module";\nconst require = __os2CreateRequire(import.meta.url);',
+  },
+  plugins: [keepListedPackagesExternal],
 });
 fs.cpSync(path.join(packageDir, "backend/db/migrations"), path.join(outDir, "migrations"), { recursive: true });
 console.log(`built dist-server/entry.js in ${(performance.now() - started).toFixed(0)} ms`);

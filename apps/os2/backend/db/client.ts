@@ -53,6 +53,15 @@ export type OpenDatabaseOptions = {
 
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), "migrations");
 
+/**
+ * PGlite runs one Postgres backend inside this process, so two of Postgres's server defaults only cost
+ * start time: 128 MB of shared buffers are zeroed (after growing the wasm memory past its initial 128 MB)
+ * at every open, and shared memory is sized for 100 connections where there is one. 32 MB of buffers hold
+ * the hot pages of an installation (the OS page cache keeps the rest close); together this takes about
+ * 100 ms of CPU off each start. Command-line settings win over the data dir's postgresql.conf.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=32MB", "-c", "max_connections=10"];
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl);
   return openPglite(path.join(options.dataDir, "pglite"));
@@ -60,7 +69,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
 async function openPglite(dir: string): Promise<DatabaseHandle> {
   fs.mkdirSync(dir, { recursive: true });
-  const client = new PGlite(dir);
+  const client = new PGlite(dir, { startParams: PGLITE_START_PARAMS });
   await client.waitReady;
   const db = drizzlePglite(client, { schema });
   await migratePglite(db, { migrationsFolder });
