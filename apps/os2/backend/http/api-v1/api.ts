@@ -283,8 +283,10 @@ export function createApiV1(deps: AppDeps) {
           });
         const key = c.req.valid("header")[IDEMPOTENCY_KEY_HEADER];
         if (!key) return c.json(toApiMachine(await create()), 201);
-        const { machineId, replayed } = await deps.services.idempotency.once(scope.projectId, key, create);
-        return c.json(await publicMachine(api, scope, machineId), replayed ? 200 : 201);
+        const { machineId, made } = await deps.services.idempotency.once(scope.projectId, key, create);
+        // The machine this request made is in hand; a replay reads the earlier request's as it is now.
+        if (made) return c.json(toApiMachine({ ...made, envPendingRestart: false }), 201);
+        return c.json(await publicMachine(api, scope, machineId), 200);
       }),
   );
 
