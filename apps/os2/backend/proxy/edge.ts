@@ -38,10 +38,19 @@ export type EdgeOptions = {
 };
 
 export function createEdge(options: EdgeOptions) {
-  const run = (work: Promise<void>, onError: () => void) => {
+  const logFailure = (error: unknown) =>
+    options.log.error("a request failed at the edge", { error: String((error as Error).stack ?? error) });
+  /** A handler's failure is logged and answered with a 500 (one closure per request, none on success). */
+  const run = (work: Promise<void>, response: ServerResponse) => {
     work.catch((error: unknown) => {
-      options.log.error("a request failed at the edge", { error: String((error as Error).stack ?? error) });
-      onError();
+      logFailure(error);
+      sendJson(response, 500, "Internal error; it has been logged.");
+    });
+  };
+  const runUpgrade = (work: Promise<void>, socket: Duplex) => {
+    work.catch((error: unknown) => {
+      logFailure(error);
+      rejectSocket(socket, 500, "Internal error; it has been logged.");
     });
   };
 
@@ -49,10 +58,12 @@ export function createEdge(options: EdgeOptions) {
   function handleRequest(request: IncomingMessage, response: ServerResponse, next: () => void): void {
     const parsed = parseRequestTarget(request.url);
     if (parsed.kind === "bad") return sendJson(response, parsed.status, parsed.message);
-    const fail = () => sendJson(response, 500, "Internal error; it has been logged.");
     const preview = options.previewOrigin.match(request.headers.host);
     if (preview) {
-      return run(options.previewDoor.handleRequest(request, response, preview, parsed.pathname, parsed.search), fail);
+      return run(
+        options.previewDoor.handleRequest(request, response, preview, parsed.pathname, parsed.search),
+        response,
+      );
     }
     const daemonRoute = matchDaemonRoute(parsed.pathname);
     if (daemonRoute) {
@@ -65,7 +76,7 @@ export function createEdge(options: EdgeOptions) {
               ? options.dashboardDoor.handleRequest(request, response, resolved.target, parsed.search)
               : sendJson(response, resolved.status, resolved.message),
           ),
-        fail,
+        response,
       );
     }
     const proxy = parseProxyPath(parsed.pathname);
@@ -81,7 +92,7 @@ export function createEdge(options: EdgeOptions) {
       options.trustedOrigins,
     );
     if (refusal) return sendJson(response, 403, refusal);
-    run(options.dashboardDoor.handleRequest(request, response, proxy.target, parsed.search), fail);
+    run(options.dashboardDoor.handleRequest(request, response, proxy.target, parsed.search), response);
   }
 
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -89,17 +100,16 @@ export function createEdge(options: EdgeOptions) {
     socket.on("error", () => socket.destroy());
     const parsed = parseRequestTarget(request.url);
     if (parsed.kind === "bad") return rejectSocket(socket, parsed.status, parsed.message);
-    const fail = () => rejectSocket(socket, 500, "Internal error; it has been logged.");
     const preview = options.previewOrigin.match(request.headers.host);
     if (preview) {
-      return run(
+      return runUpgrade(
         options.previewDoor.handleUpgrade(request, socket, head, preview, parsed.pathname, parsed.search),
-        fail,
+        socket,
       );
     }
     const daemonRoute = matchDaemonRoute(parsed.pathname);
     if (daemonRoute) {
-      return run(
+      return runUpgrade(
         options
           .resolveDaemonRoute(headersOf(request), daemonRoute)
           .then((resolved) =>
@@ -107,7 +117,7 @@ export function createEdge(options: EdgeOptions) {
               ? options.dashboardDoor.handleUpgrade(request, socket, head, resolved.target, parsed.search)
               : rejectSocket(socket, resolved.status, resolved.message),
           ),
-        fail,
+        socket,
       );
     }
     const refusal = crossSiteRefusal(
@@ -123,7 +133,10 @@ export function createEdge(options: EdgeOptions) {
     const proxy = parseProxyPath(parsed.pathname);
     if (proxy.kind === "bad") return rejectSocket(socket, 400, proxy.message);
     if (proxy.kind === "ok") {
-      return run(options.dashboardDoor.handleUpgrade(request, socket, head, proxy.target, parsed.search), fail);
+      return runUpgrade(
+        options.dashboardDoor.handleUpgrade(request, socket, head, proxy.target, parsed.search),
+        socket,
+      );
     }
     if (!options.upgradeFallback(request, socket, head, parsed.pathname)) socket.destroy();
   }

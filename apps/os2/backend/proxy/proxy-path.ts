@@ -56,6 +56,7 @@ export function parseProxyPath(pathname: string): ProxyPathResult {
 }
 
 function safeDecode(segment: string): string | null {
+  if (!segment.includes("%")) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

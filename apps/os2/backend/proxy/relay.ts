@@ -100,51 +100,64 @@ function splitOnce(value: string, separator: string): [string, string | undefine
   return index === -1 ? [value, undefined] : [value.slice(0, index), value.slice(index + 1)];
 }
 
-/** The machine's side of one relayed request, for whoever ends the client's side to end it too. */
-type Exchange = { pending: http.ClientRequest | null; upstream: IncomingMessage | null; closed: boolean };
-
 /**
- * Relays one HTTP request. Throws RelayError before anything was written to `response`.
+ * Relays one HTTP request. Rejects with RelayError (or the connection's error) before anything was written
+ * to `response`; resolves once the machine's head is relayed and its body is piping.
  *
- * The hot path of both doors: an endpoint without `refresh` (local Docker's) costs one request, one
- * promise and no copy of the headers: `requestHeaders` must be a fresh object, the endpoint's headers are
- * added to it.
+ * The hot path of both doors: an endpoint without `refresh` (local Docker's) costs one upstream request,
+ * one promise and no timer or copy of the headers of its own: `requestHeaders` must be a fresh object,
+ * the endpoint's headers are added to it.
  */
-export async function relayHttp(
-  request: IncomingMessage,
-  response: ServerResponse,
-  options: RelayOptions,
-): Promise<void> {
+export function relayHttp(request: IncomingMessage, response: ServerResponse, options: RelayOptions): Promise<void> {
+  if (options.endpoint.refresh) return relayRefreshable(request, response, options);
+  return new Promise((resolve, reject) => {
+    const exchange = new Exchange(request, response, options, options.endpoint, (error, answer) => {
+      if (error) reject(error);
+      else {
+        try {
+          relayAnswer(response, answer as IncomingMessage, options.policy);
+          resolve();
+        } catch (refused) {
+          reject(refused);
+        }
+      }
+    });
+    exchange.watch();
+    exchange.send(Object.assign(options.requestHeaders, options.endpoint.headers), null);
+  });
+}
+
+/** An endpoint whose credentials can go stale: a 401 is retried with a refreshed one (the body replayed). */
+async function relayRefreshable(request: IncomingMessage, response: ServerResponse, options: RelayOptions) {
   const method = request.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
-  const { endpoint } = options;
-  const replayable = hasBody && endpoint.refresh ? await readBody(request, MAX_REPLAYABLE_BODY) : null;
-
-  // Whoever ends the client's side (the client, or a revocation destroying `response`) ends the machine's.
-  const exchange: Exchange = { pending: null, upstream: null, closed: false };
-  response.once("close", () => {
-    exchange.closed = true;
-    exchange.pending?.destroy();
-    if (exchange.upstream && !exchange.upstream.complete) exchange.upstream.destroy();
+  const replayable = hasBody ? await readBody(request, MAX_REPLAYABLE_BODY) : null;
+  const send = (endpoint: DaemonEndpoint) =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const exchange = new Exchange(request, response, options, endpoint, (error, answer) =>
+        error ? reject(error) : resolve(answer as IncomingMessage),
+      );
+      exchange.watch();
+      // A copy per attempt: a refreshed endpoint must not inherit the stale one's headers.
+      exchange.send({ ...options.requestHeaders, ...endpoint.headers }, replayable);
+    });
+  const answer = await withFreshEndpoint(options.endpoint, {
+    perform: send,
+    isUnauthorized: (result) => result.statusCode === 401,
+    discard: (result) => {
+      result.destroy();
+    },
   });
+  relayAnswer(response, answer, options.policy);
+}
 
-  const upstream = endpoint.refresh
-    ? await withFreshEndpoint(endpoint, {
-        perform: (current) => sendRequest(current, request, method, hasBody, replayable, options, exchange),
-        isUnauthorized: (answer) => answer.statusCode === 401,
-        discard: (answer) => {
-          answer.destroy();
-        },
-      })
-    : await sendRequest(endpoint, request, method, hasBody, replayable, options, exchange);
-  exchange.pending = null;
-  exchange.upstream = upstream;
+/** The machine's head through `policy` (a refusal throws before anything is written), then its body. */
+function relayAnswer(response: ServerResponse, upstream: IncomingMessage, policy: ResponsePolicy): void {
   if (response.destroyed) {
     upstream.destroy();
     return;
   }
-
-  const decided = options.policy({ status: upstream.statusCode ?? 502, headers: upstream.headers });
+  const decided = policy({ status: upstream.statusCode ?? 502, headers: upstream.headers });
   if ("refuse" in decided) {
     upstream.destroy();
     throw new RelayError(502, decided.refuse);
@@ -179,63 +192,117 @@ function endpointTarget(endpoint: DaemonEndpoint) {
 /** A kept-alive connection that the machine closed just as it was reused; the request never arrived. */
 const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
 
-function sendRequest(
-  endpoint: DaemonEndpoint,
-  request: IncomingMessage,
-  method: string,
-  hasBody: boolean,
-  replayable: Buffer | null,
-  options: RelayOptions,
-  exchange: Exchange,
-): Promise<IncomingMessage> {
-  const target = endpointTarget(endpoint);
-  // A refreshable endpoint may be retried with other headers: it gets a copy, never the caller's object.
-  const headers = endpoint.refresh
-    ? { ...options.requestHeaders, ...endpoint.headers }
-    : Object.assign(options.requestHeaders, endpoint.headers);
-  const path = `${target.basePath}${options.pathAndQuery}`;
-  return new Promise((resolve, reject) => {
-    let retried = false;
-    const timer = setTimeout(
-      () => exchange.pending?.destroy(new RelayError(504, "the machine sent no response head in time")),
-      options.headTimeoutMs ?? HEAD_TIMEOUT_MS,
-    );
-    const attempt = (fresh: boolean) => {
-      const outgoing = (target.secure ? https : http).request({
-        method,
-        hostname: target.hostname,
-        port: target.port,
-        path,
-        // The retry gets a connection of its own: the app may have closed all its idle ones at once.
-        agent: fresh ? false : target.secure ? agents.https : agents.http,
-        headers,
-      });
-      exchange.pending = outgoing;
-      outgoing.once("response", (answer) => {
-        clearTimeout(timer);
-        resolve(answer);
-      });
-      outgoing.once("error", (error: NodeJS.ErrnoException) => {
-        // Apps close idle connections on their own schedule (the daemon's forward retried the same way): a
-        // reused connection reset before any answer is retried once on a new one, when the whole request
-        // can be sent again and the client still waits.
-        const resend = !hasBody || replayable !== null;
-        if (!retried && resend && !exchange.closed && outgoing.reusedSocket && STALE_CONNECTION.has(error.code ?? "")) {
-          retried = true;
-          attempt(true);
-          return;
-        }
-        clearTimeout(timer);
-        reject(error);
-      });
-      if (replayable) outgoing.end(replayable);
-      else if (hasBody) {
-        request.pipe(outgoing);
-        request.once("error", () => outgoing.destroy());
-      } else outgoing.end();
-    };
-    attempt(false);
-  });
+/**
+ * Requests waiting for their machine's head, swept once a second: one shared timer instead of one per
+ * request (a timer each was a measurable share of the door's own cost). Deadlines are thus kept to ±1 s.
+ */
+const awaitingHead = new Set<Exchange>();
+let headSweeper: NodeJS.Timeout | null = null;
+
+function sweepHeadDeadlines() {
+  const now = Date.now();
+  for (const exchange of awaitingHead) if (exchange.deadline <= now) exchange.expire();
+  if (awaitingHead.size === 0 && headSweeper) {
+    clearInterval(headSweeper);
+    headSweeper = null;
+  }
+}
+
+/**
+ * The machine's side of one relayed request: the upstream request (retried once on a stale kept-alive
+ * connection), its head deadline, and the client's side ending it. `settle` is called exactly once, with
+ * the machine's answer (head received, body not yet read) or the reason there is none.
+ */
+class Exchange {
+  readonly deadline: number;
+  private readonly method: string;
+  private readonly hasBody: boolean;
+  private pending: http.ClientRequest | null = null;
+  private answer: IncomingMessage | null = null;
+  private settled = false;
+  private closed = false;
+  private retried = false;
+
+  constructor(
+    private readonly request: IncomingMessage,
+    private readonly response: ServerResponse,
+    private readonly options: RelayOptions,
+    private readonly endpoint: DaemonEndpoint,
+    private readonly settle: (error: Error | null, answer?: IncomingMessage) => void,
+  ) {
+    this.method = request.method ?? "GET";
+    this.hasBody = this.method !== "GET" && this.method !== "HEAD";
+    this.deadline = Date.now() + (options.headTimeoutMs ?? HEAD_TIMEOUT_MS);
+  }
+
+  /** Whoever ends the client's side (the client, or a revocation destroying `response`) ends the machine's. */
+  watch(): void {
+    this.response.once("close", () => {
+      this.closed = true;
+      this.pending?.destroy();
+      if (this.answer && !this.answer.complete) this.answer.destroy();
+    });
+  }
+
+  send(headers: OutgoingHttpHeaders, replayable: Buffer | null): void {
+    awaitingHead.add(this);
+    headSweeper ??= setInterval(sweepHeadDeadlines, 1_000).unref();
+    this.attempt(headers, replayable, false);
+  }
+
+  expire(): void {
+    this.pending?.destroy(new RelayError(504, "the machine sent no response head in time"));
+  }
+
+  private finish(error: Error | null, answer?: IncomingMessage): void {
+    awaitingHead.delete(this);
+    this.pending = null;
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(error, answer);
+  }
+
+  private attempt(headers: OutgoingHttpHeaders, replayable: Buffer | null, fresh: boolean): void {
+    const target = endpointTarget(this.endpoint);
+    const outgoing = (target.secure ? https : http).request({
+      method: this.method,
+      hostname: target.hostname,
+      port: target.port,
+      path: `${target.basePath}${this.options.pathAndQuery}`,
+      // The retry gets a connection of its own: the app may have closed all its idle ones at once.
+      agent: fresh ? false : target.secure ? agents.https : agents.http,
+      headers,
+    });
+    this.pending = outgoing;
+    outgoing.once("response", (answer: IncomingMessage) => {
+      this.answer = answer;
+      this.finish(null, answer);
+    });
+    outgoing.once("error", (error: NodeJS.ErrnoException) => {
+      // Apps close idle connections on their own schedule (the daemon's forward retried the same way): a
+      // reused connection reset before any answer is retried once on a new one, when the whole request
+      // can be sent again and the client still waits.
+      const resend = !this.hasBody || replayable !== null;
+      if (
+        !this.retried &&
+        resend &&
+        !this.closed &&
+        !this.answer &&
+        outgoing.reusedSocket &&
+        STALE_CONNECTION.has(error.code ?? "")
+      ) {
+        this.retried = true;
+        this.attempt(headers, replayable, true);
+        return;
+      }
+      this.finish(error);
+    });
+    if (replayable) outgoing.end(replayable);
+    else if (this.hasBody) {
+      this.request.pipe(outgoing);
+      this.request.once("error", () => outgoing.destroy());
+    } else outgoing.end();
+  }
 }
 
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
@@ -401,7 +468,8 @@ export function rejectSocket(socket: Duplex, status: number, message: string): v
 /** Request headers minus hop-by-hop ones and the ones a door names; values joined as Node gives them. */
 export function copyRequestHeaders(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
     out[name] = value;
   }
