@@ -285,7 +285,7 @@ export function createApiV1(deps: AppDeps) {
         if (!key) return c.json(toApiMachine(await create()), 201);
         const { machineId, made } = await deps.services.idempotency.once(scope.projectId, key, create);
         // The machine this request made is in hand; a replay reads the earlier request's as it is now.
-        if (made) return c.json(toApiMachine({ ...made, envPendingRestart: false }), 201);
+        if (made) return c.json(toApiMachine(made), 201);
         return c.json(await publicMachine(api, scope, machineId), 200);
       }),
   );
