@@ -210,7 +210,7 @@ describe("the production server through faults", () => {
     expect(status.providers.find((provider) => provider.type === "local-docker")).toMatchObject({ ok: false });
     expect(create).toBeInstanceOf(TRPCClientError);
     expect((create as TRPCClientError<never>).data).toMatchObject({ code: "SERVICE_UNAVAILABLE", httpStatus: 503 });
-    expect(await api.machine.list.query({ ...scope, includeArchived: true })).toHaveLength(1);
+    expect((await api.machine.list.query({ ...scope, includeArchived: true })).machines).toHaveLength(1);
     expect(server.output()).not.toMatch(/unhandled promise rejection|uncaught exception/);
   }, 240_000);
 
@@ -268,7 +268,7 @@ describe("the production server through faults", () => {
     await until(
       "both machines running after the restart",
       async () => {
-        const rows = await api.machine.list.query(scope);
+        const rows = (await api.machine.list.query(scope)).machines;
         return rows.length === 2 && rows.every((row) => row.observedState === "running");
       },
       120_000,

@@ -103,7 +103,7 @@ async function main() {
     });
 
     // 2. and 3. The proxy's own cost against no-work endpoints, on the last machine.
-    const [machine] = await fx.api.machine.list.query(fx.scope);
+    const [machine] = (await fx.api.machine.list.query(fx.scope)).machines;
     if (!machine) throw new Error("no machine left for the proxy benchmark");
     summary.push(...(await benchProxy(t, fx, base, machine.id)));
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });

@@ -189,8 +189,12 @@ test("a second machine with a name the project already has is refused with a mes
     await dialog.getByRole("button", { name: "Create machine" }).click();
     await expect(dialog.getByRole("alert")).toContainText("A machine named same-name already exists in this project");
     await expect(dialog).toBeVisible();
-    const listed = await api.query<{ name: string }[]>("machine.list", { ...scope, includeArchived: true });
-    expect(listed.filter((row) => row.name === "same-name")).toHaveLength(1);
+    const listed = await api.query<{ machines: { name: string }[] }>("machine.list", {
+      ...scope,
+      includeArchived: true,
+      limit: 200,
+    });
+    expect(listed.machines.filter((row) => row.name === "same-name")).toHaveLength(1);
   } finally {
     await machine.remove();
   }

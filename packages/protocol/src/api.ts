@@ -49,10 +49,24 @@ export const apiMachineSchema = z.object({
   limits: apiMachineLimitsSchema,
   createdAt: z.string(),
   readyAt: z.string().nullable(),
+  /** Running with an older environment than the project's current one: a restart applies it. */
+  envPendingRestart: z.boolean(),
 });
 export type ApiMachine = z.infer<typeof apiMachineSchema>;
 
-export const apiMachineListSchema = z.object({ machines: z.array(apiMachineSchema) });
+/** Machines per page of `GET /machines`: 50 unless `limit` says otherwise, at most 200. */
+export const API_MACHINE_LIST_DEFAULT_LIMIT = 50;
+export const API_MACHINE_LIST_MAX_LIMIT = 200;
+
+/**
+ * One page of `GET /machines`, newest first. `nextCursor` is opaque: pass it as `cursor` for the next
+ * page; null on the last one.
+ */
+export const apiMachineListSchema = z.object({
+  machines: z.array(apiMachineSchema),
+  nextCursor: z.string().nullable(),
+});
+export type ApiMachineList = z.infer<typeof apiMachineListSchema>;
 
 export const apiCreateMachineSchema = z.object({
   /** Defaults to a generated two-word name. */

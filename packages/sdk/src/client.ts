@@ -88,6 +88,18 @@ export type CreateMachineOptions = {
   signal?: AbortSignal;
 };
 
+export type ListMachinesOptions = {
+  includeArchived?: boolean;
+  /** Machines per page, 1 to 200 (the server's default is 50). */
+  limit?: number;
+  /** The previous page's `nextCursor`; none for the first page. */
+  cursor?: string | null;
+  signal?: AbortSignal;
+};
+
+/** One page of machines; `nextCursor` fetches the next (null: this was the last). */
+export type MachinePage = { machines: Machine[]; nextCursor: string | null };
+
 export type WaitOptions = { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal };
 
 const RETRYABLE_ACTIONS: ReadonlySet<MachineAction> = new Set(["start", "stop", "archive", "unarchive"]);
@@ -117,18 +129,51 @@ export class Machines {
     return machine;
   }
 
-  async list(options: { includeArchived?: boolean; signal?: AbortSignal } = {}): Promise<Machine[]> {
+  /**
+   * One page of the project's machines, newest first: `limit` of them (default 50, at most 200). Pass the
+   * answer's `nextCursor` as `cursor` for the next page; it is null on the last. `iterate` and `listAll`
+   * walk every page.
+   */
+  async list(options: ListMachinesOptions = {}): Promise<MachinePage> {
     const answer = await this.http.json(
       {
         method: "GET",
         path: "/machines",
-        query: { includeArchived: options.includeArchived ?? false },
+        query: {
+          includeArchived: options.includeArchived ?? false,
+          limit: options.limit,
+          cursor: options.cursor ?? undefined,
+        },
         idempotent: true,
         signal: options.signal,
       },
       apiMachineListSchema,
     );
-    return answer.machines.map((data) => new Machine(this.http, data));
+    return { machines: answer.machines.map((data) => new Machine(this.http, data)), nextCursor: answer.nextCursor };
+  }
+
+  /**
+   * Every machine of the project, newest first, fetched a page at a time as the loop asks for more. A walk
+   * sees each machine that existed when it began exactly once, even while machines are created.
+   *
+   * ```ts
+   * for await (const machine of os2.machines.iterate()) console.log(machine.name, machine.state);
+   * ```
+   */
+  async *iterate(options: Omit<ListMachinesOptions, "cursor"> = {}): AsyncGenerator<Machine, void, undefined> {
+    let cursor: string | null = null;
+    do {
+      const page: MachinePage = await this.list({ ...options, ...(cursor ? { cursor } : {}) });
+      yield* page.machines;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  /** Every machine of the project in one array (`iterate`, collected). */
+  async listAll(options: Omit<ListMachinesOptions, "cursor"> = {}): Promise<Machine[]> {
+    const machines: Machine[] = [];
+    for await (const machine of this.iterate(options)) machines.push(machine);
+    return machines;
   }
 
   async get(ref: string, options: { signal?: AbortSignal } = {}): Promise<Machine> {

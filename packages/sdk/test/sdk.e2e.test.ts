@@ -58,7 +58,7 @@ describe("@os2/sdk end to end", () => {
     expect(machine.state).toBe("running");
     expect(machine.id).toMatch(/^mach_/);
     expect((await os2.machines.get("sdk-e2e")).id).toBe(machine.id);
-    expect((await os2.machines.list()).map((m) => m.id)).toContain(machine.id);
+    expect((await os2.machines.listAll()).map((m) => m.id)).toContain(machine.id);
     const missing = await os2.machines.get("no-such-machine").catch((e: unknown) => e);
     expect(isOs2Error(missing, "not_found")).toBe(true);
   });
@@ -169,9 +169,9 @@ describe("@os2/sdk end to end", () => {
   it("deletes the machine; it is gone from the list once deleted", async () => {
     expect(await machine.delete()).toEqual({ id: machine.id });
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && (await os2.machines.list()).some((m) => m.id === machine.id)) {
+    while (Date.now() < deadline && (await os2.machines.listAll()).some((m) => m.id === machine.id)) {
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect((await os2.machines.list()).map((m) => m.id)).not.toContain(machine.id);
+    expect((await os2.machines.listAll()).map((m) => m.id)).not.toContain(machine.id);
   });
 });

@@ -142,6 +142,12 @@ const MATRIX: Row[] = [
     call: (api, w) => api.project.delete.mutate(p(w)),
     expect: PROJECT_ADMINS,
   },
+  {
+    procedure: "machine.list",
+    call: (api, w) => api.machine.list.query({ ...p(w), includeArchived: true }),
+    expect: PROJECT_ANY,
+  },
+  { procedure: "machine.counts", call: (api, w) => api.machine.counts.query(p(w)), expect: PROJECT_ANY },
   { procedure: "envVar.list", call: (api, w) => api.envVar.list.query(p(w)), expect: PROJECT_ANY },
   {
     procedure: "envVar.set",

@@ -340,7 +340,10 @@ describe("machine names on the real Docker Engine", () => {
   afterAll(async () => {
     const stage = t?.os2.deps.stage;
     if (t) {
-      for (const machine of await api.machine.list.query({ ...scope, includeArchived: true }).catch(() => [])) {
+      for (const machine of await api.machine.list
+        .query({ ...scope, includeArchived: true })
+        .then((page) => page.machines)
+        .catch(() => [])) {
         await api.machine.delete.mutate({ ...scope, machineId: machine.id }).catch(() => undefined);
       }
       await t.os2.machines.settle();

@@ -9,10 +9,19 @@ import type { AnyProcedure } from "@trpc/server";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { encodeMachineCursor } from "../services/machines/machine-list.ts";
 import { createTestOs2, DASHBOARD_ORIGIN, type TestOs2 } from "../testing/harness.ts";
 import { appRouter } from "./app-router.ts";
 
-type World = { org: string; orgId: string; project: string; memberUserId: string; envVarId: string; tokenId: string };
+type World = {
+  org: string;
+  orgId: string;
+  project: string;
+  projectId: string;
+  memberUserId: string;
+  envVarId: string;
+  tokenId: string;
+};
 
 /** Every procedure by its dotted path: tRPC keeps them flattened in `_def.procedures` (typed as the nested record). */
 const PROCEDURES = appRouter._def.procedures as unknown as Record<string, AnyProcedure>;
@@ -66,7 +75,18 @@ const VALID_INPUTS: Record<string, (w: World, unique: number) => unknown> = {
   "accessToken.create": (w) => ({ ...proj(w), name: "ci" }),
   "accessToken.revoke": (w) => ({ ...proj(w), id: w.tokenId }),
   "machine.types": proj,
-  "machine.list": (w) => ({ ...proj(w), includeArchived: true }),
+  // A cursor of this project's list, past a machine that exists nowhere: a valid (empty) page.
+  "machine.list": (w) => ({
+    ...proj(w),
+    includeArchived: true,
+    limit: 50,
+    cursor: encodeMachineCursor({
+      projectId: w.projectId,
+      createdAt: "2026-01-01T00:00:00.000000Z",
+      id: MISSING_MACHINE,
+    }),
+  }),
+  "machine.counts": proj,
   "machine.byId": machine,
   "machine.create": (w) => ({
     ...proj(w),
@@ -457,6 +477,7 @@ describe("malformed input over every procedure", () => {
     return {
       ...w,
       project: project.slug ?? "",
+      projectId: project.id ?? "",
       memberUserId: member.userId ?? "",
       envVarId: envVar.id ?? "",
       tokenId: token.id ?? "",

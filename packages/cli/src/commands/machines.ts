@@ -66,7 +66,8 @@ export function machineCommands(program: Command): void {
     .option("--json", "print JSON")
     .addHelpText("after", examples("os2 machines ls", "os2 machines ls --all --json | jq '.[].name'"))
     .action(async (options: { all?: boolean; json?: boolean }) => {
-      const list = await client().machines.list({ includeArchived: options.all ?? false });
+      // Every page, 200 machines a request (the most the API gives in one).
+      const list = await client().machines.listAll({ includeArchived: options.all ?? false, limit: 200 });
       if (options.json) return printJson(list.map((m) => m.data));
       if (list.length === 0) {
         process.stderr.write("No machines. Make one with `os2 machines create`.\n");

@@ -20,8 +20,8 @@ function ProjectOverviewPage() {
   const input = useProjectInput();
   const envVars = useQuery(trpc.envVar.list.queryOptions(input));
   const tokens = useQuery(trpc.accessToken.list.queryOptions(input));
-  const machines = useQuery(trpc.machine.list.queryOptions({ ...input, includeArchived: false }));
-  const runningMachines = machines.data?.filter((machine) => machine.observedState === "running").length;
+  const machines = useQuery(trpc.machine.counts.queryOptions(input));
+  const runningMachines = machines.data?.running;
   const params = { org: input.organizationSlug, project: input.projectSlug };
   const activeTokens = tokens.data?.filter((token) => !token.revokedAt).length;
   const example = [
@@ -35,7 +35,7 @@ function ProjectOverviewPage() {
       <div className="grid grid-cols-3 gap-2 sm:gap-3">
         <StatCard
           label="Machines"
-          value={machines.data?.length ?? "…"}
+          value={machines.data?.active ?? "…"}
           note={runningMachines === undefined ? "Sandboxes for agents" : `${runningMachines} running`}
         >
           <Link to="/orgs/$org/projects/$project/machines" params={params} className="absolute inset-0 rounded-xl">

@@ -51,7 +51,9 @@ export const machine = pgTable(
     ...timestamps,
   },
   (t) => [
-    index("machine_project_idx").on(t.projectId),
+    // The list's keyset order (machine-list.ts): a project's machines newest first, a page from any point.
+    // It serves every other lookup by project as well.
+    index("machine_project_created_idx").on(t.projectId, t.createdAt, t.id),
     // Two machines of one project must be told apart by name.
     uniqueIndex("machine_project_name_uq").on(t.projectId, t.name),
   ],

@@ -15,6 +15,8 @@ import { fileURLToPath } from "node:url";
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import {
+  API_MACHINE_LIST_DEFAULT_LIMIT,
+  API_MACHINE_LIST_MAX_LIMIT,
   API_PREFIX,
   apiCreateMachineSchema,
   apiEnvVarListSchema,
@@ -37,7 +39,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import type { Context as HonoContext } from "hono";
 import { HTTPException } from "hono/http-exception";
 
-import type { Machine } from "../../services/machines/machine-row.ts";
+import type { MachineListItem } from "../../services/machines/machine-list.ts";
 import { appRouter } from "../../trpc/app-router.ts";
 import { type AppDeps, type Context, createContext } from "../../trpc/context.ts";
 import { registerDaemonRoutes } from "./daemon-routes.ts";
@@ -71,8 +73,12 @@ const machineParams = z.object({
   machine: machineRefSchema.describe("The machine's id (`mach_…`) or its name"),
 });
 
-/** The API's view of a machine row: no credentials, no provider internals. */
-export function toApiMachine(row: Pick<Machine, keyof ApiMachineSource>): ApiMachine {
+/**
+ * The API's view of a machine: no credentials, no provider internals. `envPendingRestart` comes with a list
+ * item (machine-list.ts) and machine.byId; a machine just made took the project's env as it is, so it has
+ * none pending.
+ */
+export function toApiMachine(row: ApiMachineSource): ApiMachine {
   return {
     id: row.id,
     name: row.name,
@@ -88,10 +94,12 @@ export function toApiMachine(row: Pick<Machine, keyof ApiMachineSource>): ApiMac
     },
     createdAt: row.createdAt.toISOString(),
     readyAt: row.readyAt?.toISOString() ?? null,
+    envPendingRestart: row.envPendingRestart ?? false,
   };
 }
+/** What both a list item (machine-list.ts) and a whole machine carry. */
 type ApiMachineSource = Pick<
-  Machine,
+  MachineListItem,
   | "id"
   | "name"
   | "type"
@@ -104,7 +112,7 @@ type ApiMachineSource = Pick<
   | "diskMb"
   | "createdAt"
   | "readyAt"
->;
+> & { envPendingRestart?: boolean };
 
 /** @scalar/api-reference's browser bundle (4.8 MB), read once on first use. */
 let scalarBundleCache: Buffer | undefined;
@@ -219,6 +227,10 @@ export function createApiV1(deps: AppDeps) {
       method: "get",
       path: "/machines",
       summary: "List machines",
+      description:
+        `A page of the project's machines, newest first: \`limit\` of them (default ${API_MACHINE_LIST_DEFAULT_LIMIT}, ` +
+        `at most ${API_MACHINE_LIST_MAX_LIMIT}). While \`nextCursor\` is not null, pass it as \`cursor\` for the next ` +
+        "page; a walk sees every machine that existed when it began exactly once, even as machines are created.",
       tags: ["Machines"],
       security,
       request: {
@@ -227,18 +239,44 @@ export function createApiV1(deps: AppDeps) {
             .enum(["true", "false"])
             .optional()
             .openapi({ description: "Include archived machines (default false)" }),
+          limit: z
+            .string()
+            .regex(/^\d{1,9}$/, `Use a whole number from 1 to ${API_MACHINE_LIST_MAX_LIMIT}`)
+            .transform(Number)
+            .pipe(
+              z
+                .number()
+                .min(1, `Use 1 to ${API_MACHINE_LIST_MAX_LIMIT}`)
+                .max(API_MACHINE_LIST_MAX_LIMIT, `Use 1 to ${API_MACHINE_LIST_MAX_LIMIT}`),
+            )
+            .optional()
+            .openapi({
+              type: "integer",
+              description: `Machines per page, 1 to ${API_MACHINE_LIST_MAX_LIMIT} (default ${API_MACHINE_LIST_DEFAULT_LIMIT})`,
+            }),
+          cursor: z
+            .string()
+            .optional()
+            .openapi({ description: "The previous page's `nextCursor`; omit it for the first page" }),
         }),
       },
-      responses: { 200: json(apiMachineListSchema, "The project's machines, newest first"), 401: errorResponses[401] },
+      responses: {
+        200: json(apiMachineListSchema, "A page of the project's machines, newest first"),
+        400: errorResponses[400],
+        401: errorResponses[401],
+      },
     }),
     (c) =>
       handle(c, async (api, scope) => {
-        const rows = await api.machine.list({
+        const query = c.req.valid("query");
+        const page = await api.machine.list({
           organizationSlug: scope.organizationSlug,
           projectSlug: scope.projectSlug,
-          includeArchived: c.req.valid("query").includeArchived === "true",
+          includeArchived: query.includeArchived === "true",
+          ...(query.limit === undefined ? {} : { limit: query.limit }),
+          ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
         });
-        return c.json({ machines: rows.map(toApiMachine) }, 200);
+        return c.json({ machines: page.machines.map(toApiMachine), nextCursor: page.nextCursor }, 200);
       }),
   );
 

@@ -66,7 +66,10 @@ describe.each([
     const counts = { create: 0, delete: 0, restart: 0 };
     const started = Date.now();
     for (let round = 0; round < rounds; round++) {
-      const machines = await api.machine.list.query({ ...scope, includeArchived: true }).catch(() => []);
+      const machines = await api.machine.list
+        .query({ ...scope, includeArchived: true })
+        .then((page) => page.machines)
+        .catch(() => []);
       const live = machines.filter((m) => m.desiredState !== "deleted");
       const action = live.length === 0 ? "create" : (["create", "delete", "restart"] as const)[round % 3];
       const target = live[round % Math.max(1, live.length)]?.id ?? "";
@@ -85,7 +88,7 @@ describe.each([
     const killing = Date.now() - started;
     // Settling: the reconciler of the last start finishes whatever each kill interrupted.
     const deadline = Date.now() + 180_000;
-    let rows = await api.machine.list.query({ ...scope, includeArchived: true });
+    let rows = (await api.machine.list.query({ ...scope, includeArchived: true })).machines;
     let containers = await containersOfStage(stage);
     const settled = () =>
       rows.every((row) => row.observedState === row.desiredState) &&
@@ -93,7 +96,7 @@ describe.each([
       containers.every((c) => c.State === "running" || c.State === "exited");
     while (!settled() && Date.now() < deadline) {
       await sleep(500);
-      rows = await api.machine.list.query({ ...scope, includeArchived: true });
+      rows = (await api.machine.list.query({ ...scope, includeArchived: true })).machines;
       containers = await containersOfStage(stage);
     }
     console.info(

@@ -349,7 +349,9 @@ describe("running machines per organization", () => {
     expect((error as TRPCClientError<never>).message).toMatch(
       /already runs 2 machines.*OS2_MAX_RUNNING_MACHINES_PER_ORG/,
     );
-    const names = (await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).map((m) => m.name).sort();
+    const names = (await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).machines
+      .map((m) => m.name)
+      .sort();
     expect(names).toEqual(["q-1", "q-2"]);
     expect((await containersOfStage(t.os2.deps.stage)).map((c) => c.Names[0])).not.toContain("q-3");
 

@@ -26,6 +26,15 @@ import {
   type LimitsRequest,
   resolveLimits,
 } from "./limits.ts";
+import {
+  countMachines,
+  listMachinePage,
+  type MachineCounts,
+  type MachineCursor,
+  type MachineListPage,
+  MachineTableStatistics,
+  viewMachine,
+} from "./machine-list.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 import { UsageHub } from "./usage-hub.ts";
 import type { WarmPool, WarmPoolMemberView } from "./warm-pool.ts";
@@ -62,10 +71,15 @@ export class MachineService {
   private readonly endpoints: MachineEndpoints;
   /** One usage stream per watched machine, shared by everyone watching it (see usage-hub.ts). */
   readonly usageHub: UsageHub;
+  /** Keeps the list's query plan on its index (machine-list.ts). */
+  private readonly listStatistics: MachineTableStatistics;
 
   constructor(private readonly options: MachineServiceOptions) {
     this.endpoints = new MachineEndpoints({ providers: options.providers, encryptor: options.encryptor });
     this.usageHub = new UsageHub({ providers: options.providers, log: options.log });
+    this.listStatistics = new MachineTableStatistics(options.db, (error) =>
+      options.log.warn("refreshing the machine table's statistics failed", { error: errorMessage(error) }),
+    );
     this.lifecycle = new MachineLifecycle({
       db: options.db,
       encryptor: options.encryptor,
@@ -103,6 +117,28 @@ export class MachineService {
     );
   }
 
+  /** A page of the project's machines for list views, newest first (machine-list.ts). */
+  listPage(
+    projectId: string,
+    options: { includeArchived?: boolean; limit?: number; cursor?: MachineCursor | undefined } = {},
+  ): Promise<MachineListPage> {
+    this.listStatistics.refreshIfDue();
+    return listMachinePage(this.options.db, projectId, options);
+  }
+
+  /** How many machines the project has: active (not archived), running, archived. */
+  counts(projectId: string): Promise<MachineCounts> {
+    return countMachines(this.options.db, projectId);
+  }
+
+  /** One machine as the API shows it: no credential, and whether it waits for a restart to apply its env. */
+  async view(projectId: string, machineId: string): Promise<PublicMachine & { envPendingRestart: boolean }> {
+    const found = await viewMachine(this.options.db, projectId, machineId);
+    if (!found) throw notFound("Machine");
+    return found;
+  }
+
+  /** Every machine of the project, whole rows (the usage stream's membership check); lists use listPage. */
   async list(projectId: string, options: { includeArchived?: boolean } = {}) {
     const rows = await this.options.db
       .select()

@@ -90,10 +90,10 @@ describe("local-docker machines", () => {
     await waitForObservedState(byId(created.id), "running");
     await fx.api.machine.archive.mutate({ ...fx.scope, machineId: created.id });
     expect((await byId(created.id)()).observedState).toBe("archived");
-    expect((await fx.api.machine.list.query({ ...fx.scope })).map((m) => m.id)).not.toContain(created.id);
-    expect((await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).map((m) => m.id)).toContain(
-      created.id,
-    );
+    expect((await fx.api.machine.list.query({ ...fx.scope })).machines.map((m) => m.id)).not.toContain(created.id);
+    expect(
+      (await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).machines.map((m) => m.id),
+    ).toContain(created.id);
     await fx.api.machine.unarchive.mutate({ ...fx.scope, machineId: created.id });
     await waitForObservedState(byId(created.id), "running");
 
@@ -292,7 +292,7 @@ describe("local-docker machines when Docker or the image is missing", () => {
       // Docker not answering is a fault that may pass (503), not a set-up problem (412).
       expect(error.code).toBe("SERVICE_UNAVAILABLE");
       expect(error.message).toContain("DOCKER_HOST");
-      expect(await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).toEqual([]);
+      expect((await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).machines).toEqual([]);
       const types = await fx.api.machine.types.query(fx.scope);
       expect(types.find((type) => type.type === "local-docker")).toMatchObject({ available: false });
       expect(types.find((type) => type.type === "daytona")).toMatchObject({
@@ -310,7 +310,7 @@ describe("local-docker machines when Docker or the image is missing", () => {
       const fx = await setUpProject(t);
       const error = await errorOf(fx.api.machine.create.mutate({ ...fx.scope, name: "noimage", type: "local-docker" }));
       expect(error.message).toContain("pnpm snapshot:local-docker");
-      expect(await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).toEqual([]);
+      expect((await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).machines).toEqual([]);
     } finally {
       await t.close();
     }

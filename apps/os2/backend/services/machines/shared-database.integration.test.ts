@@ -79,7 +79,7 @@ describe("two instances on one PostgreSQL", () => {
 
     const operation = async (n: number) => {
       const api = pick(apis);
-      const machines = await api.machine.list.query({ ...fx.scope, includeArchived: true });
+      const machines = (await api.machine.list.query({ ...fx.scope, includeArchived: true })).machines;
       const live = machines.filter((m) => m.desiredState !== "deleted");
       const action = live.length < 3 || n < 4 ? "create" : pick(["stop", "start", "restart", "delete", "create"]);
       try {
@@ -107,11 +107,11 @@ describe("two instances on one PostgreSQL", () => {
     expect(created).toBeGreaterThan(3);
 
     // Settled: every machine where its desired state asks, and every deleted one gone.
-    let rows = await fx.api.machine.list.query({ ...fx.scope, includeArchived: true });
+    let rows = (await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).machines;
     await until(
       "every machine settling",
       async () => {
-        rows = await fx.api.machine.list.query({ ...fx.scope, includeArchived: true });
+        rows = (await fx.api.machine.list.query({ ...fx.scope, includeArchived: true })).machines;
         return rows.every((row) => row.observedState === row.desiredState);
       },
       120_000,
@@ -144,7 +144,7 @@ describe("two instances on one PostgreSQL", () => {
     );
     expect(outcomes.filter((outcome) => outcome === "created")).toHaveLength(2);
     expect(outcomes.filter((outcome) => outcome === "FORBIDDEN")).toHaveLength(4);
-    for (const row of await fx.api.machine.list.query(fx.scope)) {
+    for (const row of (await fx.api.machine.list.query(fx.scope)).machines) {
       await fx.api.machine.delete.mutate({ ...fx.scope, machineId: row.id });
     }
   });

@@ -100,7 +100,7 @@ describe("the warm pool through a SIGKILL", () => {
 
     server = await start();
     api = serverClient(server.url, cookie);
-    const cut = await api.machine.list.query(scope);
+    const cut = (await api.machine.list.query(scope)).machines;
     console.info(
       `after the SIGKILL: ${cut.length} machines recorded (${cut.map((row) => row.observedState).join(", ")}), ` +
         `${(await poolContainers()).length} pool containers`,
@@ -111,12 +111,12 @@ describe("the warm pool through a SIGKILL", () => {
     await until(
       "every recorded machine running",
       async () => {
-        const rows = await api.machine.list.query(scope);
+        const rows = (await api.machine.list.query(scope)).machines;
         return rows.every((row) => row.observedState === "running");
       },
       150_000,
     );
-    const rows = await api.machine.list.query(scope);
+    const rows = (await api.machine.list.query(scope)).machines;
     for (const row of rows) {
       const exec = await fetch(proxy(row.id), {
         method: "POST",

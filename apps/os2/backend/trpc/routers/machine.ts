@@ -1,7 +1,14 @@
 import { DAEMON_PORT } from "@os2/protocol";
+import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 
-import { envPendingRestart } from "../../services/machines/machine-row.ts";
+import {
+  BAD_CURSOR_MESSAGE,
+  decodeMachineCursor,
+  MACHINE_CURSOR_MAX_LENGTH,
+  MACHINE_LIST_DEFAULT_LIMIT,
+  MACHINE_LIST_MAX_LIMIT,
+} from "../../services/machines/machine-list.ts";
 import { MACHINE_TYPES, type PublicMachine } from "../../services/machines/machine-service.ts";
 import { USAGE_MAX_MACHINES, type UsageWatchInput } from "../../services/machines/usage.ts";
 import type { Context } from "../context.ts";
@@ -39,6 +46,39 @@ async function* usageEvents(
   }
 }
 
+/** A cursor is checked for shape here (a bad one is a 400 on `cursor`); the service checks it is this project's. */
+const machineListInput = z.object({
+  includeArchived: z.boolean().default(false),
+  limit: z
+    .number()
+    .int("Must be a whole number")
+    .min(1, `Use 1 to ${MACHINE_LIST_MAX_LIMIT}`)
+    .max(MACHINE_LIST_MAX_LIMIT, `Use 1 to ${MACHINE_LIST_MAX_LIMIT}`)
+    .default(MACHINE_LIST_DEFAULT_LIMIT),
+  cursor: z
+    .string()
+    .max(MACHINE_CURSOR_MAX_LENGTH, BAD_CURSOR_MESSAGE)
+    .transform((text, context) => {
+      const cursor = decodeMachineCursor(text);
+      if (!cursor) context.addIssue({ code: "custom", message: BAD_CURSOR_MESSAGE });
+      return cursor ?? z.NEVER;
+    })
+    .nullish()
+    .transform((cursor) => cursor ?? undefined),
+});
+
+/**
+ * A 400 naming `field`, shaped like a failed input validation (its cause carries zod-style `issues`), so the
+ * error formatter and the HTTP API name the field as they do for any other bad input.
+ */
+function invalidInput(field: string, message: string): TRPCError {
+  return new TRPCError({
+    code: "BAD_REQUEST",
+    message: `${field}: ${message}`,
+    cause: Object.assign(new Error(`${field}: ${message}`), { issues: [{ path: [field], message }] }),
+  });
+}
+
 const logsInput = machineInput.extend({ tail: z.number().int().min(1).max(5000).default(300) });
 
 /**
@@ -66,22 +106,25 @@ function previewInfo(
 
 export const machineRouter = router({
   types: projectProcedure.query(({ ctx }) => ctx.services.machines.availability()),
-  list: projectProcedure
-    .input(z.object({ includeArchived: z.boolean().default(false) }))
-    .query(async ({ ctx, input }) => {
-      const machines = await ctx.services.machines.list(ctx.project.id, { includeArchived: input.includeArchived });
-      return machines.map((machine) => ({
-        ...machine,
-        envPendingRestart: envPendingRestart(machine, ctx.project.envChangedAt),
-      }));
-    }),
-  byId: projectProcedure.input(machineInput).query(async ({ ctx, input }) => {
-    const { authTokenEncrypted: _secret, ...machine } = await ctx.services.machines.get(
-      ctx.project.id,
-      input.machineId,
-    );
-    return { ...machine, envPendingRestart: envPendingRestart(machine, ctx.project.envChangedAt) };
+  /**
+   * A page of the project's machines, newest first, as list views show them (no credential, no provider
+   * metadata): `limit` per page (default 50, at most 200) and `cursor`, the previous page's `nextCursor`
+   * (null on the last page).
+   */
+  list: projectProcedure.input(machineListInput).query(({ ctx, input }) => {
+    // A cursor of another project's list: a 400 on `cursor`, like a malformed one.
+    if (input.cursor && input.cursor.projectId !== ctx.project.id) throw invalidInput("cursor", BAD_CURSOR_MESSAGE);
+    return ctx.services.machines.listPage(ctx.project.id, {
+      includeArchived: input.includeArchived,
+      limit: input.limit,
+      cursor: input.cursor,
+    });
   }),
+  /** How many machines the project has, running and archived (the overview and the list's empty state). */
+  counts: projectProcedure.query(({ ctx }) => ctx.services.machines.counts(ctx.project.id)),
+  byId: projectProcedure
+    .input(machineInput)
+    .query(({ ctx, input }) => ctx.services.machines.view(ctx.project.id, input.machineId)),
   create: projectProcedure
     .input(
       z.object({

@@ -66,7 +66,10 @@ function CreateMachineForm({ onCreated }: { onCreated: (machine: CreatedMachine)
   const create = useMutation(
     trpc.machine.create.mutationOptions({
       onSuccess: async (machine) => {
-        await queryClient.invalidateQueries({ queryKey: trpc.machine.list.pathKey() });
+        await Promise.all([
+          queryClient.invalidateQueries({ queryKey: trpc.machine.list.pathKey() }),
+          queryClient.invalidateQueries({ queryKey: trpc.machine.counts.pathKey() }),
+        ]);
         onCreated(machine);
       },
     }),

@@ -8,7 +8,7 @@ import type { AppRouter } from "../../../../backend/trpc/app-router.ts";
 
 type MachineOutputs = inferRouterOutputs<AppRouter>["machine"];
 
-export type MachineRow = MachineOutputs["list"][number];
+export type MachineRow = MachineOutputs["list"]["machines"][number];
 export type MachineDetail = MachineOutputs["byId"];
 export type CreatedMachine = MachineOutputs["create"];
 export type MachineEvent = MachineOutputs["events"][number];
