@@ -39,14 +39,19 @@ const MODEL_ID_KIND: Record<string, IdKind> = {
   rateLimit: "rateLimit",
 };
 
+/** Auth endpoints that only read: every other one may end, start or change a session or a user. */
+const READ_ONLY_AUTH_PATHS = new Set(["/get-session", "/ok", "/error", "/list-sessions", "/admin/list-users"]);
+
 export function createAuth(options: CreateAuthOptions) {
   const { signupAllowlist, adminEmails } = options;
+  /** Told after any auth endpoint that may have changed sessions or users (see onSessionsChanged). */
+  const sessionListeners = new Set<() => void>();
   const signupRefusal = (email: string) =>
     new APIError("FORBIDDEN", {
       message: `Sign-up is not open to ${email}. Ask an administrator to add it to ALLOW_SIGNUP_FROM_EMAILS or to invite you.`,
     });
 
-  return betterAuth({
+  const auth = betterAuth({
     baseURL: options.baseURL,
     basePath: "/api/auth",
     secret: options.secret,
@@ -117,6 +122,11 @@ export function createAuth(options: CreateAuthOptions) {
         if (isTestEmail(email, options.testOtp)) return;
         throw new APIError("SERVICE_UNAVAILABLE", { message: NO_MAIL_MESSAGE });
       }),
+      // Sign-out, session revocation, bans, impersonation, user updates: whoever caches sessions reads again.
+      after: createAuthMiddleware(async (ctx) => {
+        if (READ_ONLY_AUTH_PATHS.has(ctx.path)) return;
+        for (const listener of sessionListeners) listener();
+      }),
     },
     plugins: [
       emailOTP({
@@ -138,6 +148,17 @@ export function createAuth(options: CreateAuthOptions) {
       }),
       admin({ adminRoles: ["admin"], defaultRole: "user" }),
     ],
+  });
+  return Object.assign(auth, {
+    /**
+     * Calls `listener` after every auth endpoint of this process that may change a session or a user (all
+     * but the reads above); answers a function that stops it. Other processes sharing the database are
+     * not heard: a cache of sessions must also expire on its own (services/access.ts).
+     */
+    onSessionsChanged(listener: () => void): () => void {
+      sessionListeners.add(listener);
+      return () => sessionListeners.delete(listener);
+    },
   });
 }
 

@@ -13,6 +13,7 @@ import type { Db } from "../db/client.ts";
 import { machine } from "../db/schema/machine.ts";
 import { organization, organizationMembership, type OrganizationRole } from "../db/schema/organization.ts";
 import { project } from "../db/schema/project.ts";
+import { AccessCache, sessionKey } from "./access-cache.ts";
 import { authenticateAccessToken } from "./access-tokens.ts";
 import { DomainError } from "./errors.ts";
 import type { Machine } from "./machines/machine-row.ts";
@@ -80,8 +81,16 @@ export type OrganizationAccess = { organization: Organization; role: Organizatio
 export type ProjectAccess = { organizationId: string; project: Project; role: ProjectRole };
 export type MachineAccess = ProjectAccess & { machine: Machine };
 
+type UserCaller = Extract<Caller, { kind: "user" }>;
+
 export class AccessService {
-  constructor(private readonly deps: { db: Db; auth: Auth }) {}
+  /** Who each session is, and who may reach which project, for a moment (access-cache.ts: the bound). */
+  private readonly sessions = new AccessCache<UserCaller>();
+  private readonly projects = new AccessCache<ProjectAccess>();
+
+  constructor(private readonly deps: { db: Db; auth: Auth }) {
+    deps.auth.onSessionsChanged(() => this.forget());
+  }
 
   /** A bearer token (project access token) wins over cookies; otherwise the better-auth session, if any. */
   async identify(headers: Headers): Promise<Caller> {
@@ -90,13 +99,32 @@ export class AccessService {
       const token = await authenticateAccessToken(this.deps.db, authorization.slice(7).trim());
       return token ? { kind: "token", ...token } : { kind: "anonymous" };
     }
+    const key = sessionKey(headers.get("cookie"));
+    if (!key) return { kind: "anonymous" };
+    return (await this.sessions.get(key, () => this.readSession(headers))) ?? { kind: "anonymous" };
+  }
+
+  /**
+   * Forget every remembered answer: after a change made here (a rename, a role, a removed member, a
+   * project's settings), the next request reads it again. The tRPC context calls it after every
+   * successful mutation, the auth layer after every auth endpoint that may change a session.
+   */
+  forget(): void {
+    this.sessions.clear();
+    this.projects.clear();
+  }
+
+  private async readSession(headers: Headers): Promise<{ value: UserCaller; expiresAt: Date } | null> {
     const session = await this.deps.auth.api.getSession({ headers });
-    if (!session) return { kind: "anonymous" };
+    if (!session) return null;
     const { user } = session;
     return {
-      kind: "user",
-      user: { id: user.id, email: user.email, name: user.name, role: user.role ?? null },
-      impersonatedBy: session.session.impersonatedBy ?? null,
+      value: {
+        kind: "user",
+        user: { id: user.id, email: user.email, name: user.name, role: user.role ?? null },
+        impersonatedBy: session.session.impersonatedBy ?? null,
+      },
+      expiresAt: session.session.expiresAt,
     };
   }
 
@@ -108,32 +136,51 @@ export class AccessService {
     return found;
   }
 
-  /** A member's session, or an access token of exactly this project; any other token is `not_found`. */
+  /**
+   * A member's session, or an access token of exactly this project; any other token is `not_found`. One
+   * query: the organization by slug, the caller's membership (for a session) and the project by slug.
+   */
   async project(caller: Caller, organizationSlug: string, projectSlug: string): Promise<ProjectAccess> {
     if (caller.kind === "anonymous") throw new DomainError("unauthorized", DENIED["project.use"]);
-    const notFound = new DomainError("not_found", "Project not found");
-    let organizationId: string;
-    let role: ProjectRole;
+    const who = caller.kind === "user" ? `user ${caller.user.id}` : `token ${caller.tokenId}`;
+    const access = await this.projects.get(`${who}\n${organizationSlug}\n${projectSlug}`, async () => {
+      const found = await this.readProjectAccess(caller, organizationSlug, projectSlug);
+      return found && { value: found };
+    });
+    if (!access) throw new DomainError("not_found", "Project not found");
+    return access;
+  }
+
+  private async readProjectAccess(
+    caller: Exclude<Caller, { kind: "anonymous" }>,
+    organizationSlug: string,
+    projectSlug: string,
+  ): Promise<ProjectAccess | null> {
+    const inOrganization = and(eq(project.organizationId, organization.id), eq(project.slug, projectSlug));
+    let found: { organizationId: string; role: ProjectRole; project: Project | null } | undefined;
     if (caller.kind === "user") {
-      const found = await this.membership(organizationSlug, caller.user.id);
-      if (!found) throw notFound;
-      organizationId = found.organization.id;
-      role = found.role;
-    } else {
-      const [org] = await this.deps.db
-        .select({ id: organization.id })
+      [found] = await this.deps.db
+        .select({ organizationId: organization.id, role: organizationMembership.role, project })
         .from(organization)
+        .innerJoin(
+          organizationMembership,
+          and(
+            eq(organizationMembership.organizationId, organization.id),
+            eq(organizationMembership.userId, caller.user.id),
+          ),
+        )
+        .leftJoin(project, inOrganization)
         .where(eq(organization.slug, organizationSlug));
-      if (!org) throw notFound;
-      organizationId = org.id;
-      role = "token";
+    } else {
+      const [row] = await this.deps.db
+        .select({ organizationId: organization.id, project })
+        .from(organization)
+        .leftJoin(project, inOrganization)
+        .where(eq(organization.slug, organizationSlug));
+      found = row && { ...row, role: "token" };
     }
-    const [found] = await this.deps.db
-      .select()
-      .from(project)
-      .where(and(eq(project.organizationId, organizationId), eq(project.slug, projectSlug)));
-    if (!found || (caller.kind === "token" && caller.projectId !== found.id)) throw notFound;
-    return { organizationId, project: found, role };
+    if (!found?.project || (caller.kind === "token" && caller.projectId !== found.project.id)) return null;
+    return { organizationId: found.organizationId, project: found.project, role: found.role };
   }
 
   /**

@@ -38,6 +38,26 @@ export type Context = AppDeps & {
   scope: RequestScope;
 };
 
+/**
+ * The deps' mutation observer, after which the access service forgets what it remembers (who a session
+ * is, who may reach a project), so a change a mutation made (a name, a role, a removed member) holds from
+ * the next request. One per deps: no request makes one.
+ */
+const observers = new WeakMap<AppDeps, MutationObserver>();
+function observerOf(deps: AppDeps): MutationObserver {
+  let observer = observers.get(deps);
+  if (!observer) {
+    observer = {
+      onMutationSuccess: (outcome) => {
+        deps.services.access.forget();
+        deps.mutationObserver.onMutationSuccess(outcome);
+      },
+    };
+    observers.set(deps, observer);
+  }
+  return observer;
+}
+
 export async function createContext(deps: AppDeps, headers: Headers): Promise<Context> {
   // Who is calling needs the database: when it is down, every call says so (503), none fails with a 500.
   const caller = await deps.services.access.identify(headers).catch((error: unknown) => {
@@ -47,6 +67,7 @@ export async function createContext(deps: AppDeps, headers: Headers): Promise<Co
   });
   return {
     ...deps,
+    mutationObserver: observerOf(deps),
     headers,
     caller,
     scope: {},
