@@ -89,11 +89,17 @@ describe("the warm pool through a SIGKILL", () => {
     await until("the pool full", async () => (await healthyMembers(new Set())) === POOL_SIZE, 90_000);
     await sleep(500); // the pool marks them ready after its own health check
 
-    // Four creates at once: two claim the members (and start refills), two boot cold; then the kill.
+    // Four creates at once: two claim the members (and start refills), two boot cold; the kill comes as
+    // soon as the first machine is recorded, so it lands while claims and boots are under way.
     const creates = Array.from({ length: 4 }, (_, i) =>
       api.machine.create.mutate({ ...scope, name: `chaos-${i}`, type: "local-docker" }).catch(() => null),
     );
-    await sleep(150);
+    const firstApi = api;
+    await until(
+      "a machine recorded",
+      async () => (await firstApi.machine.list.query(scope)).machines.length > 0,
+      30_000,
+    );
     server.child.kill("SIGKILL");
     await server.exited;
     await Promise.all(creates);
@@ -105,6 +111,9 @@ describe("the warm pool through a SIGKILL", () => {
       `after the SIGKILL: ${cut.length} machines recorded (${cut.map((row) => row.observedState).join(", ")}), ` +
         `${(await poolContainers()).length} pool containers`,
     );
+    // The kill cut something: a recorded machine that had not reached running.
+    expect(cut.length).toBeGreaterThan(0);
+    expect(cut.some((row) => row.observedState !== "running")).toBe(true);
     const proxy = (machineId: string) =>
       `${server.url}/org/${org.slug}/proj/${project.slug}/${machineId}/proxy/3000/api/exec`;
     // Each recorded machine finishes: claimed in full or booted cold (an interrupted one waits out its lease).
