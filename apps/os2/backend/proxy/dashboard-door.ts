@@ -41,6 +41,11 @@ import {
 } from "./relay.ts";
 
 const CONTROL_PLANE_ROUTES = new Set([CLAIM_PATH, "/api/env"]);
+/**
+ * A buffered exec answers only when its command ends, which may take up to the daemon's own limit; the
+ * daemon enforces the command's timeout, so the door waits as long.
+ */
+const EXEC_HEAD_TIMEOUT_MS = EXEC_MAX_TIMEOUT_MS + 60_000;
 const CONTROL_PLANE_ONLY =
   "Only os2 itself calls this daemon route (a machine's claim and environment); set env vars in the project or machine settings.";
 
@@ -141,6 +146,9 @@ export type DashboardDoorOptions = {
 
 export function createDashboardDoor(options: DashboardDoorOptions) {
   const cache = new AccessCache();
+  // Read once: a URL's getters build a new string on every read.
+  const publicHost = options.publicUrl.host;
+  const publicProtocol = options.publicUrl.protocol;
 
   const decide = (headers: Headers, target: ProxyTarget) =>
     answerOf(async () => options.access.machine(await options.access.identify(headers), target));
@@ -159,8 +167,8 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
     return addForwardedHeaders(
       copyRequestHeaders(request.headers, DROPPED_REQUEST_HEADERS),
       request,
-      options.publicUrl.host,
-      options.publicUrl.protocol,
+      publicHost,
+      publicProtocol,
       options.trustProxy,
     );
   }
@@ -209,9 +217,7 @@ export function createDashboardDoor(options: DashboardDoorOptions) {
         pathAndQuery: search ? `${target.rest}${search}` : target.rest,
         requestHeaders: requestHeaders(request),
         policy: dashboardPolicy,
-        // A buffered exec answers only when its command ends, which may take up to the daemon's own
-        // limit; the daemon enforces the command's timeout, so the door waits as long.
-        ...(target.rest === "/api/exec" ? { headTimeoutMs: EXEC_MAX_TIMEOUT_MS + 60_000 } : {}),
+        headTimeoutMs: target.rest === "/api/exec" ? EXEC_HEAD_TIMEOUT_MS : undefined,
       });
     } catch (error) {
       if (!(error instanceof RelayError)) options.machines.forgetEndpoints(row.id);

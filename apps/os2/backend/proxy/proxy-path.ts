@@ -37,9 +37,10 @@ export function parseProxyPath(pathname: string): ProxyPathResult {
   const match = PROXY_PATH.exec(pathname);
   if (!match) return { kind: "none" };
   const [, organizationSlug = "", projectSlug = "", machineId = "", port = "", rest] = match;
-  const decoded = [organizationSlug, projectSlug, machineId].map(safeDecode);
-  const [org, proj, machine] = decoded;
-  if (!org || !proj || !machine || !decoded.every((segment) => segment !== null && SEGMENT.test(segment))) {
+  const org = slugOf(organizationSlug);
+  const proj = slugOf(projectSlug);
+  const machine = slugOf(machineId);
+  if (!org || !proj || !machine) {
     return {
       kind: "bad",
       message: "Malformed machine proxy path: use /org/<org>/proj/<project>/<machine id>/proxy/<port>/",
@@ -53,6 +54,12 @@ export function parseProxyPath(pathname: string): ProxyPathResult {
     kind: "ok",
     target: { organizationSlug: org, projectSlug: proj, machineId: machine, port: portNumber, rest: rest ?? "/" },
   };
+}
+
+/** A path segment decoded, when it is a slug or an id; null otherwise. */
+function slugOf(segment: string): string | null {
+  const decoded = safeDecode(segment);
+  return decoded !== null && SEGMENT.test(decoded) ? decoded : null;
 }
 
 function safeDecode(segment: string): string | null {

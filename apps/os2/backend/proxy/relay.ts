@@ -72,7 +72,7 @@ export type RelayOptions = {
   requestHeaders: OutgoingHttpHeaders;
   policy: ResponsePolicy;
   /** How long the machine may take to its response head; HEAD_TIMEOUT_MS when not given. */
-  headTimeoutMs?: number;
+  headTimeoutMs?: number | undefined;
 };
 
 export class RelayError extends Error {
