@@ -97,6 +97,11 @@ export type CreateOs2Options = {
   providers?: ProviderRegistry;
   /** Tests drive reconcile passes themselves. */
   startReconciler?: boolean;
+  /**
+   * The database of `env`, already opening: the production entry starts opening it (the slowest step of a
+   * start) before it loads the rest of the server. Opened here when absent.
+   */
+  database?: Promise<DatabaseHandle>;
 };
 
 export async function createOs2(options: CreateOs2Options): Promise<Os2> {
@@ -116,7 +121,8 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   warnAboutExposure(env, log);
   // Where Docker answers is probed while the database opens (both wait on I/O; neither needs the other).
   const dockerHost = options.providers ? undefined : resolveDockerHost(env.DOCKER_HOST);
-  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.OS2_DATA_DIR });
+  const database = await (options.database ??
+    openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.OS2_DATA_DIR }));
   const { db } = database;
   const installationId = await ensureInstallation(db);
   const google =

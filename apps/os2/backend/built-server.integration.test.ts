@@ -1,7 +1,8 @@
 /**
  * `pnpm start` runs built JavaScript: `pnpm build` bundles backend/entry.ts into dist-server/entry.js, and
  * plain Node (no tsx loader) starts it on a fresh data dir, applies the migrations from the bundle's copy,
- * answers /api/health, signs a user in and serves the SPA.
+ * answers /api/health, signs a user in and serves the SPA. A start that cannot finish (bad configuration,
+ * a port in use) ends the process with a reason instead of leaving it up half started.
  *
  * The Daytona SDK takes about a second to import, so the server imports it only when a configured Daytona
  * provider first needs it: a server without Daytona never loads it, one with Daytona loads it from
@@ -11,6 +12,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,6 +102,28 @@ async function startBuiltServer(name: string, extraEnv: Record<string, string> =
   return { server, modules };
 }
 
+/** Starts the bundle and waits for it to exit by itself; answers its exit code and output. */
+async function runUntilExit(port: number, extraEnv: Record<string, string>) {
+  const child = spawn(process.execPath, [bundle], {
+    cwd: packageDir,
+    env: {
+      ...process.env,
+      ...productionEnv({ OS2_DATA_DIR: path.join(tmp, "data-refused"), DATABASE_URL: "", ...extraEnv }),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      NODE_OPTIONS: "",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  clearTimeout(timer);
+  return { code, output };
+}
+
 async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -128,6 +152,23 @@ describe("the built server (pnpm start)", () => {
     expect((await fetch(`${server.url}/api/status`)).status).toBe(200);
     expect(modules().some((url) => url.includes("/node_modules/@electric-sql/pglite/"))).toBe(true);
     expect(modules().filter((url) => url.includes(DAYTONA_SDK))).toEqual([]);
+  });
+
+  it("does not stay up half started: a start that fails, or a port that is taken, ends the process with a reason", async () => {
+    const misconfigured = await runUntilExit(await freePort(), { APP_STAGE: "prd", ENCRYPTION_SECRET: "" });
+    expect(misconfigured.code).toBe(1);
+    expect(misconfigured.output).toContain("os2 could not start: ENCRYPTION_SECRET must be set");
+
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const refused = await runUntilExit(port, {});
+      expect(refused.code).toBe(1);
+      expect(refused.output).toContain(`cannot listen on 127.0.0.1:${port}`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it("with Daytona configured, loads the SDK from node_modules on first use and lists sandboxes through it", async () => {

@@ -5,6 +5,10 @@
  * hits both alike. Each variant has its own PGlite data dir, initialised by an untimed first start, so the
  * timed starts are restarts of an installation (the common case). Prints p50/p95 of each and the ratio.
  *
+ * Beside the wall time it prints the CPU time the server process had used by its first answer (all its
+ * threads, from /proc on Linux): on a shared machine the wall time mostly measures the neighbours, the CPU
+ * time what a start costs. The load average is printed with the figures.
+ *
  * Env: BENCH_START_RUNS (default 6, at least 3).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -38,8 +42,52 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** One start: milliseconds from spawn to the first 200 from /api/health. */
-async function measureStart(variant: Variant): Promise<number> {
+/** Clock ticks per second of /proc/<pid>/stat's times (100 on Linux everywhere in practice). */
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** pid → [parent pid, CPU ms] of every process, from /proc; empty off Linux. */
+function processTable(): Map<number, [number, number]> {
+  const table = new Map<number, [number, number]>();
+  const entries = fs.existsSync("/proc") ? fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name)) : [];
+  for (const name of entries) {
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      // Fields after the command (which may contain spaces): state, ppid, … utime (14th), stime (15th).
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      table.set(Number(name), [Number(fields[1]), ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks]);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return table;
+}
+
+/**
+ * CPU milliseconds (user + system, all threads) used by a process and its descendants (tsx's CLI runs
+ * the server as a child of its own); undefined off Linux.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  const table = processTable();
+  if (pid === undefined || !table.has(pid)) return undefined;
+  let total = 0;
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    total += table.get(next)?.[1] ?? 0;
+    for (const [child, [parent]] of table) if (parent === next) pending.push(child);
+  }
+  return total;
+}
+
+type Sample = { wallMs: number; cpuMs: number | undefined };
+
+/** One start: milliseconds from spawn to the first 200 from /api/health, and the CPU used by then. */
+async function measureStart(variant: Variant): Promise<Sample> {
   const port = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, variant.args, {
@@ -59,7 +107,7 @@ async function measureStart(variant: Variant): Promise<number> {
     while (performance.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`${variant.name} exited (${child.exitCode}):\n${stderr}`);
       if ((await httpStatus(`http://127.0.0.1:${port}/api/health`, { timeoutMs: 1_000 })) === 200)
-        return performance.now() - started;
+        return { wallMs: performance.now() - started, cpuMs: cpuMs(child.pid) };
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(`${variant.name}: no 200 from /api/health within 60 s:\n${stderr}`);
@@ -74,7 +122,8 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "os2-bench-start-"));
   for (const [i, variant] of variants.entries()) variant.dataDir = path.join(tmp, `data-${i}`);
   console.log(`bench:start — process start → first 200 from /api/health, ${runs} runs each (+1 untimed), interleaved`);
-  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const loadBefore = os.loadavg()[0] ?? 0;
+  const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   try {
     for (const variant of variants) await measureStart(variant); // initialises the data dir, warms the page cache
     for (let i = 0; i < runs; i++) {
@@ -85,10 +134,22 @@ async function main(): Promise<void> {
   }
   const stats = variants.map((v) => {
     const values = samples.get(v.name) ?? [];
-    return { name: v.name, p50: percentile(values, 50), p95: percentile(values, 95) };
+    const wall = values.map((sample) => sample.wallMs);
+    const cpu = values.flatMap((sample) => (sample.cpuMs === undefined ? [] : [sample.cpuMs]));
+    return {
+      name: v.name,
+      p50: percentile(wall, 50),
+      p95: percentile(wall, 95),
+      cpu: cpu.length > 0 ? `   cpu p50 ${percentile(cpu, 50).toFixed(0).padStart(5)} ms` : "",
+    };
   });
+  console.log(
+    `load average (1 min) ${loadBefore.toFixed(1)} before, ${(os.loadavg()[0] ?? 0).toFixed(1)} after, on ${os.cpus().length} cores`,
+  );
   for (const s of stats)
-    console.log(`${s.name.padEnd(36)} p50 ${s.p50.toFixed(0).padStart(5)} ms   p95 ${s.p95.toFixed(0).padStart(5)} ms`);
+    console.log(
+      `${s.name.padEnd(36)} p50 ${s.p50.toFixed(0).padStart(5)} ms   p95 ${s.p95.toFixed(0).padStart(5)} ms${s.cpu}`,
+    );
   const [built, before] = stats;
   if (built && before)
     console.log(

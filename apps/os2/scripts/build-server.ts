@@ -52,8 +52,13 @@ const started = performance.now();
 fs.rmSync(outDir, { recursive: true, force: true });
 await build({
   entryPoints: [path.join(packageDir, "backend/entry.ts")],
-  outfile: path.join(outDir, "entry.js"),
+  outdir: outDir,
   bundle: true,
+  // entry.ts starts opening the database before it imports app.ts: that import is a chunk of its own,
+  // loaded while the database opens. Chunks sit beside entry.js because bundled modules find files
+  // relative to their own module (`<dir of the module>/migrations`, `<dir>/../dist`).
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   platform: "node",
   format: "esm",
   target: "node20.19",
