@@ -10,7 +10,7 @@
  * of one project is refused by another.
  */
 import { API_MACHINE_LIST_DEFAULT_LIMIT, API_MACHINE_LIST_MAX_LIMIT } from "@os2/protocol";
-import { and, desc, eq, ne, sql } from "drizzle-orm";
+import { and, desc, eq, ne, or, type Placeholder, type SQL, sql } from "drizzle-orm";
 
 import type { Db } from "../../db/client.ts";
 import { machine } from "../../db/schema/machine.ts";
@@ -80,64 +80,126 @@ export const BAD_CURSOR_MESSAGE =
  * The later of the machine's own env change and its project's, read in the same statement (an uncorrelated
  * subquery, evaluated once), so the list never answers from a project row older than the machines.
  */
-const envChangedAt = (projectId: string) =>
+const envChangedAt = (projectId: string | Placeholder) =>
   sql<Date | null>`greatest(${machine.envChangedAt}, (select ${project.envChangedAt} from ${project} where ${project.id} = ${projectId}))`.mapWith(
     machine.envChangedAt,
   );
 
-export async function listMachinePage(
-  db: Db,
-  projectId: string,
-  options: { includeArchived?: boolean; limit?: number; cursor?: MachineCursor | undefined } = {},
-): Promise<MachineListPage> {
-  const limit = options.limit ?? MACHINE_LIST_DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MACHINE_LIST_MAX_LIMIT)
-    throw new DomainError("bad_request", `limit: Use 1 to ${MACHINE_LIST_MAX_LIMIT}`);
-  const cursor = options.cursor;
-  // A cursor of another project's list would only reorder this one; refusing it says the caller mixed them up.
-  if (cursor && cursor.projectId !== projectId) throw new DomainError("bad_request", `cursor: ${BAD_CURSOR_MESSAGE}`);
-  const rows = await db
-    .select({
-      id: machine.id,
-      name: machine.name,
-      type: machine.type,
-      desiredState: machine.desiredState,
-      observedState: machine.observedState,
-      externalId: machine.externalId,
-      lastError: machine.lastError,
-      cpuMillis: machine.cpuMillis,
-      memoryMb: machine.memoryMb,
-      pids: machine.pids,
-      diskMb: machine.diskMb,
-      createdAt: machine.createdAt,
-      readyAt: machine.readyAt,
-      envChangedAt: envChangedAt(projectId),
-      envAppliedAt: machine.envAppliedAt,
-      cursorAt: sql<string>`to_char(${machine.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-    })
-    .from(machine)
-    .where(
-      and(
-        eq(machine.projectId, projectId),
-        // A machine being deleted stays listed (as deleting, or as stuck in error) until its row is gone.
-        options.includeArchived ? undefined : ne(machine.desiredState, "archived"),
-        cursor
-          ? sql`(${machine.createdAt}, ${machine.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id})`
-          : undefined,
-      ),
-    )
-    .orderBy(desc(machine.createdAt), desc(machine.id))
-    .limit(limit + 1);
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
+/** What a page query reads of each machine: the list item, less what is computed from the rest. */
+const pageColumns = {
+  id: machine.id,
+  name: machine.name,
+  type: machine.type,
+  desiredState: machine.desiredState,
+  observedState: machine.observedState,
+  externalId: machine.externalId,
+  lastError: machine.lastError,
+  cpuMillis: machine.cpuMillis,
+  memoryMb: machine.memoryMb,
+  pids: machine.pids,
+  diskMb: machine.diskMb,
+  createdAt: machine.createdAt,
+  readyAt: machine.readyAt,
+  envChangedAt: envChangedAt(sql.placeholder("projectId")),
+  envAppliedAt: machine.envAppliedAt,
+  cursorAt: sql<string>`to_char(${machine.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+};
+
+/**
+ * The two page queries (the first page, and a page after a cursor), prepared once per database: their SQL
+ * is built once and, on PostgreSQL, parsed and planned once per connection. Archived machines are left out
+ * unless `includeArchived`, a parameter (a filter on the index walk, not a different plan).
+ */
+function preparePageQueries(db: Db) {
+  const base = (after: SQL | undefined, name: string) =>
+    db
+      .select(pageColumns)
+      .from(machine)
+      .where(
+        and(
+          eq(machine.projectId, sql.placeholder("projectId")),
+          // A machine being deleted stays listed (as deleting, or as stuck in error) until its row is gone.
+          or(sql`${sql.placeholder("includeArchived")}::boolean`, ne(machine.desiredState, "archived")),
+          after,
+        ),
+      )
+      .orderBy(desc(machine.createdAt), desc(machine.id))
+      .limit(sql.placeholder("limit"))
+      .prepare(name);
   return {
-    machines: page.map(({ envChangedAt, envAppliedAt, cursorAt: _cursorAt, ...row }) => ({
-      ...row,
-      envPendingRestart: envPendingRestart({ ...row, envChangedAt, envAppliedAt }, null),
-    })),
-    nextCursor:
-      rows.length > limit && last ? encodeMachineCursor({ projectId, createdAt: last.cursorAt, id: last.id }) : null,
+    first: base(undefined, "machine_list_first"),
+    after: base(
+      sql`(${machine.createdAt}, ${machine.id}) < (${sql.placeholder("afterCreatedAt")}::timestamptz, ${sql.placeholder("afterId")})`,
+      "machine_list_after",
+    ),
   };
+}
+
+/** A project's machines for list views: pages, one machine with its env state, counts. */
+export class MachineList {
+  private queries: ReturnType<typeof preparePageQueries> | undefined;
+  private readonly statistics: MachineTableStatistics;
+
+  constructor(
+    private readonly db: Db,
+    onStatisticsError: (error: unknown) => void,
+  ) {
+    this.statistics = new MachineTableStatistics(db, onStatisticsError);
+  }
+
+  /** A page of the project's machines, newest first; `nextCursor` is null on the last. */
+  async page(
+    projectId: string,
+    options: { includeArchived?: boolean; limit?: number; cursor?: MachineCursor | undefined } = {},
+  ): Promise<MachineListPage> {
+    const limit = options.limit ?? MACHINE_LIST_DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MACHINE_LIST_MAX_LIMIT)
+      throw new DomainError("bad_request", `limit: Use 1 to ${MACHINE_LIST_MAX_LIMIT}`);
+    const cursor = options.cursor;
+    // A cursor of another project's list would only reorder this one; refusing it says the caller mixed them up.
+    if (cursor && cursor.projectId !== projectId) throw new DomainError("bad_request", `cursor: ${BAD_CURSOR_MESSAGE}`);
+    this.statistics.refreshIfDue();
+    this.queries ??= preparePageQueries(this.db);
+    const parameters = { projectId, includeArchived: options.includeArchived ?? false, limit: limit + 1 };
+    const rows = cursor
+      ? await this.queries.after.execute({ ...parameters, afterCreatedAt: cursor.createdAt, afterId: cursor.id })
+      : await this.queries.first.execute(parameters);
+    const count = Math.min(rows.length, limit);
+    const machines: MachineListItem[] = new Array<MachineListItem>(count);
+    for (let index = 0; index < count; index++) {
+      const row = rows[index] as (typeof rows)[number];
+      machines[index] = {
+        id: row.id,
+        name: row.name,
+        type: row.type,
+        desiredState: row.desiredState,
+        observedState: row.observedState,
+        externalId: row.externalId,
+        lastError: row.lastError,
+        cpuMillis: row.cpuMillis,
+        memoryMb: row.memoryMb,
+        pids: row.pids,
+        diskMb: row.diskMb,
+        createdAt: row.createdAt,
+        readyAt: row.readyAt,
+        envPendingRestart: envPendingRestart(row, null),
+      };
+    }
+    const last = rows[count - 1];
+    return {
+      machines,
+      nextCursor:
+        rows.length > limit && last ? encodeMachineCursor({ projectId, createdAt: last.cursorAt, id: last.id }) : null,
+    };
+  }
+
+  view(projectId: string, machineId: string) {
+    return viewMachine(this.db, projectId, machineId);
+  }
+
+  counts(projectId: string) {
+    return countMachines(this.db, projectId);
+  }
 }
 
 /** One machine, without its credential, and whether it waits for a restart to apply its env; null if none. */

@@ -26,15 +26,7 @@ import {
   type LimitsRequest,
   resolveLimits,
 } from "./limits.ts";
-import {
-  countMachines,
-  listMachinePage,
-  type MachineCounts,
-  type MachineCursor,
-  type MachineListPage,
-  MachineTableStatistics,
-  viewMachine,
-} from "./machine-list.ts";
+import { type MachineCounts, type MachineCursor, MachineList, type MachineListPage } from "./machine-list.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 import { UsageHub } from "./usage-hub.ts";
 import type { WarmPool, WarmPoolMemberView } from "./warm-pool.ts";
@@ -71,13 +63,13 @@ export class MachineService {
   private readonly endpoints: MachineEndpoints;
   /** One usage stream per watched machine, shared by everyone watching it (see usage-hub.ts). */
   readonly usageHub: UsageHub;
-  /** Keeps the list's query plan on its index (machine-list.ts). */
-  private readonly listStatistics: MachineTableStatistics;
+  /** Pages, views and counts of a project's machines (machine-list.ts). */
+  private readonly machineList: MachineList;
 
   constructor(private readonly options: MachineServiceOptions) {
     this.endpoints = new MachineEndpoints({ providers: options.providers, encryptor: options.encryptor });
     this.usageHub = new UsageHub({ providers: options.providers, log: options.log });
-    this.listStatistics = new MachineTableStatistics(options.db, (error) =>
+    this.machineList = new MachineList(options.db, (error) =>
       options.log.warn("refreshing the machine table's statistics failed", { error: errorMessage(error) }),
     );
     this.lifecycle = new MachineLifecycle({
@@ -122,18 +114,17 @@ export class MachineService {
     projectId: string,
     options: { includeArchived?: boolean; limit?: number; cursor?: MachineCursor | undefined } = {},
   ): Promise<MachineListPage> {
-    this.listStatistics.refreshIfDue();
-    return listMachinePage(this.options.db, projectId, options);
+    return this.machineList.page(projectId, options);
   }
 
   /** How many machines the project has: active (not archived), running, archived. */
   counts(projectId: string): Promise<MachineCounts> {
-    return countMachines(this.options.db, projectId);
+    return this.machineList.counts(projectId);
   }
 
   /** One machine as the API shows it: no credential, and whether it waits for a restart to apply its env. */
   async view(projectId: string, machineId: string): Promise<PublicMachine & { envPendingRestart: boolean }> {
-    const found = await viewMachine(this.options.db, projectId, machineId);
+    const found = await this.machineList.view(projectId, machineId);
     if (!found) throw notFound("Machine");
     return found;
   }
