@@ -103,6 +103,14 @@ test("a user creates a local-docker machine, types into its browser terminal, th
       await expect(row).toContainText("Local Docker");
     });
 
+    await test.step("the project's overview counts it: 1 machine, 1 running (machine.counts)", async () => {
+      await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Overview" }).click();
+      const machinesCard = page.getByRole("link", { name: "Open machines" }).locator("..");
+      await expect(machinesCard.locator("p")).toHaveText(["Machines", "1", "1 running"]);
+      await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Machines" }).click();
+      await expect(row).toBeVisible();
+    });
+
     await test.step("the machine page's terminal echoes what the user types", async () => {
       await row.getByRole("link", { name: machineName }).click();
       await expect(page.getByRole("heading", { name: machineName })).toBeVisible();
