@@ -231,7 +231,7 @@ async function measure(
     `  added at p50: ${ms(added)} per request (goal ≤ 0.5 ms) → ${(p50("preview") / p50("direct")).toFixed(2)}× direct`,
   );
   console.log(
-    `    for scale: one bare Node keep-alive proxy on the host adds ${ms(p50("bare") - p50("direct"))}. Where the host cannot reach the bridge, os2 goes through docker-proxy and the daemon's forward instead, which add: the forward ${plus(p50("forward") - p50("direct"))}, docker-proxy (published port) ${plus(p50("published") - p50("forward"))}`,
+    `    for scale: one bare Node keep-alive proxy on the host adds ${ms(p50("bare") - p50("direct"))}, so the door's own work beyond a bare proxy is ${ms(p50("preview") - p50("bare"))}. Where the host cannot reach the bridge, os2 goes through docker-proxy and the daemon's forward instead, which add: the forward ${plus(p50("forward") - p50("direct"))}, docker-proxy (published port) ${plus(p50("published") - p50("forward"))}`,
   );
   console.log(
     `  throughput (100 KiB bodies, 16 concurrent, mean of ${THROUGHPUT_ROUNDS} interleaved rounds of 3 s): direct ${perSecond("direct")}, preview ${perSecond("preview")} → ${share("preview")} (goal ≥ 90%)`,
