@@ -1,9 +1,10 @@
 /**
- * `pnpm build` (after the SPA): bundles the production server, backend/entry.ts, into dist-server/entry.js so
- * that `pnpm start` runs plain JavaScript under Node instead of compiling TypeScript with tsx at every start.
+ * `pnpm build` (after the SPA): bundles the production server, backend/entry.ts, into dist-server/entry.js
+ * (and the chunks it imports, beside it) so that `pnpm start` runs plain JavaScript under Node instead of
+ * compiling TypeScript with tsx at every start.
  *
  * npm packages are bundled too: resolving and loading a thousand-odd files from node_modules one by one
- * costs Node's module loader more than a second of CPU at every start, one file costs a fraction. A few
+ * costs Node's module loader about a second of CPU at every start, a few large files a fraction. A few
  * stay in node_modules, loaded from there at run time (they are all direct dependencies, so Node finds
  * them from dist-server/), each for a reason listed in `KEEP_EXTERNAL`. The bundle gets a CommonJS
  * `require` (the banner), which bundled CommonJS packages use for Node's built-in modules.
@@ -27,7 +28,9 @@ const KEEP_EXTERNAL: Record<string, string> = {
   "@electric-sql/pglite": "reads its wasm and file-system bundle from files next to its own module",
   "@daytonaio/sdk":
     "imported on first use by a configured Daytona provider (about a second), never by a server without one",
-  dockerode: "docker-modem's ssh2 loads optional native addons (cpu-features) from its own directory",
+  dockerode:
+    "it and its dependencies (ssh2, @grpc/grpc-js) find files next to their own modules through __dirname " +
+    "(dockerode's .proto files, for one), which bundled code would not",
   // Optional native speed-ups that ws tries to require and does without; not installed.
   bufferutil: "optional (ws)",
   "utf-8-validate": "optional (ws)",
