@@ -6,7 +6,9 @@
  * - a full walk of all 1,000 page by page at the largest limit (200, 5 pages), what `os2 machines ls` and the
  *   SDK's listAll do; its latency is the whole walk's.
  * The baseline, in the same run and under the same load, is `user.me`: an authenticated call that reads one
- * session. Timings are printed, never asserted; the host's load average is printed with them.
+ * session. Timings are printed, never asserted; the host's load average is printed with them. Requests are
+ * issued from a worker thread (bench/api-load.ts), so the client's work does not queue on the event loop of
+ * the server it measures.
  *
  * The machines are rows only (no containers): listing reads the database, never a provider, and the
  * reconciler is off, so nothing touches them while the load runs.
@@ -15,80 +17,57 @@
  * (default 100).
  */
 import os from "node:os";
+import { Worker } from "node:worker_threads";
 
 import { machine } from "../backend/db/schema/machine.ts";
 import { newId } from "../backend/ids.ts";
 import { MACHINE_LIST_DEFAULT_LIMIT, MACHINE_LIST_MAX_LIMIT } from "../backend/services/machines/machine-list.ts";
 import { createTestOs2 } from "../backend/testing/harness.ts";
 import { setUpProject } from "../backend/testing/machine-fixtures.ts";
-import { percentile } from "../test-support/http-status.ts";
+import { type LoadJob, type LoadResult, trpcGet, walk } from "./api-load.ts";
 
 const MACHINES = 1_000;
 const requests = Number(process.env.BENCH_API_REQUESTS ?? 2_000);
 const concurrency = Number(process.env.BENCH_API_CONCURRENCY ?? 100);
 const GOAL_P95_MS = 25;
 
-type Result = { p50: number; p95: number; perSecond: number };
-type Page = { machines: { id: string }[]; nextCursor: string | null };
-
 /**
- * `count` runs of `task`, `concurrency` at a time; latencies in ms and runs per second. `task` answers how
- * many requests it made.
+ * The load generator in a worker thread (bench/api-load.ts), one for the whole run so its connections and
+ * JIT are warm like the server's; `measure` runs one job there.
  */
-async function load(count: number, task: () => Promise<unknown>): Promise<Result> {
-  const latencies: number[] = [];
-  let issued = 0;
-  const started = performance.now();
-  const worker = async () => {
-    while (issued < count) {
-      issued += 1;
-      const begin = performance.now();
-      await task();
-      latencies.push(performance.now() - begin);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), perSecond: count / seconds };
-}
-
-function trpcGet(base: string, path: string, input: unknown): string {
-  return `${base}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
-}
-
-/**
- * GETs the server reset before answering, sent again. On this loaded host the process (client and server
- * share it) can lag by seconds, so a kept-alive connection the server closed as idle is sometimes reused
- * before the close is seen; a browser sends an idempotent request again on such a reset, and so does this.
- * The time of the retry counts in the request's latency; the number is printed.
- */
-let resets = 0;
-
-async function fetchRetryingResets(url: string, cookie: string): Promise<Response> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fetch(url, { headers: { cookie } });
-    } catch (error) {
-      const code = ((error as Error).cause as { code?: string } | undefined)?.code;
-      if (attempt >= 3 || (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET"))
-        throw new Error(`GET ${url.slice(0, 80)} failed: ${String((error as Error).cause ?? error)}`, {
-          cause: error,
+function startLoadGenerator() {
+  // The worker loads TypeScript the way this process does: tsx's loader, registered before the file.
+  const entry = JSON.stringify(new URL("./api-load.ts", import.meta.url).href);
+  const worker = new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${entry}); });`, {
+    eval: true,
+  });
+  return {
+    measure(job: LoadJob): Promise<LoadResult> {
+      return new Promise((resolve, reject) => {
+        const onError = (error: Error) => reject(error);
+        worker.once("error", onError);
+        worker.once("message", (message: { ok: true; result: LoadResult } | { ok: false; error: string }) => {
+          worker.off("error", onError);
+          if (message.ok) resolve(message.result);
+          else reject(new Error(`the load generator failed: ${message.error}`));
         });
-      resets += 1;
-    }
-  }
+        worker.postMessage(job);
+      });
+    },
+    stop: () => worker.terminate(),
+  };
 }
 
 /** A GET that must answer 200; its tRPC result. */
 async function get<T>(url: string, cookie: string): Promise<T> {
-  const response = await fetchRetryingResets(url, cookie);
+  const response = await fetch(url, { headers: { cookie } });
   const text = await response.text();
   if (response.status !== 200)
     throw new Error(`${url.slice(0, 80)} answered ${response.status}: ${text.slice(0, 200)}`);
   return (JSON.parse(text) as { result: { data: { json: T } } }).result.data.json;
 }
 
-async function bench(database: "pglite" | "postgres") {
+async function bench(database: "pglite" | "postgres", generator: ReturnType<typeof startLoadGenerator>) {
   const t = await createTestOs2({ database });
   try {
     const fx = await setUpProject(t, `bench-api-${database}+test@example.com`);
@@ -107,21 +86,11 @@ async function bench(database: "pglite" | "postgres") {
       await t.os2.database.db.insert(machine).values(rows.slice(index, index + 250));
 
     const firstPageUrl = trpcGet(base, "machine.list", { ...fx.scope, includeArchived: false });
-    const walk = async () => {
-      const ids: string[] = [];
-      let cursor: string | null = null;
-      do {
-        const input = { ...fx.scope, includeArchived: false, limit: MACHINE_LIST_MAX_LIMIT, cursor };
-        const page: Page = await get<Page>(trpcGet(base, "machine.list", input), fx.cookie);
-        ids.push(...page.machines.map((row) => row.id));
-        cursor = page.nextCursor;
-      } while (cursor);
-      return ids;
-    };
-    const first = await get<Page>(firstPageUrl, fx.cookie);
+    const listInput = { ...fx.scope, includeArchived: false };
+    const first = await get<{ machines: unknown[]; nextCursor: string | null }>(firstPageUrl, fx.cookie);
     if (first.machines.length !== MACHINE_LIST_DEFAULT_LIMIT || !first.nextCursor)
       throw new Error(`the first page holds ${first.machines.length} machines, not ${MACHINE_LIST_DEFAULT_LIMIT}`);
-    const walked = await walk();
+    const walked = await walk(base, listInput, MACHINE_LIST_MAX_LIMIT, fx.cookie);
     if (walked.length !== MACHINES || new Set(walked).size !== MACHINES)
       throw new Error(
         `a walk saw ${new Set(walked).size} distinct machines of ${walked.length} listed, not ${MACHINES}`,
@@ -129,13 +98,22 @@ async function bench(database: "pglite" | "postgres") {
 
     const meUrl = trpcGet(base, "user.me", undefined);
     const pagesPerWalk = Math.ceil(MACHINES / MACHINE_LIST_MAX_LIMIT);
-    // Warm both paths (JIT, connection pool) before measuring.
-    await load(requests, () => get(meUrl, fx.cookie));
-    await load(requests, () => get(firstPageUrl, fx.cookie));
-    resets = 0;
-    const baseline = await load(requests, () => get(meUrl, fx.cookie));
-    const firstPage = await load(requests, () => get(firstPageUrl, fx.cookie));
-    const fullWalk = await load(Math.ceil(requests / pagesPerWalk), walk);
+    const common = { concurrency, cookie: fx.cookie };
+    const measure = (job: LoadJob) => generator.measure(job);
+    // Warm both paths (JIT, connection pool, the list's statistics) before measuring.
+    await measure({ ...common, kind: "get", url: meUrl, count: requests });
+    await measure({ ...common, kind: "get", url: firstPageUrl, count: requests });
+    const baseline = await measure({ ...common, kind: "get", url: meUrl, count: requests });
+    const firstPage = await measure({ ...common, kind: "get", url: firstPageUrl, count: requests });
+    const fullWalk = await measure({
+      ...common,
+      kind: "walk",
+      base,
+      input: listInput,
+      limit: MACHINE_LIST_MAX_LIMIT,
+      count: Math.ceil(requests / pagesPerWalk),
+    });
+    const resets = baseline.resets + firstPage.resets + fullWalk.resets;
     return { database, baseline, firstPage, fullWalk, pagesPerWalk, load: os.loadavg(), resets };
   } finally {
     await t.close();
@@ -146,8 +124,13 @@ const databases: Array<"pglite" | "postgres"> = ["pglite"];
 if (process.env.DATABASE_URL_TEST) databases.push("postgres");
 else console.log("DATABASE_URL_TEST is not set: PostgreSQL is skipped (scripts/ensure-test-env.sh sets it).");
 
+const generator = startLoadGenerator();
 const results = [];
-for (const database of databases) results.push(await bench(database));
+try {
+  for (const database of databases) results.push(await bench(database, generator));
+} finally {
+  await generator.stop();
+}
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 console.log(
@@ -170,5 +153,5 @@ for (const { database, baseline, firstPage, fullWalk, pagesPerWalk, load: loadAv
 const retried = results.filter((result) => result.resets > 0);
 if (retried.length > 0)
   console.log(
-    `Connections reset by the server and retried (see fetchRetryingResets): ${retried.map((result) => `${result.database} ${result.resets}`).join(", ")}`,
+    `Connections reset by the server and retried (see bench/api-load.ts): ${retried.map((result) => `${result.database} ${result.resets}`).join(", ")}`,
   );
