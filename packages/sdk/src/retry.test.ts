@@ -59,6 +59,7 @@ describe("the client against a flaky server", () => {
     limits: { cpus: null, memoryMb: null, pids: null, diskMb: null },
     createdAt: "2025-01-01T00:00:00Z",
     readyAt: null,
+    envPendingRestart: false,
   };
 
   beforeAll(async () => {
