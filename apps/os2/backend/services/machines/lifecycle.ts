@@ -823,9 +823,7 @@ export class MachineLifecycle {
       .set({ externalId: created.externalId, metadata: created.metadata, lastError: null, observedState: "starting" })
       .where(eq(machine.id, row.id));
     if (row.observedState !== "starting") {
-      await this.options.db.insert(machineEvent).values(eventValues(row.id, row.observedState, "starting", "provider"));
-      const organizationId = await this.organizationOf(row.projectId);
-      if (organizationId) this.options.publish(organizationId, INVALIDATES);
+      await this.recordEvent(row, row.observedState, "starting", "provider");
     }
   }
 
@@ -904,13 +902,8 @@ export class MachineLifecycle {
       .update(machine)
       .set({ readyAt, lastError: null, observedState: "running", ...(envAppliedAt ? { envAppliedAt } : {}) })
       .where(eq(machine.id, machineId));
-    await this.options.db
-      .insert(machineEvent)
-      .values(
-        eventValues(machineId, current.observedState, "running", "health", undefined, timeToReadyMs ?? undefined),
-      );
+    await this.recordEvent(current, current.observedState, "running", "health", undefined, timeToReadyMs ?? undefined);
     const organizationId = await this.organizationOf(current.projectId);
-    if (organizationId) this.options.publish(organizationId, INVALIDATES);
     if (organizationId && timeToReadyMs !== null) {
       this.options.hooks?.onReady({ machine: toPublicMachine({ ...current, readyAt }), organizationId, timeToReadyMs });
     }
