@@ -1,8 +1,10 @@
 /**
  * A local-docker stand-in for tests of the live streams over HTTP: its machines are "running" with a small
- * health server as their daemon, `followLogs` sends a tail and then whatever the test pushes (or an error),
- * and `usage` a reading every 100 ms. It counts the streams it has open, so a test sees whether the
- * server-side stream of a subscription is still there.
+ * health server as their daemon (it answers /api/health with `health.status`, every other path with 404),
+ * `followLogs` sends a tail and then whatever the test pushes (or an error), and `usage` a reading every
+ * 100 ms. It counts the streams it has open, so a test sees whether the server-side stream of a subscription
+ * is still there. A test that needs another provider call to behave otherwise spreads `provider` and
+ * replaces that call.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,7 +14,14 @@ import type { HealthResponse } from "@os2/protocol";
 import type { ListedMachine, MachineProvider, UsageReading } from "../providers/types.ts";
 
 /** One open `followLogs` stream: the test pushes batches, ends it, or makes it fail. */
-export type FeedStream = { push(lines: string[]): void; end(): void; fail(message: string): void };
+export type FeedStream = {
+  push(lines: string[]): void;
+  end(): void;
+  fail(message: string): void;
+  /** Settles when the server aborts the stream's signal (the client left, or lost access). */
+  aborted: Promise<void>;
+  isAborted(): boolean;
+};
 
 export type StreamProvider = {
   provider: MachineProvider;
@@ -20,19 +29,22 @@ export type StreamProvider = {
   logStreams: FeedStream[];
   /** Streams open now (the provider's generator has not finished). */
   open: { logs: number; usage: number };
+  /** What the daemon's /api/health reports, read on every request (`ok` unless the test sets it). */
+  health: { status: HealthResponse["status"] };
   close(): Promise<void>;
 };
 
 export async function createStreamProvider(): Promise<StreamProvider> {
-  const daemon: Server = createServer((_request, response) => {
+  const health: StreamProvider["health"] = { status: "ok" };
+  const daemon: Server = createServer((request, response) => {
     const body: HealthResponse = {
-      status: "ok",
+      status: health.status,
       version: "test",
       startedAt: new Date().toISOString(),
       uptimeSeconds: 1,
       services: [],
     };
-    response.writeHead(200).end(JSON.stringify(body));
+    response.writeHead(request.url === "/api/health" ? 200 : 404).end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => daemon.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(daemon.address() as AddressInfo).port}`;
@@ -64,6 +76,8 @@ export async function createStreamProvider(): Promise<StreamProvider> {
         push: (lines) => (pending.push({ lines }), wake()),
         end: () => (pending.push({ end: true }), wake()),
         fail: (error) => (pending.push({ error }), wake()),
+        aborted: new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true })),
+        isAborted: () => signal.aborted,
       });
       try {
         yield [`tail of ${options.tail}`];
@@ -117,6 +131,7 @@ export async function createStreamProvider(): Promise<StreamProvider> {
     provider,
     logStreams,
     open,
+    health,
     close: () => new Promise<void>((resolve) => daemon.close(() => resolve())),
   };
 }

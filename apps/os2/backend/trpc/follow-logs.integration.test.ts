@@ -3,20 +3,13 @@
  * them), with a provider whose log stream the test feeds line by line: the order of events, the provider's
  * stream closing when the client leaves, and a member removed from the organization no longer receiving.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-
-import type { HealthResponse } from "@os2/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createUnconfiguredDaytonaProvider } from "../providers/daytona/index.ts";
-import type { ListedMachine, MachineProvider } from "../providers/types.ts";
 import { createTestOs2, type TestOs2 } from "../testing/harness.ts";
 import { setUpProject, waitForObservedState } from "../testing/machine-fixtures.ts";
 import { openSubscription } from "../testing/sse.ts";
-
-/** One open `followLogs` stream of the fake provider: the test pushes batches, or ends it. */
-type FeedStream = { push(lines: string[]): void; end(): void; aborted: Promise<void>; isAborted(): boolean };
+import { createStreamProvider, type StreamProvider } from "../testing/stream-provider.ts";
 
 /** Opens the subscription as the browser does (server-sent events, through the app's HTTP handler). */
 function subscribe(t: TestOs2, cookie: string, input: unknown) {
@@ -24,74 +17,16 @@ function subscribe(t: TestOs2, cookie: string, input: unknown) {
 }
 
 describe("machine.followLogs", () => {
-  let daemon: Server;
+  let feed: StreamProvider;
   let t: TestOs2;
   let fx: Awaited<ReturnType<typeof setUpProject>>;
   let machineId: string;
-  const streams: FeedStream[] = [];
 
   beforeAll(async () => {
-    daemon = createServer((_request, response) => {
-      const body: HealthResponse = {
-        status: "ok",
-        version: "test",
-        startedAt: new Date().toISOString(),
-        uptimeSeconds: 1,
-        services: [],
-      };
-      response.writeHead(200).end(JSON.stringify(body));
+    feed = await createStreamProvider();
+    t = await createTestOs2({
+      providers: { "local-docker": feed.provider, daytona: createUnconfiguredDaytonaProvider() },
     });
-    await new Promise<void>((resolve) => daemon.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(daemon.address() as AddressInfo).port}`;
-    const held: ListedMachine[] = [];
-    const provider: MachineProvider = {
-      type: "local-docker",
-      availability: async () => ({ available: true }),
-      create: async (input) => {
-        held.push({ externalId: `feed-${input.machineId}`, labels: input.labels, state: "running" });
-        return { externalId: `feed-${input.machineId}`, metadata: {} };
-      },
-      start: async () => {},
-      stop: async () => {},
-      archive: async () => {},
-      delete: async () => {},
-      inspect: async () => ({ state: "running", metadata: {} }),
-      list: async () => held,
-      daemonEndpoint: async () => ({ url, headers: {} }),
-      async *followLogs(_externalId, options, signal) {
-        const pending: (string[] | null)[] = [];
-        let wake = () => {};
-        let aborted = false;
-        const onAbort = new Promise<void>((resolve) =>
-          signal.addEventListener(
-            "abort",
-            () => {
-              aborted = true;
-              wake();
-              resolve();
-            },
-            { once: true },
-          ),
-        );
-        streams.push({
-          push: (lines) => (pending.push(lines), wake()),
-          end: () => (pending.push(null), wake()),
-          aborted: onAbort,
-          isAborted: () => aborted,
-        });
-        yield [`tail of ${options.tail}`];
-        while (!aborted) {
-          const next = pending.shift();
-          if (next === null) return;
-          if (next) {
-            yield next;
-            continue;
-          }
-          await new Promise<void>((resolve) => (wake = resolve));
-        }
-      },
-    };
-    t = await createTestOs2({ providers: { "local-docker": provider, daytona: createUnconfiguredDaytonaProvider() } });
     fx = await setUpProject(t);
     const created = await fx.api.machine.create.mutate({ ...fx.scope, name: "feed", type: "local-docker" });
     machineId = created.id;
@@ -99,14 +34,14 @@ describe("machine.followLogs", () => {
   });
   afterAll(async () => {
     await t?.close();
-    daemon?.close();
+    await feed?.close();
   });
 
   it("sends the tail as reset, then each batch as append, then ended, and ends the stream, when the container's stream ends", async () => {
     const client = await subscribe(t, fx.cookie, { ...fx.scope, machineId, tail: 1000 });
     try {
       expect((await client.next())?.data).toEqual({ kind: "reset", lines: ["tail of 1000"] });
-      const stream = streams.at(-1)!;
+      const stream = feed.logStreams.at(-1)!;
       stream.push(["one", "two"]);
       expect((await client.next())?.data).toEqual({ kind: "append", lines: ["one", "two"] });
       stream.end();
@@ -121,7 +56,7 @@ describe("machine.followLogs", () => {
   it("closes the provider's stream when the client goes away", async () => {
     const client = await subscribe(t, fx.cookie, { ...fx.scope, machineId, tail: 10 });
     expect((await client.next())?.data).toMatchObject({ kind: "reset" });
-    const stream = streams.at(-1)!;
+    const stream = feed.logStreams.at(-1)!;
     client.close();
     await Promise.race([
       stream.aborted,
@@ -137,7 +72,7 @@ describe("machine.followLogs", () => {
     const client = await subscribe(t, memberCookie, { ...fx.scope, machineId, tail: 10 });
     try {
       expect((await client.next())?.data).toMatchObject({ kind: "reset" });
-      const stream = streams.at(-1)!;
+      const stream = feed.logStreams.at(-1)!;
       stream.push(["while a member"]);
       expect((await client.next())?.data).toEqual({ kind: "append", lines: ["while a member"] });
 
