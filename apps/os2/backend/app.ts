@@ -197,9 +197,10 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     stage,
     installationId,
     size: env.OS2_WARM_POOL_SIZE,
+    projectMax: env.OS2_WARM_POOL_PROJECT_MAX,
+    reservedMax: env.OS2_WARM_POOL_RESERVED_MAX,
     maxAgeMs: env.OS2_WARM_POOL_MAX_AGE_MS,
-    defaultLimits: limits.defaults,
-    defaultProfile: limits.profile,
+    limits,
     log,
   });
   const machines = new MachineService({

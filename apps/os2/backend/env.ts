@@ -111,6 +111,13 @@ export const envSchema = z.object({
    * claims one in milliseconds instead of booting a container. 0 turns the pool off.
    */
   OS2_WARM_POOL_SIZE: z.coerce.number().int().min(0).max(100).default(2),
+  /**
+   * The most warm machines one project may keep for itself (its settings page), on top of the shared pool;
+   * 0 lets no project keep any.
+   */
+  OS2_WARM_POOL_PROJECT_MAX: z.coerce.number().int().min(0).max(100).default(3),
+  /** The most warm machines all projects together keep for themselves, shared out fairly across them. */
+  OS2_WARM_POOL_RESERVED_MAX: z.coerce.number().int().min(0).max(1000).default(6),
   /** A warm-pool machine older than this is replaced by a fresh one. */
   OS2_WARM_POOL_MAX_AGE_MS: z.coerce
     .number()

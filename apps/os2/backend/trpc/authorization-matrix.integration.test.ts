@@ -136,6 +136,12 @@ const MATRIX: Row[] = [
     call: (api, w) => api.project.update.mutate({ ...p(w), name: "Renamed" }),
     expect: PROJECT_ADMINS,
   },
+  { procedure: "project.warmPool", call: (api, w) => api.project.warmPool.query(p(w)), expect: PROJECT_ANY },
+  {
+    procedure: "project.setWarmPoolSize",
+    call: (api, w) => api.project.setWarmPoolSize.mutate({ ...p(w), size: 0 }),
+    expect: PROJECT_ADMINS,
+  },
   {
     procedure: "project.delete",
     fresh: true,

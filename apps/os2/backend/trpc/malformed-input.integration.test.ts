@@ -62,6 +62,8 @@ const VALID_INPUTS: Record<string, (w: World, unique: number) => unknown> = {
   "project.create": (w) => ({ ...org(w), name: "Another Project" }),
   "project.update": (w) => ({ ...proj(w), name: "Renamed Project", newSlug: w.project }),
   "project.setMachineDefaults": (w) => ({ ...proj(w), cpus: 1, memoryMb: 1024, pids: 512 }),
+  "project.warmPool": proj,
+  "project.setWarmPoolSize": (w) => ({ ...proj(w), size: 0 }),
   "project.delete": proj,
   "envVar.list": proj,
   "envVar.set": (w) => ({

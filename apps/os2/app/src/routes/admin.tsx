@@ -159,20 +159,20 @@ function WarmPoolCard() {
         title="Warm pool"
         description={
           pool.data
-            ? pool.data.size === 0
-              ? "Off (OS2_WARM_POOL_SIZE=0): every machine boots cold."
-              : `Local machines booted ahead of demand, up to ${pool.data.size}; a create claims one. They belong to no organization and count against no quota.`
+            ? pool.data.size === 0 && pool.data.reservedMax === 0
+              ? "Off (OS2_WARM_POOL_SIZE=0, and no project may keep its own): every machine boots cold."
+              : `Local machines booted ahead of demand: ${pool.data.size} shared, and up to ${pool.data.projectMax} kept for any one project (${pool.data.reservedMax} for all projects together). A create claims one. They hold no project data until claimed and count against no quota.`
             : undefined
         }
       />
       {pool.isPending ? <PendingBlock /> : null}
       {pool.error ? <ErrorText className="px-5 py-4">{errorMessage(pool.error)}</ErrorText> : null}
-      {pool.data && pool.data.size > 0 && pool.data.members.length === 0 ? (
+      {pool.data && (pool.data.size > 0 || pool.data.reservedMax > 0) && pool.data.members.length === 0 ? (
         <EmptyState title="No members right now">The reconciler's leader boots them one at a time.</EmptyState>
       ) : null}
       {pool.data && pool.data.members.length > 0 ? (
         <Table label="Warm pool members">
-          <TableHead columns={["Member", "State", "Age", "Image", "Profile"]} />
+          <TableHead columns={["Member", "State", "Kept for", "Age", "Image", "Profile"]} />
           <tbody className="divide-y divide-zinc-100">
             {pool.data.members.map((member) => (
               <tr key={member.id}>
@@ -181,6 +181,7 @@ function WarmPoolCard() {
                   <Badge tone={member.state === "ready" ? "accent" : "neutral"}>{member.state}</Badge>
                   {member.stale ? <span className="ml-2 text-xs text-zinc-500">to be renewed</span> : null}
                 </td>
+                <td className={td}>{member.project ? member.project.name : "shared"}</td>
                 <td className={td}>{formatAge(member.ageMs)}</td>
                 <td className={`${td} font-mono text-xs text-zinc-600`} title={member.imageVersion}>
                   {member.imageVersion.replace(/^sha256:/, "").slice(0, 12)}

@@ -1,6 +1,6 @@
 /**
  * `/orgs/$org/projects/$project/settings`: rename, change the slug, the defaults for new machines' resources,
- * delete (organization admins).
+ * the warm machines kept for the project, delete (organization admins).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { createRoute, useNavigate } from "@tanstack/react-router";
@@ -12,7 +12,7 @@ import { formatLimits } from "../components/machines/machine-limits.ts";
 import { NameSlugCard } from "../components/name-slug-card.tsx";
 import { Button } from "../components/ui/button.tsx";
 import { ConfirmDialog } from "../components/ui/dialog.tsx";
-import { ErrorText } from "../components/ui/field.tsx";
+import { ErrorText, TextField } from "../components/ui/field.tsx";
 import { Card, CardHeader } from "../components/ui/misc.tsx";
 import { errorMessage } from "../lib/errors.ts";
 import { useTRPC } from "../lib/trpc.ts";
@@ -32,6 +32,7 @@ function ProjectSettingsPage() {
     <div className="max-w-2xl space-y-6">
       <GeneralCard canEdit={canEdit} />
       <MachineDefaultsCard canEdit={canEdit} />
+      <WarmPoolCard canEdit={canEdit} />
       {canEdit ? <DangerCard /> : null}
     </div>
   );
@@ -89,6 +90,95 @@ function MachineDefaultsCard({ canEdit }: { canEdit: boolean }) {
           </div>
         ) : (
           <p className="text-sm text-zinc-500">Organization admins and owners can change these.</p>
+        )}
+      </form>
+    </Card>
+  );
+}
+
+/** Warm machines kept booted for this project alone, so its creates skip the boot even when the shared pool is empty. */
+function WarmPoolCard({ canEdit }: { canEdit: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const input = useProjectInput();
+  const pool = useQuery({ ...trpc.project.warmPool.queryOptions(input), refetchInterval: 5_000 });
+  const [draft, setDraft] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const save = useMutation(
+    trpc.project.setWarmPoolSize.mutationOptions({
+      onSuccess: async () => {
+        setSaved(true);
+        setDraft(null);
+        await queryClient.invalidateQueries({ queryKey: trpc.project.warmPool.queryKey(input) });
+      },
+    }),
+  );
+  if (!pool.data) return null;
+  const { size, allotted, ready, booting, max, reservedMax } = pool.data;
+  if (max === 0 && size === 0) {
+    return (
+      <Card>
+        <CardHeader
+          title="Warm machines"
+          description="This installation keeps no warm machines for single projects (OS2_WARM_POOL_PROJECT_MAX is 0, or local Docker is not configured). New machines use the shared warm pool when there is one."
+        />
+      </Card>
+    );
+  }
+  const value = draft ?? String(size);
+  const parsed = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  const problem = Number.isNaN(parsed)
+    ? "A whole number, 0 for none."
+    : parsed > max
+      ? `At most ${max} on this installation.`
+      : null;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (problem) return;
+    save.mutate({ ...input, size: parsed });
+  };
+  const status =
+    size === 0
+      ? "None kept now: new local machines come from the shared pool, or boot."
+      : `${ready} ready, ${booting} booting` +
+        (allotted < size
+          ? ` (${allotted} of ${size} allotted: the installation keeps at most ${reservedMax} for all projects together).`
+          : ".");
+  return (
+    <Card>
+      <CardHeader
+        title="Warm machines"
+        description={`Local machines booted ahead of time for this project alone, with its default resources, so a create here starts in milliseconds. They hold none of the project's data until one is claimed, and count against no quota. At most ${max}.`}
+      />
+      <form onSubmit={submit} className="space-y-4 px-4 py-4 sm:px-5">
+        <TextField
+          label="Warm machines to keep"
+          inputMode="numeric"
+          value={value}
+          onChange={(event) => {
+            setSaved(false);
+            setDraft(event.target.value);
+          }}
+          error={draft === null ? null : problem}
+          hint={status}
+          disabled={!canEdit}
+          className="max-w-xs"
+        />
+        {save.error ? <ErrorText>{errorMessage(save.error)}</ErrorText> : null}
+        {canEdit ? (
+          <div className="flex items-center gap-3">
+            <Button
+              type="submit"
+              variant="primary"
+              pending={save.isPending}
+              disabled={problem !== null || draft === null}
+            >
+              Save
+            </Button>
+            {saved ? <span className="text-sm text-emerald-700">Saved. They boot in the background.</span> : null}
+          </div>
+        ) : (
+          <p className="text-sm text-zinc-500">Organization admins and owners can change this.</p>
         )}
       </form>
     </Card>

@@ -721,10 +721,12 @@ export class MachineLifecycle {
   private takeFromPool(pool: WarmPool, machineId: string, input: CreateInput) {
     // The disk size the row will have (limitsOf): a machine without its own takes the default.
     const diskMb = input.limits.diskMb ?? this.options.defaultLimits.diskMb;
-    return pool.take({ profile: input.profile, diskMb, machineId }).catch((error: unknown) => {
-      this.options.log.warn("taking a warm-pool machine failed; booting one", { error: errorMessage(error) });
-      return null;
-    });
+    return pool
+      .take({ projectId: input.projectId, profile: input.profile, diskMb, machineId })
+      .catch((error: unknown) => {
+        this.options.log.warn("taking a warm-pool machine failed; booting one", { error: errorMessage(error) });
+        return null;
+      });
   }
 
   /**

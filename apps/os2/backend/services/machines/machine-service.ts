@@ -91,11 +91,47 @@ export class MachineService {
     });
   }
 
-  /** The warm pool's size and members, with their age (the admin page). */
-  async warmPool(): Promise<{ size: number; members: WarmPoolMemberView[] }> {
+  /** The warm pool's sizes and members, with their age (the admin page). */
+  async warmPool(): Promise<{
+    size: number;
+    projectMax: number;
+    reservedMax: number;
+    members: WarmPoolMemberView[];
+  }> {
     const pool = this.options.pool;
-    if (!pool) return { size: 0, members: [] };
-    return { size: pool.size, members: await pool.list() };
+    if (!pool?.enabled) return { size: 0, projectMax: 0, reservedMax: 0, members: pool ? await pool.list() : [] };
+    return { size: pool.size, projectMax: pool.projectMax, reservedMax: pool.reservedMax, members: await pool.list() };
+  }
+
+  /** How many warm machines this project keeps for itself: asked for, allotted, booted (its settings page). */
+  async projectWarmPool(projectId: string) {
+    const pool = this.options.pool;
+    if (!pool) return { size: 0, allotted: 0, ready: 0, booting: 0, max: 0, reservedMax: 0 };
+    return pool.projectView(projectId);
+  }
+
+  /**
+   * Sets how many warm machines the project keeps for itself (0: none); at most the installation's
+   * OS2_WARM_POOL_PROJECT_MAX. The reconciler's leader boots or drains them in the background.
+   */
+  async setProjectWarmPoolSize(projectId: string, size: number) {
+    const pool = this.options.pool;
+    const max = pool?.enabled ? pool.projectMax : 0;
+    if (size > 0 && max === 0) {
+      throw new DomainError(
+        "precondition_failed",
+        "size: this installation keeps no warm machines for single projects (OS2_WARM_POOL_PROJECT_MAX is 0, or local Docker is not configured). Set it to 0.",
+      );
+    }
+    if (size > max) {
+      throw new DomainError(
+        "bad_request",
+        `size: at most ${max} warm machine${max === 1 ? "" : "s"} per project on this installation (OS2_WARM_POOL_PROJECT_MAX); asked for ${size}.`,
+      );
+    }
+    await this.options.db.update(project).set({ warmPoolSize: size }).where(eq(project.id, projectId));
+    pool?.kick();
+    return this.projectWarmPool(projectId);
   }
 
   async availability() {

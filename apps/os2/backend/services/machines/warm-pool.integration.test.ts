@@ -292,3 +292,102 @@ describe("warm pool: renewal", () => {
     await fx.api.machine.delete.mutate({ ...fx.scope, machineId: created.id });
   });
 });
+
+describe("warm pool: machines a project keeps for itself", () => {
+  let t: TestOs2;
+  let a: Fixture;
+  let b: { scope: Fixture["scope"]; id: string };
+
+  beforeAll(async () => {
+    // No shared pool: every member here is kept for one project.
+    t = await startTestOs2({
+      OS2_WARM_POOL_SIZE: "0",
+      OS2_WARM_POOL_PROJECT_MAX: "2",
+      OS2_WARM_POOL_RESERVED_MAX: "2",
+    });
+    a = await setUpProject(t);
+    const projectB = await a.api.project.create.mutate({ organizationSlug: a.org.slug, name: "Other" });
+    b = { scope: { organizationSlug: a.org.slug, projectSlug: projectB.slug }, id: projectB.id };
+  });
+  afterAll(() => closeTestOs2(t));
+
+  const byId = (scope: Fixture["scope"], machineId: string) => () => a.api.machine.byId.query({ ...scope, machineId });
+
+  it("a size above the installation's cap is refused naming the field and the cap, and nothing is stored", async () => {
+    await expect(a.api.project.setWarmPoolSize.mutate({ ...a.scope, size: 3 })).rejects.toThrow(
+      /size: at most 2 warm machines per project .*OS2_WARM_POOL_PROJECT_MAX.*asked for 3/,
+    );
+    expect(await a.api.project.warmPool.query(a.scope)).toMatchObject({ size: 0, max: 2 });
+  });
+
+  it("the reserved total is shared out one per project per round, so one project cannot take every slot", async () => {
+    await a.api.project.setWarmPoolSize.mutate({ ...a.scope, size: 2 });
+    await a.api.project.setWarmPoolSize.mutate({ ...b.scope, size: 2 });
+    const targets = await t.os2.pool.targets();
+    // Two reserved in all, both asking for two: one each, not both to the older project.
+    expect(targets.map((target) => [target.projectId, target.size])).toEqual([
+      [null, 0],
+      [a.project.id, 1],
+      [b.id, 1],
+    ]);
+    expect(await a.api.project.warmPool.query(b.scope)).toMatchObject({ size: 2, allotted: 1 });
+    await a.api.project.setWarmPoolSize.mutate({ ...b.scope, size: 0 });
+    await a.api.project.setWarmPoolSize.mutate({ ...a.scope, size: 0 });
+  });
+
+  it("its members boot with its default limits; its creates claim them, another project's never do; 0 drains them", async () => {
+    await a.api.project.setMachineDefaults.mutate({ ...a.scope, cpus: 0.5, memoryMb: 768, pids: 300 });
+    const shown = await a.api.project.setWarmPoolSize.mutate({ ...a.scope, size: 1 });
+    expect(shown).toMatchObject({ size: 1, allotted: 1 });
+    await fill(t);
+    const [member, ...others] = await members(t);
+    expect(others).toHaveLength(0);
+    expect(member).toMatchObject({ projectId: a.project.id, state: "ready", memoryMb: 768, pids: 300 });
+    const booted = await docker.getContainer(member?.externalId ?? "").inspect();
+    expect(booted.HostConfig.Memory).toBe(768 * 1024 * 1024);
+    expect(booted.HostConfig.PidsLimit).toBe(300);
+    // The reservation is in the member row only: the container holds no project's id or data.
+    expect(booted.Config.Labels["os2.project-id"]).toBe("");
+    expect(booted.Config.Env.some((entry) => entry.includes(a.project.id))).toBe(false);
+    expect(await a.api.project.warmPool.query(a.scope)).toMatchObject({ size: 1, ready: 1, booting: 0 });
+
+    // Project B has no members of its own and no shared pool: it boots cold and leaves A's member alone.
+    const machineB = await a.api.machine.create.mutate({ ...b.scope, name: "b-cold", type: "local-docker" });
+    expect(machineB.observedState).toBe("starting");
+    expect(machineB.externalId).not.toBe(member?.externalId);
+    expect((await members(t)).map((m) => m.state)).toEqual(["ready"]);
+
+    const machineA = await a.api.machine.create.mutate({ ...a.scope, name: "a-warm", type: "local-docker" });
+    expect(machineA.observedState).toBe("running");
+    expect(machineA.externalId).toBe(member?.externalId);
+    expect(machineA).toMatchObject({ memoryMb: 768, pids: 300 });
+
+    // The pool refills A's, then a size of 0 drains it.
+    await fill(t);
+    const [refilled] = await members(t);
+    expect(refilled).toMatchObject({ projectId: a.project.id, state: "ready" });
+    expect(refilled?.externalId).not.toBe(member?.externalId);
+    await a.api.project.setWarmPoolSize.mutate({ ...a.scope, size: 0 });
+    await fill(t);
+    expect(await members(t)).toHaveLength(0);
+    await expect(docker.getContainer(refilled?.externalId ?? "").inspect()).rejects.toThrow();
+
+    await waitForObservedState(byId(b.scope, machineB.id), "running");
+    await a.api.machine.delete.mutate({ ...a.scope, machineId: machineA.id });
+    await a.api.machine.delete.mutate({ ...b.scope, machineId: machineB.id });
+  });
+
+  it("deleting a project removes the members it kept, rows and containers", async () => {
+    const doomed = await a.api.project.create.mutate({ organizationSlug: a.org.slug, name: "Doomed" });
+    const scope = { organizationSlug: a.org.slug, projectSlug: doomed.slug };
+    await a.api.project.setWarmPoolSize.mutate({ ...scope, size: 1 });
+    await fill(t);
+    const [member] = await members(t);
+    expect(member).toMatchObject({ projectId: doomed.id, state: "ready" });
+    await a.api.project.delete.mutate(scope);
+    expect(await members(t)).toHaveLength(0);
+    await fill(t);
+    await expect(docker.getContainer(member?.externalId ?? "").inspect()).rejects.toThrow();
+    expect(await members(t)).toHaveLength(0);
+  });
+});

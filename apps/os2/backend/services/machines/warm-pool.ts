@@ -15,13 +15,20 @@
  *   another profile or other limits, or past their age, removes leftovers of interrupted boots and claims,
  *   and boots new members one at a time, in the background, so user requests never wait on it.
  * - Members belong to no project: they never count against an organization's quota.
+ * - Per project: a project may keep members of its own (`project.warm_pool_size`, at most
+ *   OS2_WARM_POOL_PROJECT_MAX each and OS2_WARM_POOL_RESERVED_MAX in all, shared out one at a time across
+ *   the projects asking, oldest project first). They are booted with that project's default limits and
+ *   still hold no project data; the reservation is `warm_pool_member.project_id`, never a label. A create
+ *   takes one of its project's own first, then a shared one. A project set back to 0, or deleted, drains its.
  */
 import { claimRequestSchema, DAEMON_PORT } from "@os2/protocol";
-import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 
 import { type Encryptor, randomToken } from "../../crypto.ts";
 import type { Db, Queryable } from "../../db/client.ts";
 import { machine } from "../../db/schema/machine.ts";
+import { organization } from "../../db/schema/organization.ts";
+import { project } from "../../db/schema/project.ts";
 import { warmPoolMember, type WarmPoolMemberState } from "../../db/schema/warm-pool.ts";
 import { newId } from "../../ids.ts";
 import type { Logger } from "../../logger.ts";
@@ -35,6 +42,7 @@ import type {
   MachineType,
 } from "../../providers/types.ts";
 import { checkHealth, waitForHealth } from "./daemon-health.ts";
+import { effectiveLimits, type InstallationLimits } from "./limits.ts";
 import { errorMessage } from "./machine-row.ts";
 
 export type WarmPoolMember = typeof warmPoolMember.$inferSelect;
@@ -45,12 +53,16 @@ export type WarmPoolOptions = {
   providers: ProviderRegistry;
   stage: string;
   installationId: string;
-  /** How many members to keep booted; 0 turns the pool off. */
+  /** How many shared members to keep booted; 0 turns the shared pool off. */
   size: number;
+  /** The most members one project may keep for itself (OS2_WARM_POOL_PROJECT_MAX); 0: none may. */
+  projectMax?: number;
+  /** The most members all projects together keep for themselves (OS2_WARM_POOL_RESERVED_MAX). */
+  reservedMax?: number;
   /** A member older than this is replaced. */
   maxAgeMs: number;
-  defaultLimits: MachineLimits;
-  defaultProfile: IsolationProfile;
+  /** The installation's limits: shared members get its defaults, a project's members its project's. */
+  limits: InstallationLimits;
   log: Logger;
   /** How long a member may boot, or a claim take, before it is taken for the leftover of a crash. */
   bootTimeoutMs?: number;
@@ -61,12 +73,17 @@ export type WarmPoolOptions = {
 export type WarmPoolMemberView = {
   id: string;
   state: WarmPoolMemberState;
+  /** The project it is kept for, or null (shared). */
+  project: { id: string; name: string } | null;
   externalId: string | null;
   imageVersion: string;
   profile: string;
   ageMs: number;
   stale: boolean;
 };
+
+/** What the pool keeps booted for one party: the shared pool (projectId null) or one project. */
+export type PoolTarget = { projectId: string | null; size: number; limits: MachineLimits };
 
 const CLAIM_TIMEOUT_MS = 10_000;
 const PROVIDER_TIMEOUT_MS = 60_000;
@@ -92,13 +109,73 @@ export class WarmPool {
     return this.options.size;
   }
 
+  /** The most members one project may keep for itself; 0 when projects may keep none. */
+  get projectMax() {
+    return this.options.reservedMax === 0 ? 0 : (this.options.projectMax ?? 0);
+  }
+
+  get reservedMax() {
+    return this.projectMax === 0 ? 0 : (this.options.reservedMax ?? 0);
+  }
+
   private provider(): MachineProvider | null {
     const provider = this.options.providers[this.type];
     return provider?.imageVersion && provider.updateLimits ? provider : null;
   }
 
   get enabled(): boolean {
-    return this.options.size > 0 && this.provider() !== null && !this.closed;
+    return (this.options.size > 0 || this.reservedMax > 0) && this.provider() !== null && !this.closed;
+  }
+
+  /**
+   * What to keep booted now: the shared pool, then each project that asks for members of its own, with its
+   * default limits. The reserved total is shared out one member per project per round, oldest project
+   * first, so one project asking for many cannot take every slot.
+   */
+  async targets(): Promise<PoolTarget[]> {
+    const targets: PoolTarget[] = [{ projectId: null, size: this.options.size, limits: this.options.limits.defaults }];
+    const reservedMax = this.reservedMax;
+    if (reservedMax === 0) return targets;
+    const rows = await this.options.db
+      .select({
+        id: project.id,
+        warmPoolSize: project.warmPoolSize,
+        machineCpuMillis: project.machineCpuMillis,
+        machineMemoryMb: project.machineMemoryMb,
+        machinePids: project.machinePids,
+        maxCpuMillis: organization.maxCpuMillis,
+        maxMemoryMb: organization.maxMemoryMb,
+        maxPids: organization.maxPids,
+        maxRunningMachines: organization.maxRunningMachines,
+      })
+      .from(project)
+      .innerJoin(organization, eq(organization.id, project.organizationId))
+      .where(gt(project.warmPoolSize, 0))
+      .orderBy(asc(project.createdAt), asc(project.id))
+      // Every project asking gets its first member before any gets a second: more than this many get none.
+      .limit(reservedMax);
+    const wanted = rows.map((row) => Math.min(row.warmPoolSize ?? 0, this.projectMax));
+    const allotted = rows.map(() => 0);
+    for (let left = reservedMax; left > 0;) {
+      let given = 0;
+      for (let i = 0; i < rows.length && left > 0; i++) {
+        if (allotted[i]! >= wanted[i]!) continue;
+        allotted[i]! += 1;
+        left -= 1;
+        given += 1;
+      }
+      if (given === 0) break;
+    }
+    rows.forEach((row, i) => {
+      if (allotted[i]! > 0) {
+        targets.push({
+          projectId: row.id,
+          size: allotted[i]!,
+          limits: effectiveLimits(this.options.limits, row, row).defaults,
+        });
+      }
+    });
+    return targets;
   }
 
   /** Labels of a member's container: this installation's, the member's id, no project, and `os2.pool`. */
@@ -114,10 +191,12 @@ export class WarmPool {
   }
 
   /**
-   * Takes a ready member of this profile and disk size for a machine, or null (the caller boots one cold).
+   * Takes a ready member of this profile and disk size for a machine of this project, or null (the caller
+   * boots one cold): one the project keeps for itself first, else a shared one, never another project's.
    * Marked `claiming` in one statement, so two creates never take the same member.
    */
   async take(input: {
+    projectId: string;
     profile: IsolationProfile;
     diskMb: number | null;
     machineId: string;
@@ -134,9 +213,10 @@ export class WarmPool {
             eq(warmPoolMember.state, "ready"),
             eq(warmPoolMember.profile, input.profile),
             input.diskMb === null ? isNull(warmPoolMember.diskMb) : eq(warmPoolMember.diskMb, input.diskMb),
+            or(eq(warmPoolMember.projectId, input.projectId), isNull(warmPoolMember.projectId)),
           ),
         )
-        .orderBy(asc(warmPoolMember.createdAt))
+        .orderBy(sql`${warmPoolMember.projectId} is null`, asc(warmPoolMember.createdAt))
         .limit(1);
       if (!candidate) return null;
       const [taken] = await this.options.db
@@ -267,17 +347,47 @@ export class WarmPool {
   }
 
   async list(now = Date.now()): Promise<WarmPoolMemberView[]> {
-    const rows = await this.options.db.select().from(warmPoolMember).orderBy(asc(warmPoolMember.createdAt));
-    const current = await this.currentImage().catch(() => null);
-    return rows.map((row) => ({
+    const [rows, current, targets] = await Promise.all([
+      this.options.db
+        .select({ member: warmPoolMember, projectName: project.name })
+        .from(warmPoolMember)
+        .leftJoin(project, eq(project.id, warmPoolMember.projectId))
+        .orderBy(asc(warmPoolMember.createdAt)),
+      this.currentImage().catch(() => null),
+      this.targets(),
+    ]);
+    const byParty = targetsByParty(targets);
+    return rows.map(({ member: row, projectName }) => ({
       id: row.id,
       state: row.state,
+      project: row.projectId ? { id: row.projectId, name: projectName ?? "" } : null,
       externalId: row.externalId,
       imageVersion: row.imageVersion,
       profile: row.profile,
       ageMs: now - row.createdAt.getTime(),
-      stale: this.isStale(row, current, now),
+      stale: this.isStale(row, byParty.get(row.projectId ?? ""), current, now),
     }));
+  }
+
+  /** What one project asked for, what it was allotted, and its members now (its settings page). */
+  async projectView(projectId: string) {
+    const [[asked], targets, rows] = await Promise.all([
+      this.options.db.select({ size: project.warmPoolSize }).from(project).where(eq(project.id, projectId)),
+      this.targets(),
+      this.options.db
+        .select({ state: warmPoolMember.state })
+        .from(warmPoolMember)
+        .where(eq(warmPoolMember.projectId, projectId)),
+    ]);
+    const allotted = targets.find((target) => target.projectId === projectId)?.size ?? 0;
+    return {
+      size: asked?.size ?? 0,
+      allotted,
+      ready: rows.filter((row) => row.state === "ready").length,
+      booting: rows.filter((row) => row.state === "booting").length,
+      max: this.enabled ? this.projectMax : 0,
+      reservedMax: this.enabled ? this.reservedMax : 0,
+    };
   }
 
   /**
@@ -311,12 +421,16 @@ export class WarmPool {
     return provider?.imageVersion ? provider.imageVersion(AbortSignal.timeout(5_000)) : Promise.resolve(null);
   }
 
-  /** Of another image, profile or limits than new machines get now, or past its age. */
-  private isStale(row: WarmPoolMember, currentImage: string | null, now: number): boolean {
-    const limits = this.options.defaultLimits;
+  /**
+   * Of another image, profile or limits than its party's new machines get now, or past its age, or kept
+   * for a project that no longer keeps members (no target).
+   */
+  private isStale(row: WarmPoolMember, target: PoolTarget | undefined, currentImage: string | null, now: number) {
+    if (!target) return true;
+    const limits = target.limits;
     return (
       (currentImage !== null && row.imageVersion !== currentImage) ||
-      row.profile !== this.options.defaultProfile ||
+      row.profile !== this.options.limits.profile ||
       row.cpuMillis !== limits.cpuMillis ||
       row.memoryMb !== limits.memoryMb ||
       row.pids !== limits.pids ||
@@ -329,7 +443,8 @@ export class WarmPool {
     const provider = this.provider();
     if (!provider || this.closed) return;
     const now = Date.now();
-    const currentImage = await this.currentImage();
+    const [currentImage, targets] = await Promise.all([this.currentImage(), this.targets()]);
+    const byParty = targetsByParty(targets);
     // Containers first, rows second: every member container's row is written before it and deleted after it.
     const containers = await provider.list(
       { "os2.managed": "true", "os2.stage": this.options.stage, "os2.pool": "true" },
@@ -359,20 +474,36 @@ export class WarmPool {
     }
 
     const listed = new Map(containers.map((c) => [c.externalId, c]));
-    for (const row of rows) {
-      if (this.working.has(row.id)) continue;
+    const reasonFor = (row: WarmPoolMember): string | null => {
       const age = now - row.stateChangedAt.getTime();
       const container = row.externalId ? listed.get(row.externalId) : undefined;
-      const reason =
-        row.state === "booting" && age > this.bootTimeoutMs
-          ? "its boot was interrupted"
-          : row.state === "claiming" && age > this.claimTimeoutMs
-            ? "its claim was interrupted"
-            : row.state === "ready" && (!container || container.state !== "running")
-              ? "its container is gone or stopped"
-              : row.state === "ready" && this.isStale(row, currentImage, now)
-                ? "it is of an older image, another profile or limits, or past its age"
-                : null;
+      if (row.state === "booting") return age > this.bootTimeoutMs ? "its boot was interrupted" : null;
+      if (row.state === "claiming") return age > this.claimTimeoutMs ? "its claim was interrupted" : null;
+      if (!container || container.state !== "running") return "its container is gone or stopped";
+      if (this.isStale(row, byParty.get(row.projectId ?? ""), currentImage, now)) {
+        return "it is of an older image, another profile or limits, or past its age, or its project keeps none now";
+      }
+      return null;
+    };
+    const reasons = new Map(rows.map((row) => [row.id, this.working.has(row.id) ? null : reasonFor(row)]));
+    // Members beyond their party's size (a size lowered): counting those booting, then the newest ready
+    // first, the oldest ready ones go.
+    const kept = new Map<string, number>();
+    const inUse = rows
+      .filter((row) => row.state !== "claiming" && !reasons.get(row.id))
+      .sort((x, y) =>
+        x.state !== y.state ? (x.state === "booting" ? -1 : 1) : y.createdAt.getTime() - x.createdAt.getTime(),
+      );
+    for (const row of inUse) {
+      const party = row.projectId ?? "";
+      const count = (kept.get(party) ?? 0) + 1;
+      kept.set(party, count);
+      if (row.state === "ready" && !this.working.has(row.id) && count > (byParty.get(party)?.size ?? 0)) {
+        reasons.set(row.id, "its pool is smaller now");
+      }
+    }
+    for (const row of rows) {
+      const reason = reasons.get(row.id);
       if (!reason) continue;
       // Claimed from here on by nobody: only a row still in the state seen is removed.
       const [gone] = await this.options.db
@@ -384,27 +515,30 @@ export class WarmPool {
       this.options.log.info("drained a warm-pool member", { memberId: row.id, reason });
     }
 
-    // Refill, one at a time: members in use (booting, ready) up to the size.
+    // Refill, one at a time: members in use (booting, ready) up to each party's size, the shared pool first.
     while (!this.closed && this.leading) {
-      const [counted] = await this.options.db
-        .select({ n: sql<number>`count(*)::int` })
+      const counted = await this.options.db
+        .select({ projectId: warmPoolMember.projectId, n: sql<number>`count(*)::int` })
         .from(warmPoolMember)
         .where(
           and(
             eq(warmPoolMember.type, this.type),
             or(eq(warmPoolMember.state, "booting"), eq(warmPoolMember.state, "ready")),
           ),
-        );
-      if ((counted?.n ?? 0) >= this.options.size) break;
-      await this.boot(provider);
+        )
+        .groupBy(warmPoolMember.projectId);
+      const counts = new Map(counted.map((row) => [row.projectId ?? "", row.n]));
+      const short = targets.find((target) => (counts.get(target.projectId ?? "") ?? 0) < target.size);
+      if (!short) break;
+      await this.boot(provider, short);
     }
   }
 
-  private async boot(provider: MachineProvider): Promise<void> {
+  private async boot(provider: MachineProvider, target: PoolTarget): Promise<void> {
     const id = newId("warmPoolMember");
     const poolToken = randomToken(32);
-    const limits = this.options.defaultLimits;
-    const profile = this.options.defaultProfile;
+    const limits = target.limits;
+    const profile = this.options.limits.profile;
     this.working.add(id);
     try {
       const imageVersion = (await provider.imageVersion?.(AbortSignal.timeout(5_000))) ?? "";
@@ -412,6 +546,7 @@ export class WarmPool {
       await this.options.db.insert(warmPoolMember).values({
         id,
         type: this.type,
+        projectId: target.projectId,
         poolTokenEncrypted: this.options.encryptor.encrypt(poolToken),
         imageVersion,
         profile,
@@ -456,6 +591,11 @@ export class WarmPool {
       this.working.delete(id);
     }
   }
+}
+
+/** Targets by party: "" for the shared pool, else the project's id. */
+function targetsByParty(targets: PoolTarget[]): Map<string, PoolTarget> {
+  return new Map(targets.map((target) => [target.projectId ?? "", target]));
 }
 
 /** The status a daemon route answers to this token; the body is not read. */

@@ -43,6 +43,13 @@ export const projectRouter = router({
         pids: input.pids,
       }),
     ),
+  /** How many warm machines the project keeps for itself, and how many are booted. */
+  warmPool: projectProcedure.query(({ ctx }) => ctx.services.machines.projectWarmPool(ctx.project.id)),
+  /** Sets how many warm machines the project keeps for itself (0: none), within the installation's cap. */
+  setWarmPoolSize: projectProcedureFor("project.manage")
+    .meta({ invalidates: ["project"] })
+    .input(z.object({ size: z.number().int().min(0).max(1_000) }))
+    .mutation(({ ctx, input }) => ctx.services.machines.setProjectWarmPoolSize(ctx.project.id, input.size)),
   delete: projectProcedureFor("project.manage").mutation(async ({ ctx }) => {
     await ctx.services.projects.delete(ctx.project.id);
     return { id: ctx.project.id };
