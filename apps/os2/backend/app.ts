@@ -46,6 +46,7 @@ import { createRealtimeHub, REALTIME_PATH, type RealtimeHub } from "./realtime/h
 import { createServices } from "./services/index.ts";
 import { ensureInstallation } from "./services/installation.ts";
 import type { InstallationLimits } from "./services/machines/limits.ts";
+import { MachineListCache } from "./services/machines/list-cache.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
 import { Reconciler } from "./services/machines/reconciler.ts";
@@ -155,10 +156,13 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     trustedOrigins: [publicUrl, ...trustedAuthOrigins(env.PORT)],
   });
 
+  // Machine list pages, kept for a moment and forgotten on every invalidation of their organization.
+  const machineLists = new MachineListCache({ ttlMs: env.OS2_MACHINE_LIST_CACHE_MS, maxEntries: 1_000 });
   const realtime = await createRealtimeHub({
     db,
     pubsub: database.pubsub,
     log,
+    onInvalidate: (organizationId) => machineLists.forget(organizationId),
     authenticate: async (headers) => (await auth.api.getSession({ headers }))?.user.id ?? null,
   });
   const realtimeObserver: MutationObserver = {
@@ -205,6 +209,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   });
   const machines = new MachineService({
     pool,
+    listCache: machineLists,
     limits,
     installationId,
     orphanGraceMs: env.OS2_ORPHAN_GRACE_MS,

@@ -118,6 +118,12 @@ export const envSchema = z.object({
   OS2_WARM_POOL_PROJECT_MAX: z.coerce.number().int().min(0).max(100).default(3),
   /** The most warm machines all projects together keep for themselves, shared out fairly across them. */
   OS2_WARM_POOL_RESERVED_MAX: z.coerce.number().int().min(0).max(1000).default(6),
+  /**
+   * How long a page of a machine list is served to every caller without reading it again
+   * (services/machines/list-cache.ts); any change os2 publishes for the organization ends it at once.
+   * 0 reads every page from the database.
+   */
+  OS2_MACHINE_LIST_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** A warm-pool machine older than this is replaced by a fresh one. */
   OS2_WARM_POOL_MAX_AGE_MS: z.coerce
     .number()

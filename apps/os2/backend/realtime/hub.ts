@@ -35,6 +35,11 @@ export type RealtimeHubOptions = {
   log: Logger;
   /** Resolves the signed-in user id from the upgrade request's cookies, or null. */
   authenticate(headers: Headers): Promise<string | null>;
+  /**
+   * Told of every invalidation of an organization, this instance's and (over NOTIFY) other instances',
+   * before any socket is: caches of what changed forget it first, so the refetch it prompts reads fresh.
+   */
+  onInvalidate?(organizationId: string): void;
 };
 
 export async function createRealtimeHub(options: RealtimeHubOptions): Promise<RealtimeHub> {
@@ -58,7 +63,9 @@ export async function createRealtimeHub(options: RealtimeHubOptions): Promise<Re
   if (options.pubsub) {
     await options.pubsub.listen(CHANNEL, (payload) => {
       const parsed = parseNotification(payload);
-      if (parsed) void deliverLocally(parsed.organizationId, parsed.keys).catch(logFailure);
+      if (!parsed) return;
+      options.onInvalidate?.(parsed.organizationId);
+      void deliverLocally(parsed.organizationId, parsed.keys).catch(logFailure);
     });
   }
 
@@ -73,6 +80,7 @@ export async function createRealtimeHub(options: RealtimeHubOptions): Promise<Re
 
   return {
     publish(organizationId, keys) {
+      options.onInvalidate?.(organizationId);
       if (options.pubsub) {
         void options.pubsub.notify(CHANNEL, JSON.stringify({ organizationId, keys })).catch(logFailure);
       } else {

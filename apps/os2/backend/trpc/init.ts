@@ -1,10 +1,9 @@
 /**
- * tRPC setup: superjson, one error-mapping middleware, the after-mutation hook, and the procedure tiers
+ * tRPC setup: superjson (serialization.ts), one error-mapping middleware, the after-mutation hook, and the procedure tiers
  * (public → signed-in → organization member → organization admin; project; system admin).
  * A resource in an organization the caller does not belong to is NOT_FOUND, never FORBIDDEN.
  */
 import { initTRPC, TRPCError } from "@trpc/server";
-import superjson from "superjson";
 import { z } from "zod";
 
 import { type Permission, requirePermission } from "../services/access.ts";
@@ -12,6 +11,7 @@ import { asDomainError, type DomainErrorKind } from "../services/errors.ts";
 import { DATABASE_OUTAGE_MESSAGE, isDatabaseOutage } from "../services/outages.ts";
 import type { Context } from "./context.ts";
 import { slugSchema } from "./schemas.ts";
+import { transformer } from "./serialization.ts";
 
 export type Meta = {
   /** Router names whose queries the SPA should refetch after this mutation. Defaults to the mutation's own router. */
@@ -40,7 +40,7 @@ const t = initTRPC
   .context<Context>()
   .meta<Meta>()
   .create({
-    transformer: superjson,
+    transformer,
     // Self-hosters rarely set NODE_ENV=production; never send stack traces to clients either way.
     isDev: false,
     // Subscriptions are server-sent events; a ping every 10 s keeps idle streams open through proxies, and a

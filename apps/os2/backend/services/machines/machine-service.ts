@@ -26,7 +26,14 @@ import {
   type LimitsRequest,
   resolveLimits,
 } from "./limits.ts";
-import { type MachineCounts, type MachineCursor, MachineList, type MachineListPage } from "./machine-list.ts";
+import type { MachineListCache } from "./list-cache.ts";
+import {
+  encodeMachineCursor,
+  type MachineCounts,
+  type MachineCursor,
+  MachineList,
+  type MachineListPage,
+} from "./machine-list.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
 import { UsageHub } from "./usage-hub.ts";
 import type { WarmPool, WarmPoolMemberView } from "./warm-pool.ts";
@@ -55,6 +62,8 @@ export type MachineServiceOptions = {
   stuckAfterMs: number;
   /** The warm pool creates claim from (warm-pool.ts); none: every machine boots cold. */
   pool?: WarmPool | undefined;
+  /** Pages of machine lists kept for a moment (list-cache.ts), forgotten on every realtime invalidation. */
+  listCache?: MachineListCache | undefined;
 };
 
 export class MachineService {
@@ -146,11 +155,24 @@ export class MachineService {
   }
 
   /** A page of the project's machines for list views, newest first (machine-list.ts). */
+  /**
+   * A page of the project's machines. With the organization named, the page may come from the list cache:
+   * the same object for every caller within its moment, which must not be changed.
+   */
   listPage(
     projectId: string,
     options: { includeArchived?: boolean; limit?: number; cursor?: MachineCursor | undefined } = {},
+    organizationId?: string,
   ): Promise<MachineListPage> {
-    return this.machineList.page(projectId, options);
+    const cache = this.options.listCache;
+    if (!cache || !organizationId) return this.machineList.page(projectId, options);
+    const key = [
+      projectId,
+      options.includeArchived ? "archived" : "",
+      options.limit ?? "",
+      options.cursor ? encodeMachineCursor(options.cursor) : "",
+    ].join(" ");
+    return cache.get(organizationId, key, () => this.machineList.page(projectId, options));
   }
 
   /** How many machines the project has: active (not archived), running, archived. */

@@ -15,6 +15,7 @@ import type { Context } from "../context.ts";
 import { projectProcedure, router } from "../init.ts";
 import { asStreamError, holdStreamSlot, whileMachineReadable } from "../live-access.ts";
 import { idSchema, machineLimitsSchema, toLimitsRequest } from "../schemas.ts";
+import { shared } from "../serialization.ts";
 
 export const machineNameSchema = z
   .string()
@@ -111,14 +112,16 @@ export const machineRouter = router({
    * metadata): `limit` per page (default 50, at most 200) and `cursor`, the previous page's `nextCursor`
    * (null on the last page).
    */
-  list: projectProcedure.input(machineListInput).query(({ ctx, input }) => {
+  list: projectProcedure.input(machineListInput).query(async ({ ctx, input }) => {
     // A cursor of another project's list: a 400 on `cursor`, like a malformed one.
     if (input.cursor && input.cursor.projectId !== ctx.project.id) throw invalidInput("cursor", BAD_CURSOR_MESSAGE);
-    return ctx.services.machines.listPage(ctx.project.id, {
-      includeArchived: input.includeArchived,
-      limit: input.limit,
-      cursor: input.cursor,
-    });
+    const page = await ctx.services.machines.listPage(
+      ctx.project.id,
+      { includeArchived: input.includeArchived, limit: input.limit, cursor: input.cursor },
+      ctx.project.organizationId,
+    );
+    // Often the very object other callers got (the list cache): encoded once for all of them.
+    return shared(page);
   }),
   /** How many machines the project has, running and archived (the overview and the list's empty state). */
   counts: projectProcedure.query(({ ctx }) => ctx.services.machines.counts(ctx.project.id)),
