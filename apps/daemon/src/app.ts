@@ -51,6 +51,7 @@ export function createDaemonApp(
     procRoot: config.procRoot,
     stateFile: join(config.stateDir, "oom.json"),
     pollMs: config.oomPollMs,
+    idlePollMs: config.oomIdlePollMs,
     childOomScoreAdj: config.childOomScoreAdj,
   });
   try {
@@ -72,11 +73,20 @@ export function createDaemonApp(
   // Before the token check: a warm-pool machine's claim is authenticated by its pool credential.
   app.route("/api/claim", claimRoutes(credential, machineEnv));
   app.use("/api/*", requireMachineToken(credential));
+  // A request that changes something (exec, a tmux session, an agent, files, env) may start work that fills
+  // the memory: the OOM watch looks at its busy cadence again. Reads (the SPA's polling) do not count.
+  app.use("/api/*", async (c, next) => {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") oom.noteActivity();
+    await next();
+  });
   app.route("/api/env", envRoutes(machineEnv));
   app.route("/api/exec", execRoutes(config, oom));
   app.route("/api/files", filesRoutes(config));
   app.route("/api/tmux/sessions", tmuxRoutes(config, tmux));
-  app.route("/api/pty", ptyRoutes(config, tmux, upgradeWebSocket));
+  app.route(
+    "/api/pty",
+    ptyRoutes(config, tmux, upgradeWebSocket, () => oom.noteActivity()),
+  );
   app.route("/api/agents", agentRoutes(config, agents));
   app.route("/api/logs", logsRoutes(config));
   app.route("/api/ports", portsRoutes());

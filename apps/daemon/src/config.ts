@@ -39,8 +39,10 @@ const envSchema = z.object({
   OS2_READY_FD: z.coerce.number().int().min(3).optional(),
   /** Where cgroupfs is mounted: the machine's limits, use and OOM-kill counter (see resources/cgroup.ts). */
   OS2_CGROUP_ROOT: z.string().default("/sys/fs/cgroup"),
-  /** How often the OOM watch reads the kill counter and the processes, in ms; 0 turns it off. */
+  /** How often the OOM watch reads the kill counter and the processes while the machine is busy, in ms; 0 turns it off. */
   OS2_OOM_POLL_MS: z.coerce.number().int().min(0).default(1000),
+  /** The longest wait between two looks of the OOM watch while the machine is idle (resources/watch-cadence.ts). */
+  OS2_OOM_IDLE_POLL_MS: z.coerce.number().int().min(0).default(8000),
   /**
    * `oom_score_adj` of every process the daemon starts (exec, tmux and so terminals and agents), so the OOM
    * killer takes them before the daemon (0 leaves them at the daemon's own).
@@ -69,6 +71,8 @@ export type DaemonConfig = {
   /** `/proc`; tests point it at fixtures. */
   procRoot: string;
   oomPollMs: number;
+  /** Back-off ceiling of the OOM watch while idle; below `oomPollMs` it never backs off. */
+  oomIdlePollMs?: number;
   childOomScoreAdj: number;
 };
 
@@ -96,6 +100,7 @@ export function parseDaemonConfig(env: Record<string, string | undefined>): Daem
     cgroupRoot: e.OS2_CGROUP_ROOT,
     procRoot: "/proc",
     oomPollMs: e.OS2_OOM_POLL_MS,
+    oomIdlePollMs: e.OS2_OOM_IDLE_POLL_MS,
     childOomScoreAdj: e.OS2_CHILD_OOM_SCORE_ADJ,
   };
 }

@@ -18,7 +18,13 @@ import { TmuxTerminal } from "./tmux-terminal";
 /** The prefix of every agent's tmux session (`agent-<id>`, agents/service.ts). */
 const AGENT_SESSION_PREFIX = "agent-";
 
-export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: UpgradeWebSocket<WebSocket>) {
+/** `onActivity`: the terminal was opened or typed into (the OOM watch looks at its busy cadence again). */
+export function ptyRoutes(
+  config: DaemonConfig,
+  tmux: Tmux,
+  upgradeWebSocket: UpgradeWebSocket<WebSocket>,
+  onActivity: () => void = () => undefined,
+) {
   return new Hono().get(
     "/ws",
     // Validate and create the session before upgrading, so bad input is a plain 400 instead of a dropped socket.
@@ -46,11 +52,13 @@ export function ptyRoutes(config: DaemonConfig, tmux: Tmux, upgradeWebSocket: Up
             oomScoreAdj: tmux.oomScoreAdj,
           });
           terminal = opened;
+          onActivity();
           relayWithBackpressure(opened, ws.raw);
           opened.onExit(() => ws.close(1000, "terminal exited"));
         },
         onMessage(event, ws) {
           if (!terminal) return;
+          onActivity();
           if (typeof event.data !== "string") {
             if (event.data instanceof ArrayBuffer) terminal.write(new Uint8Array(event.data));
             return;

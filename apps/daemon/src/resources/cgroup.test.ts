@@ -6,7 +6,14 @@ import { fileURLToPath } from "node:url";
 import { usageResponseSchema } from "@os2/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { findCgroupFiles, parseOomKillCount, parseProcSelfCgroup, readOomKillCount, readUsage } from "./cgroup";
+import {
+  findCgroupFiles,
+  parseOomKillCount,
+  parseProcSelfCgroup,
+  readActivity,
+  readOomKillCount,
+  readUsage,
+} from "./cgroup";
 
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const noProc = join(fixtures, "no-such-proc");
@@ -81,6 +88,24 @@ describe("the machine's cgroup", () => {
       memory: { currentBytes: 3788800, maxBytes: null },
       pids: { current: 3, max: 100 },
       cpu: { usageUsec: 47188, maxCpus: null },
+    });
+  });
+
+  it("samples CPU (µs, from v1's ns too) and memory against its limit for the OOM watch's cadence", () => {
+    expect(readActivity(findCgroupFiles(join(fixtures, "cgroup-v2"), noProc))).toEqual({
+      cpuUsec: 8123456,
+      memoryBytes: 201326592,
+      memoryMaxBytes: 268435456,
+    });
+    expect(readActivity(findCgroupFiles(join(fixtures, "cgroup-v1"), noProc))).toEqual({
+      cpuUsec: 47188,
+      memoryBytes: 3788800,
+      memoryMaxBytes: null,
+    });
+    expect(readActivity(findCgroupFiles(join(fixtures, "no-such-cgroup"), noProc))).toEqual({
+      cpuUsec: null,
+      memoryBytes: null,
+      memoryMaxBytes: null,
     });
   });
 });

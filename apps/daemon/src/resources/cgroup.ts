@@ -161,18 +161,34 @@ const limitOf = (file: string | undefined) => {
   return text === undefined ? null : parseLimit(text);
 };
 
+/** CPU time the cgroup has used, in µs: v2 `cpu.stat` `usage_usec`, v1 `cpuacct.usage` (ns). */
+function readCpuUsageUsec(files: CgroupFiles): number | null {
+  const usage = read(files.cpuUsage);
+  if (usage === undefined) return null;
+  if (files.source === "cgroup-v2") return parseCpuStatUsage(usage);
+  const ns = parseLimit(usage);
+  return ns === null ? null : Math.round(ns / 1000);
+}
+
+/** What the OOM watch samples at every look to tell an idle machine from a busy one: three small files. */
+export type ActivitySample = { cpuUsec: number | null; memoryBytes: number | null; memoryMaxBytes: number | null };
+
+export function readActivity(files: CgroupFiles): ActivitySample {
+  return {
+    cpuUsec: readCpuUsageUsec(files),
+    memoryBytes: limitOf(files.memoryCurrent),
+    memoryMaxBytes: limitOf(files.memoryMax),
+  };
+}
+
 /** The machine's figures for `GET /api/usage`. */
 export function readUsage(files: CgroupFiles): UsageResponse {
-  let usageUsec: number | null = null;
+  const usageUsec = readCpuUsageUsec(files);
   let maxCpus: number | null = null;
-  const usage = read(files.cpuUsage);
   if (files.source === "cgroup-v2") {
-    if (usage !== undefined) usageUsec = parseCpuStatUsage(usage);
     const max = read(files.cpuMax);
     if (max !== undefined) maxCpus = parseCpuMaxV2(max);
   } else if (files.source === "cgroup-v1") {
-    const ns = usage === undefined ? null : parseLimit(usage);
-    usageUsec = ns === null ? null : Math.round(ns / 1000);
     const quota = limitOf(files.cpuMax);
     const period = limitOf(files.cpuPeriod);
     maxCpus = quota !== null && period ? quota / period : null;

@@ -6,17 +6,20 @@ import { OOM_RECENT_MAX, type OomKill, oomKillSchema, type OomReport } from "@os
 import { z } from "zod";
 
 import { describePathError } from "../user";
-import { type CgroupFiles, readOomKillCount } from "./cgroup";
+import { type CgroupFiles, readActivity, readOomKillCount } from "./cgroup";
 import { type ProcessInfo, processKey, readProcesses } from "./processes";
 import { type KilledChild, nameVictims, type Survivor } from "./victims";
+import { type CadenceSample, machineLooksBusy, nextDelayMs } from "./watch-cadence";
 
 export type OomMonitorOptions = {
   cgroup: CgroupFiles;
   procRoot: string;
   /** Where the count is persisted (`$OS2_STATE_DIR/oom.json`); undefined keeps it in memory only. */
   stateFile: string | undefined;
-  /** How often to read the counter and the processes; 0 = only when `tick()` is called (tests). */
+  /** How often to look while the machine is busy; 0 = only when `tick()` is called (tests). */
   pollMs: number;
+  /** The longest wait between two looks while the machine is idle (see `watch-cadence.ts`); >= `pollMs`. */
+  idlePollMs?: number;
   /** The `oom_score_adj` the daemon gives its children (see `oom-score.ts`). */
   childOomScoreAdj: number;
   /** How long after seeing the counter go up to look again: the victim finishes dying, exec reports it. */
@@ -35,10 +38,18 @@ const stateSchema = z.object({
 });
 type OomState = z.infer<typeof stateSchema>;
 
+/** How soon to look after an exec'd command died of a foreign SIGKILL: the kill counter is already up. */
+const KILLED_CHILD_LOOK_MS = 50;
+const DEFAULT_IDLE_POLL_MS = 8000;
+
 /**
- * Watches the machine's OOM kills: once a second it snapshots the processes (pid → name, RSS) and then reads
- * the cgroup's `oom_kill` counter (in that order, so a kill the counter shows happened after the snapshot
- * before it). When the counter went up it looks again shortly after and names the victims (`nameVictims`).
+ * Watches the machine's OOM kills. Each look samples the cgroup's CPU and memory (three small files),
+ * snapshots the processes (pid → name, RSS) and then reads the cgroup's `oom_kill` counter (in that order,
+ * so a kill the counter shows happened after the snapshot before it). When the counter went up it looks
+ * again shortly after and names the victims (`nameVictims`). It looks once a second (`pollMs`) while the
+ * machine is busy and backs off to once every `idlePollMs` while it is idle (`watch-cadence.ts`); a
+ * request that starts work (`noteActivity`) or an exec'd command's foreign SIGKILL brings it back at once.
+ * Without a kill counter (no cgroup, or a v1 kernel before 4.13) there is nothing to watch: it never looks.
  *
  * `kills` is the machine's total, persisted in the state dir. The cgroup counter belongs to one container
  * run: it survives daemon restarts (kills while the daemon was down are added with `process: null`) and
@@ -54,6 +65,15 @@ export class OomMonitor {
   private killedChildren: Array<KilledChild & { notedAt: number }> = [];
   private cached: OomReport | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending look is due (ms, monotonic); undefined when none is scheduled. */
+  private dueAtMs: number | undefined;
+  private lastDelayMs = 0;
+  private lastSample: CadenceSample | undefined;
+  /** What the last look's sample said, against the one before it. */
+  private lastLookBusy = true;
+  /** Work was started since the last look was scheduled (noteActivity, noteKilledChild). */
+  private busyHint = false;
+  private stopped = false;
   private ticking: Promise<void> | undefined;
   private started = false;
   private persistFailed = false;
@@ -71,17 +91,19 @@ export class OomMonitor {
     if (this.started) return;
     this.started = true;
     this.load();
-    if (this.options.pollMs > 0) {
-      this.timer = setInterval(() => {
-        this.tick().catch((error: unknown) => this.log(`OOM watch failed: ${String(error)}`));
-      }, this.options.pollMs);
-      this.timer.unref();
-    }
+    if (this.polling()) this.schedule(this.options.pollMs);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     this.timer = undefined;
+    this.dueAtMs = undefined;
+  }
+
+  /** Someone started work in the machine (exec, a terminal's input, an agent): look within `pollMs`. */
+  noteActivity(): void {
+    this.lookWithin(this.options.pollMs);
   }
 
   report(): OomReport {
@@ -93,6 +115,48 @@ export class OomMonitor {
   noteKilledChild(pid: number, name: string): void {
     this.killedChildren.push({ pid, name, notedAt: performance.now() });
     if (this.killedChildren.length > 100) this.killedChildren.shift();
+    this.lookWithin(KILLED_CHILD_LOOK_MS);
+  }
+
+  /** Whether the timer runs: a positive `pollMs` and a kill counter to read. */
+  private polling(): boolean {
+    return this.options.pollMs > 0 && this.options.cgroup.oomEvents !== undefined;
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.lastDelayMs = delayMs;
+    this.dueAtMs = performance.now() + delayMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.dueAtMs = undefined;
+      this.tick()
+        .catch((error: unknown) => this.log(`OOM watch failed: ${String(error)}`))
+        .finally(() => {
+          // Unless stop() ran meanwhile, or a look was already scheduled.
+          if (!this.stopped && this.timer === undefined) this.schedule(this.nextDelay());
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Brings the pending look forward to within `delayMs`; a look in progress reschedules after itself. */
+  private lookWithin(delayMs: number): void {
+    this.busyHint = true;
+    // No look pending: none is polled, or one is in progress and schedules the next when it ends.
+    if (this.dueAtMs === undefined || this.dueAtMs <= performance.now() + delayMs) return;
+    this.schedule(delayMs);
+  }
+
+  private nextDelay(): number {
+    const busy = this.busyHint || this.lastLookBusy;
+    this.busyHint = false;
+    return nextDelayMs({
+      busy,
+      lastDelayMs: this.lastDelayMs,
+      baseMs: this.options.pollMs,
+      idleMaxMs: Math.max(this.options.pollMs, this.options.idlePollMs ?? DEFAULT_IDLE_POLL_MS),
+    });
   }
 
   /** One look (what the timer runs); concurrent calls share the look in progress. */
@@ -103,6 +167,13 @@ export class OomMonitor {
 
   private async look(): Promise<void> {
     this.start();
+    const sample: CadenceSample = {
+      ...readActivity(this.options.cgroup),
+      ownCpuUsec: ownCpuUsec(),
+      atMs: performance.now(),
+    };
+    this.lastLookBusy = machineLooksBusy(this.lastSample, sample);
+    this.lastSample = sample;
     const snapshot = this.snapshot();
     const readAt = performance.now();
     const counter = readOomKillCount(this.options.cgroup);
@@ -224,6 +295,11 @@ export class OomMonitor {
   private log(line: string): void {
     (this.options.log ?? ((l: string) => console.error(`[daemon] ${l}`)))(line);
   }
+}
+
+function ownCpuUsec(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 function readOomScoreAdj(procRoot: string, pid: number): number {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { execResultSchema, healthResponseSchema, oomReportSchema, usageResponseSchema } from "@os2/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 import { createTestDaemon, type TestDaemon } from "../test-support";
 
@@ -72,6 +72,23 @@ describe("OOM kills and usage over HTTP", () => {
     await daemon.oom.tick();
     const { recent } = oomReportSchema.parse(await (await daemon.call("/api/oom")).json());
     expect(recent.at(-1)).toMatchObject({ process: null, pid: null });
+  });
+
+  it("wakes the OOM watch for a request that starts work (exec, a tmux session), not for reads or health", async () => {
+    const woken = vi.spyOn(daemon.oom, "noteActivity");
+    try {
+      await daemon.call("/api/health", { auth: false });
+      await daemon.call("/api/oom");
+      await daemon.call("/api/tmux/sessions");
+      expect(woken).not.toHaveBeenCalled();
+      await daemon.call("/api/exec", { method: "POST", json: { command: "true" } });
+      expect(woken).toHaveBeenCalledTimes(1);
+      // Unauthenticated requests start nothing, and wake nothing.
+      await daemon.call("/api/exec", { method: "POST", json: { command: "true" }, auth: false });
+      expect(woken).toHaveBeenCalledTimes(1);
+    } finally {
+      woken.mockRestore();
+    }
   });
 
   it("GET /api/oom and GET /api/usage need the token", async () => {
