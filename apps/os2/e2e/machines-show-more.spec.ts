@@ -60,13 +60,18 @@ test(`a project with ${MACHINES} machines lists the newest ${PAGE_SIZE}, "Show m
     await test.step(`make ${MACHINES} machines, ${BATCH} at a time, stopping all but the last ${LEFT_RUNNING}`, async () => {
       for (let start = 0; start < MACHINES; start += BATCH) {
         const numbers = Array.from({ length: Math.min(BATCH, MACHINES - start) }, (_, i) => start + i + 1);
-        const made = await Promise.all(
+        // Settled, not Promise.all: when one create fails, the others of its batch are still owned (and
+        // removed in `finally`) before the test goes on to fail.
+        const settled = await Promise.allSettled(
           numbers.map(async (n) => {
             const machine = await ownedMachine(api, scope, `fleet-${suffix}-${String(n).padStart(2, "0")}`);
             owned.push(machine);
             return { n, machine };
           }),
         );
+        const failed = settled.find((result) => result.status === "rejected");
+        if (failed) throw failed.reason;
+        const made = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
         batches.push(made.map(({ machine }) => machine.id));
         await Promise.all(
           made
