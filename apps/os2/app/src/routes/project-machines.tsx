@@ -148,7 +148,8 @@ function ProjectMachinesPage() {
             pending={list.isFetchingNextPage}
             onClick={() => void list.fetchNextPage()}
           >
-            Show {PAGE_SIZE} more
+            {/* The next page's size when the total says how many are left. */}
+            Show {total === undefined ? PAGE_SIZE : Math.max(1, Math.min(PAGE_SIZE, total - shown.length))} more
           </Button>
         </div>
       ) : null}

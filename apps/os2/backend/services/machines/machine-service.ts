@@ -19,6 +19,7 @@ import { SYSTEM_ENV_KEYS } from "../env-vars.ts";
 import { DomainError, notFound } from "../errors.ts";
 import { type DaemonEndpoint, MachineEndpoints, withFreshEndpoint } from "./endpoints.ts";
 import { type MachineAction, MachineLifecycle, type MachineLifecycleHooks } from "./lifecycle.ts";
+import { LIMIT_COLUMNS } from "./limit-columns.ts";
 import {
   type EffectiveLimits,
   effectiveLimits,
@@ -283,13 +284,7 @@ export class MachineService {
   private async effectiveLimits(projectId: string): Promise<EffectiveLimits> {
     const [row] = await this.options.db
       .select({
-        machineCpuMillis: project.machineCpuMillis,
-        machineMemoryMb: project.machineMemoryMb,
-        machinePids: project.machinePids,
-        maxCpuMillis: organization.maxCpuMillis,
-        maxMemoryMb: organization.maxMemoryMb,
-        maxPids: organization.maxPids,
-        maxRunningMachines: organization.maxRunningMachines,
+        ...LIMIT_COLUMNS,
       })
       .from(project)
       .innerJoin(organization, eq(organization.id, project.organizationId))

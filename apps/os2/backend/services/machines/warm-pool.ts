@@ -42,6 +42,7 @@ import type {
   MachineType,
 } from "../../providers/types.ts";
 import { checkHealth, waitForHealth } from "./daemon-health.ts";
+import { LIMIT_COLUMNS } from "./limit-columns.ts";
 import { effectiveLimits, type InstallationLimits } from "./limits.ts";
 import { errorMessage } from "./machine-row.ts";
 
@@ -140,13 +141,7 @@ export class WarmPool {
       .select({
         id: project.id,
         warmPoolSize: project.warmPoolSize,
-        machineCpuMillis: project.machineCpuMillis,
-        machineMemoryMb: project.machineMemoryMb,
-        machinePids: project.machinePids,
-        maxCpuMillis: organization.maxCpuMillis,
-        maxMemoryMb: organization.maxMemoryMb,
-        maxPids: organization.maxPids,
-        maxRunningMachines: organization.maxRunningMachines,
+        ...LIMIT_COLUMNS,
       })
       .from(project)
       .innerJoin(organization, eq(organization.id, project.organizationId))
