@@ -332,6 +332,29 @@ describe("LocalDockerProvider", () => {
     );
   });
 
+  test("the first endpoint lookup after a create uses the inspect the create ended with; later ones, and any after a stop, ask Docker", async () => {
+    const { externalId } = await provider.create(machineInput());
+    const engine = (provider as unknown as { docker: Dockerode }).docker;
+    const asked: string[] = [];
+    const getContainer = engine.getContainer.bind(engine);
+    engine.getContainer = (id: string) => {
+      asked.push(id);
+      return getContainer(id);
+    };
+    try {
+      const first = await provider.daemonEndpoint(externalId, 3000);
+      expect(asked).toEqual([]);
+      expect(await provider.daemonEndpoint(externalId, 3000)).toEqual(first);
+      expect(asked).toEqual([externalId]);
+    } finally {
+      engine.getContainer = getContainer;
+    }
+    // Stopped right after its create: the create's inspect (running) is not used.
+    const stopped = await provider.create(machineInput());
+    await provider.stop(stopped.externalId);
+    await expectProviderError(provider.daemonEndpoint(stopped.externalId, 3000), "invalid_state");
+  });
+
   test("daemonEndpoint follows the new host port after stop and start, and refuses while stopped", async () => {
     const { externalId, metadata } = await publishedOnly.create(machineInput());
     const before = await publishedOnly.daemonEndpoint(externalId, 3000);
