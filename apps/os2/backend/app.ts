@@ -250,7 +250,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     intervalMs: env.RECONCILE_INTERVAL_MS,
     pool,
   });
-  const services = createServices({ db, auth, encryptor, machines });
+  const services = createServices({ db, auth, encryptor, machines, maxLiveStreams: env.OS2_MAX_LIVE_STREAMS });
   const previewOrigin = env.OS2_PREVIEW_URL
     ? PreviewOrigin.fromTemplate(env.OS2_PREVIEW_URL)
     : PreviewOrigin.defaultFor(env.PORT);

@@ -124,6 +124,11 @@ export const envSchema = z.object({
    * 0 reads every page from the database.
    */
   OS2_MACHINE_LIST_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /**
+   * Live log and usage streams this server holds open at once, all callers together (each user and each
+   * access token also has 32 of its own); the next is answered 503 until one ends.
+   */
+  OS2_MAX_LIVE_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
   /** A warm-pool machine older than this is replaced by a fresh one. */
   OS2_WARM_POOL_MAX_AGE_MS: z.coerce
     .number()

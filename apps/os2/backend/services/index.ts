@@ -30,7 +30,14 @@ import { listOrganizationsForAdmin, listUsersForAdmin, renameUser } from "./user
 
 export type Services = ReturnType<typeof createServices>;
 
-export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor; machines: MachineService }) {
+export function createServices(deps: {
+  db: Db;
+  auth: Auth;
+  encryptor: Encryptor;
+  machines: MachineService;
+  /** Open live streams allowed on this server, all callers together (OS2_MAX_LIVE_STREAMS). */
+  maxLiveStreams?: number;
+}) {
   const { db, encryptor, machines } = deps;
   const access = new AccessService({ db, auth: deps.auth });
   return {
@@ -40,7 +47,7 @@ export function createServices(deps: { db: Db; auth: Auth; encryptor: Encryptor;
     /** Live CPU, memory, processes and disk of machines, re-checking the caller's access as it streams. */
     usage: new UsageWatcher({ access, machines, hub: machines.usageHub }),
     /** Open log and usage streams per user and per access token, capped (see stream-slots.ts). */
-    streamSlots: new StreamSlots(),
+    streamSlots: new StreamSlots(undefined, deps.maxLiveStreams),
     idempotency: new IdempotencyKeys(db),
     users: {
       rename: (userId: string, name: string) => renameUser(db, userId, name),

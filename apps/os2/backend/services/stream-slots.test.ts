@@ -44,6 +44,22 @@ describe("stream slots", () => {
     expect(slots.open).toBe(4);
   });
 
+  it("refuse any caller's stream with unavailable once the server holds its total, and let the next in when one ends", () => {
+    const slots = new StreamSlots(2, 3);
+    const freeFirst = slots.take(user("usr_a"));
+    slots.take(user("usr_b"));
+    slots.take(token("tok_1"));
+    // A caller well within their own cap is still refused: the server is full.
+    const error = refusal(() => slots.take(user("usr_c")));
+    expect(error.kind).toBe("unavailable");
+    expect(error.message).toMatch(/all 3 it holds at once are open \(OS2_MAX_LIVE_STREAMS\)/);
+    expect(slots.openFor(user("usr_c"))).toBe(0);
+    freeFirst();
+    freeFirst();
+    slots.take(user("usr_c"));
+    expect(slots.open).toBe(3);
+  });
+
   it("free a slot once, however often it is released", () => {
     const slots = new StreamSlots(2);
     const first = slots.take(user("usr_a"));

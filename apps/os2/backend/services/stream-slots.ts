@@ -6,7 +6,8 @@
  * cap, one user or one access token could open them until the server or the Docker Engine gives out.
  *
  * The count is per user, across all of their sessions (signing in again gives no new slots), and per
- * access token. A slot is taken when a stream starts and freed when it ends, however it ends: the client
+ * access token; and all callers together have a server-wide cap (OS2_MAX_LIVE_STREAMS), so many users or
+ * tokens each within their own cap cannot add up to more than the server and Docker hold. A slot is taken when a stream starts and freed when it ends, however it ends: the client
  * left, the stream failed, or the caller lost access.
  */
 import type { Caller } from "./access.ts";
@@ -19,14 +20,22 @@ import { DomainError } from "./errors.ts";
  */
 export const MAX_OPEN_STREAMS_PER_CALLER = 32;
 
+/** Open log and usage streams allowed on this server, all callers together. */
+export const MAX_OPEN_STREAMS_TOTAL = 2_000;
+
 export class StreamSlots {
   private readonly held = new Map<string, number>();
+  private total = 0;
 
-  constructor(readonly limit: number = MAX_OPEN_STREAMS_PER_CALLER) {}
+  constructor(
+    readonly limit: number = MAX_OPEN_STREAMS_PER_CALLER,
+    readonly totalLimit: number = MAX_OPEN_STREAMS_TOTAL,
+  ) {}
 
   /**
-   * Takes a slot for one more stream of `caller`, or throws `rate_limited` when they hold `limit` already.
-   * The returned function frees the slot; calling it again does nothing.
+   * Takes a slot for one more stream of `caller`, or throws `rate_limited` when they hold `limit` already,
+   * and `unavailable` (503) when the server holds `totalLimit`. The returned function frees the slot;
+   * calling it again does nothing.
    */
   take(caller: Caller): () => void {
     const holder = holderOf(caller);
@@ -39,11 +48,20 @@ export class StreamSlots {
           "Close machine pages or tabs you no longer watch (or end streams your script no longer reads), then try again.",
       );
     }
+    if (this.total >= this.totalLimit) {
+      throw new DomainError(
+        "unavailable",
+        `Too many live streams on this server: all ${this.totalLimit} it holds at once are open (OS2_MAX_LIVE_STREAMS). ` +
+          "Try again in a moment; an administrator can raise the limit.",
+      );
+    }
     this.held.set(holder, count + 1);
+    this.total += 1;
     let holding = true;
     return () => {
       if (!holding) return;
       holding = false;
+      this.total -= 1;
       const left = (this.held.get(holder) ?? 1) - 1;
       if (left > 0) this.held.set(holder, left);
       else this.held.delete(holder);
@@ -57,9 +75,7 @@ export class StreamSlots {
 
   /** Streams open now, all callers together. */
   get open(): number {
-    let total = 0;
-    for (const count of this.held.values()) total += count;
-    return total;
+    return this.total;
   }
 }
 
