@@ -4,7 +4,7 @@
  * code that changes a machine's state; this service checks that the machine belongs to the project first.
  */
 import { portsResponseSchema } from "@os2/protocol";
-import { and, asc, desc, eq, inArray, isNull, ne, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, or } from "drizzle-orm";
 
 import { type Encryptor, MASKED_VALUE } from "../../crypto.ts";
 import type { Db } from "../../db/client.ts";
@@ -36,7 +36,7 @@ import {
   type MachineListPage,
 } from "./machine-list.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
-import { UsageHub } from "./usage-hub.ts";
+import { UsageHub, type UsageTarget } from "./usage-hub.ts";
 import type { WarmPool, WarmPoolMemberView } from "./warm-pool.ts";
 
 export type { MachineLifecycleHooks } from "./lifecycle.ts";
@@ -188,20 +188,24 @@ export class MachineService {
     return found;
   }
 
-  /** Every machine of the project, whole rows (the usage stream's membership check); lists use listPage. */
-  async list(projectId: string, options: { includeArchived?: boolean } = {}) {
-    const rows = await this.options.db
-      .select()
+  /**
+   * Of these machines, the ones in the project (archived included), with what a usage stream needs: its
+   * membership check, re-run while it streams, reads those few rows and columns only.
+   */
+  usageTargets(projectId: string, machineIds: string[]): Promise<UsageTarget[]> {
+    if (machineIds.length === 0) return Promise.resolve([]);
+    return this.options.db
+      .select({
+        id: machine.id,
+        type: machine.type,
+        externalId: machine.externalId,
+        cpuMillis: machine.cpuMillis,
+        memoryMb: machine.memoryMb,
+        pids: machine.pids,
+        diskMb: machine.diskMb,
+      })
       .from(machine)
-      .where(
-        // A machine being deleted stays listed (as deleting, or as stuck in error) until its row is gone.
-        and(
-          eq(machine.projectId, projectId),
-          options.includeArchived ? undefined : ne(machine.desiredState, "archived"),
-        ),
-      )
-      .orderBy(desc(machine.createdAt));
-    return rows.map(toPublicMachine);
+      .where(and(eq(machine.projectId, projectId), inArray(machine.id, machineIds)));
   }
 
   /** A machine of the project by its id or, failing that, its name (names are unique per project). */

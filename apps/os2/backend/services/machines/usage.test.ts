@@ -67,7 +67,7 @@ describe("a caller's usage stream", () => {
     const { access, revoke } = accessThatCanBeRevoked();
     const watcher = new UsageWatcher({
       access,
-      machines: { list: () => Promise.resolve([machine]) } as never,
+      machines: { usageTargets: () => Promise.resolve([machine]) },
       hub,
       recheckMs: 100,
     });
@@ -97,7 +97,7 @@ describe("a caller's usage stream", () => {
     let rows = [machine, other];
     const watcher = new UsageWatcher({
       access,
-      machines: { list: () => Promise.resolve(rows) } as never,
+      machines: { usageTargets: () => Promise.resolve(rows) },
       hub,
       recheckMs: 50,
     });

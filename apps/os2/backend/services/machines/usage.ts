@@ -35,7 +35,7 @@ export class UsageWatcher {
   constructor(
     private readonly deps: {
       access: AccessService;
-      machines: Pick<MachineService, "list">;
+      machines: Pick<MachineService, "usageTargets">;
       hub: UsageHub;
       recheckMs?: number;
     },
@@ -71,7 +71,7 @@ export class UsageWatcher {
         pending.delete(machineId);
       }
     };
-    const machinesOfProject = () => this.deps.machines.list(input.projectId, { includeArchived: true });
+    const machinesOfProject = () => this.deps.machines.usageTargets(input.projectId, [...wanted]);
 
     try {
       const rows = await machinesOfProject();
