@@ -11,7 +11,7 @@
  *   `toProviderError` (map-docker-error.ts) and nowhere else.
  */
 import { forwardPath, LOG_LINE_CUT_MARK, LOG_LINE_MAX_CHARS } from "@os2/protocol";
-import Dockerode from "dockerode";
+import type Dockerode from "dockerode";
 
 import { ProviderError } from "../errors";
 import type {
@@ -102,7 +102,8 @@ type CallOptions = Pick<DockerCallContext, "onNotFound"> & { signal?: AbortSigna
 export class LocalDockerProvider implements MachineProvider {
   readonly type = "local-docker" as const;
   readonly dockerHost: string;
-  private readonly docker: Dockerode;
+  /** dockerode, loaded on first use (about 0.2 s of a server start otherwise, before it can answer). */
+  private dockerClient: Promise<Dockerode> | null = null;
   private readonly imageName: string;
   private readonly stage: string;
   private readonly daemonPort: number;
@@ -125,7 +126,6 @@ export class LocalDockerProvider implements MachineProvider {
 
   constructor(config: LocalDockerProviderConfig) {
     this.dockerHost = config.dockerHost ?? DEFAULT_DOCKER_HOST;
-    this.docker = new Dockerode(toDockerodeOptions(this.dockerHost));
     this.imageName = config.imageName;
     this.stage = config.stage;
     this.daemonPort = config.daemonPort ?? DAEMON_PORT;
@@ -139,7 +139,9 @@ export class LocalDockerProvider implements MachineProvider {
 
   /** Per-machine CPU, memory and processes always; a disk quota only on storage drivers that enforce one. */
   limitsSupport(signal?: AbortSignal): Promise<LimitsSupport> {
-    this.support ??= this.call("read engine info", { signal, timeoutMs: QUICK_TIMEOUT_MS }, () => this.docker.info())
+    this.support ??= this.call("read engine info", { signal, timeoutMs: QUICK_TIMEOUT_MS }, async () =>
+      (await this.engine()).info(),
+    )
       .then((info: { Driver?: string; DriverStatus?: [string, string][] }) => {
         const driver = info.Driver ?? "unknown";
         const backing = info.DriverStatus?.find(([key]) => key === "Backing Filesystem")?.[1] ?? "";
@@ -167,7 +169,8 @@ export class LocalDockerProvider implements MachineProvider {
   private ensureNetwork(signal?: AbortSignal): Promise<void> {
     this.networkReady ??= (async () => {
       type NetworkInfo = { Options?: Record<string, string> };
-      const handle = this.docker.getNetwork(this.network);
+      const docker = await this.engine();
+      const handle = docker.getNetwork(this.network);
       // @types/dockerode lacks inspect's options overload; dockerode 5 accepts { abortSignal }.
       const inspect = handle.inspect.bind(handle) as unknown as (options: {
         abortSignal: AbortSignal;
@@ -183,7 +186,7 @@ export class LocalDockerProvider implements MachineProvider {
       if (!network) {
         await this.call(`create network ${this.network}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, () =>
           ignoreStatuses(
-            this.docker.createNetwork({
+            docker.createNetwork({
               Name: this.network,
               Driver: "bridge",
               CheckDuplicate: true,
@@ -214,9 +217,8 @@ export class LocalDockerProvider implements MachineProvider {
     if (Date.now() < this.availableUntil) return { available: true };
     try {
       // @types/dockerode 4 lacks ping's options overload; dockerode 5 accepts { abortSignal }.
-      const ping = this.docker.ping.bind(this.docker) as unknown as (options: {
-        abortSignal: AbortSignal;
-      }) => Promise<unknown>;
+      const docker = await this.engine();
+      const ping = docker.ping.bind(docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
       await this.call("ping", { signal, timeoutMs: PING_TIMEOUT_MS }, (abortSignal) => ping({ abortSignal }));
       await this.resolveImageId(signal, PING_TIMEOUT_MS);
     } catch (error) {
@@ -291,7 +293,7 @@ export class LocalDockerProvider implements MachineProvider {
       runtime: this.runtime,
       diskQuota: false,
     });
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     await this.call(`update container ${externalId}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
       container.update({ NanoCpus, Memory, MemorySwap, PidsLimit, abortSignal }),
     );
@@ -299,7 +301,7 @@ export class LocalDockerProvider implements MachineProvider {
 
   async start(externalId: string, signal?: AbortSignal): Promise<void> {
     this.justStarted.delete(externalId);
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     await this.call(`start container ${externalId}`, { signal, timeoutMs: SLOW_TIMEOUT_MS }, (abortSignal) =>
       ignoreStatuses(container.start({ abortSignal }), [304]),
     );
@@ -307,7 +309,7 @@ export class LocalDockerProvider implements MachineProvider {
 
   async stop(externalId: string, signal?: AbortSignal): Promise<void> {
     this.justStarted.delete(externalId);
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     const timeoutMs = this.stopTimeoutSeconds * 1_000 + SLOW_TIMEOUT_MS;
     await this.call(`stop container ${externalId}`, { signal, timeoutMs }, (abortSignal) =>
       ignoreStatuses(container.stop({ t: this.stopTimeoutSeconds, abortSignal }), [304, 404]),
@@ -324,7 +326,7 @@ export class LocalDockerProvider implements MachineProvider {
 
   async delete(externalId: string, signal?: AbortSignal): Promise<void> {
     this.justStarted.delete(externalId);
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     // 404: already gone. 409: Docker is already removing it ("removal … is already in progress").
     await this.call(`remove container ${externalId}`, { signal, timeoutMs: SLOW_TIMEOUT_MS }, (abortSignal) =>
       ignoreStatuses(container.remove({ force: true, v: true, abortSignal }), [404, 409]),
@@ -349,8 +351,9 @@ export class LocalDockerProvider implements MachineProvider {
   async list(labels: Partial<MachineLabels>, signal?: AbortSignal): Promise<ListedMachine[]> {
     const filter: Record<string, string> = { "os2.stage": this.stage, ...labels, "os2.managed": "true" };
     const label = Object.entries(filter).map(([key, value]) => `${key}=${value}`);
+    const docker = await this.engine();
     const containers = await this.call("list containers", { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
-      this.docker.listContainers({ all: true, filters: { label }, abortSignal }),
+      docker.listContainers({ all: true, filters: { label }, abortSignal }),
     );
     return containers.map((c) => ({
       externalId: c.Id,
@@ -417,7 +420,7 @@ export class LocalDockerProvider implements MachineProvider {
   }
 
   async logs(externalId: string, options: { tail: number }, signal?: AbortSignal): Promise<string> {
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     const operation = `read logs of container ${externalId}`;
     const raw: unknown = await this.call(operation, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
       container.logs({ stdout: true, stderr: true, follow: false, tail: options.tail, abortSignal }),
@@ -459,7 +462,7 @@ export class LocalDockerProvider implements MachineProvider {
    * TCP, never a growing buffer here), and `signal` or the caller's leaving destroys it.
    */
   async *followLogs(externalId: string, options: { tail: number }, signal: AbortSignal): AsyncIterable<string[]> {
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     const opening = container.logs({
       stdout: true,
       stderr: true,
@@ -498,7 +501,7 @@ export class LocalDockerProvider implements MachineProvider {
    * open has a deadline; the stream itself lasts as long as someone reads it. Ends when the container stops.
    */
   async *usage(externalId: string, signal: AbortSignal): AsyncIterable<UsageReading> {
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     // @types/dockerode lacks the signal on stats' stream overload; dockerode 5 passes { abortSignal } on.
     const stats = container.stats.bind(container) as unknown as (options: {
       stream: true;
@@ -531,7 +534,7 @@ export class LocalDockerProvider implements MachineProvider {
    * have no volumes. Docker walks the layer to answer, so callers ask at a slow cadence.
    */
   async diskUsage(externalId: string, signal?: AbortSignal): Promise<number | null> {
-    const container = this.docker.getContainer(externalId);
+    const container = (await this.engine()).getContainer(externalId);
     // @types/dockerode lacks inspect's `size` option; with it Docker adds SizeRw.
     const inspect = container.inspect.bind(container) as unknown as (options: object) => Promise<unknown>;
     const info: unknown = await this.call(
@@ -568,7 +571,7 @@ export class LocalDockerProvider implements MachineProvider {
     const options = { signal, timeoutMs: SLOW_TIMEOUT_MS };
     const createdId = await this.call(`create container ${name}`, options, async (abortSignal) => {
       try {
-        return (await this.docker.createContainer({ ...spec, abortSignal })).id;
+        return (await (await this.engine()).createContainer({ ...spec, abortSignal })).id;
       } catch (error) {
         if (statusCode(error) === 409) return undefined; // name taken: see below
         throw error;
@@ -598,9 +601,10 @@ export class LocalDockerProvider implements MachineProvider {
    * dockerode's `Image.inspect` drops the abort signal, which would leave a request open on a hung engine;
    * this is the same request (unencoded name, as dockerode sends it) with the signal passed through.
    */
-  private inspectImage(abortSignal: AbortSignal): Promise<Dockerode.ImageInspectInfo> {
+  private async inspectImage(abortSignal: AbortSignal): Promise<Dockerode.ImageInspectInfo> {
+    const docker = await this.engine();
     return new Promise((resolve, reject) => {
-      this.docker.modem.dial(
+      docker.modem.dial(
         {
           path: `/images/${this.imageName}/json`,
           method: "GET",
@@ -611,6 +615,14 @@ export class LocalDockerProvider implements MachineProvider {
         (error: unknown, data: unknown) => (error ? reject(error) : resolve(data as Dockerode.ImageInspectInfo)),
       );
     });
+  }
+
+  /** The Docker client, made on first use. */
+  private engine(): Promise<Dockerode> {
+    this.dockerClient ??= import("dockerode").then(
+      ({ default: Client }) => new Client(toDockerodeOptions(this.dockerHost)),
+    );
+    return this.dockerClient;
   }
 
   private rememberJustStarted(externalId: string, info: Dockerode.ContainerInspectInfo) {
@@ -628,8 +640,8 @@ export class LocalDockerProvider implements MachineProvider {
     return Date.now() - entry.at <= JUST_STARTED_MS ? entry.info : null;
   }
 
-  private inspectContainer(idOrName: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {
-    const container = this.docker.getContainer(idOrName);
+  private async inspectContainer(idOrName: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {
+    const container = (await this.engine()).getContainer(idOrName);
     return this.call(`inspect container ${idOrName}`, { signal, timeoutMs: QUICK_TIMEOUT_MS }, (abortSignal) =>
       container.inspect({ abortSignal }),
     );

@@ -334,7 +334,7 @@ describe("LocalDockerProvider", () => {
 
   test("the first endpoint lookup after a create uses the inspect the create ended with; later ones, and any after a stop, ask Docker", async () => {
     const { externalId } = await provider.create(machineInput());
-    const engine = (provider as unknown as { docker: Dockerode }).docker;
+    const engine = await (provider as unknown as { engine(): Promise<Dockerode> }).engine();
     const asked: string[] = [];
     const getContainer = engine.getContainer.bind(engine);
     engine.getContainer = (id: string) => {
