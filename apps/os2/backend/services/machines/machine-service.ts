@@ -109,8 +109,9 @@ export class MachineService {
     members: WarmPoolMemberView[];
   }> {
     const pool = this.options.pool;
-    if (!pool?.enabled) return { size: 0, projectMax: 0, reservedMax: 0, members: pool ? await pool.list() : [] };
-    return { size: pool.size, projectMax: pool.projectMax, reservedMax: pool.reservedMax, members: await pool.list() };
+    if (!pool) return { size: 0, projectMax: 0, reservedMax: 0, members: [] };
+    const size = pool.enabled ? pool.size : 0;
+    return { size, projectMax: pool.projectMax, reservedMax: pool.reservedMax, members: await pool.list() };
   }
 
   /** How many warm machines this project keeps for itself: asked for, allotted, booted (its settings page). */
@@ -126,7 +127,7 @@ export class MachineService {
    */
   async setProjectWarmPoolSize(projectId: string, size: number) {
     const pool = this.options.pool;
-    const max = pool?.enabled ? pool.projectMax : 0;
+    const max = pool?.projectMax ?? 0;
     if (size > 0 && max === 0) {
       throw new DomainError(
         "precondition_failed",
@@ -155,18 +156,18 @@ export class MachineService {
     );
   }
 
-  /** A page of the project's machines for list views, newest first (machine-list.ts). */
   /**
-   * A page of the project's machines. With the organization named, the page may come from the list cache:
-   * the same object for every caller within its moment, which must not be changed.
+   * A page of the project's machines for list views, newest first (machine-list.ts). It may come from the
+   * list cache, keyed by the organization so its invalidations reach it: then it is the same object for every
+   * caller within its moment, and must not be changed.
    */
   listPage(
+    organizationId: string,
     projectId: string,
     options: { includeArchived?: boolean; limit?: number; cursor?: MachineCursor | undefined } = {},
-    organizationId?: string,
   ): Promise<MachineListPage> {
     const cache = this.options.listCache;
-    if (!cache || !organizationId) return this.machineList.page(projectId, options);
+    if (!cache) return this.machineList.page(projectId, options);
     const key = [
       projectId,
       options.includeArchived ? "archived" : "",

@@ -100,7 +100,19 @@ export class WarmPool {
   private leading = false;
   private closed = false;
 
+  /**
+   * The most members one project may keep for itself, and all projects together. Both 0 when projects may
+   * keep none: either cap is 0, or there is no local Docker to boot them on.
+   */
+  readonly projectMax: number;
+  readonly reservedMax: number;
+
   constructor(private readonly options: WarmPoolOptions) {
+    const projectMax = options.projectMax ?? 0;
+    const reservedMax = options.reservedMax ?? 0;
+    const reserving = projectMax > 0 && reservedMax > 0 && this.provider() !== null;
+    this.projectMax = reserving ? projectMax : 0;
+    this.reservedMax = reserving ? reservedMax : 0;
     this.bootTimeoutMs = options.bootTimeoutMs ?? 120_000;
     // A claim is bounded by CLAIM_TIMEOUT_MS and a few queries: one this old was cut by a crash.
     this.claimTimeoutMs = options.claimTimeoutMs ?? 30_000;
@@ -108,15 +120,6 @@ export class WarmPool {
 
   get size() {
     return this.options.size;
-  }
-
-  /** The most members one project may keep for itself; 0 when projects may keep none. */
-  get projectMax() {
-    return this.options.reservedMax === 0 ? 0 : (this.options.projectMax ?? 0);
-  }
-
-  get reservedMax() {
-    return this.projectMax === 0 ? 0 : (this.options.reservedMax ?? 0);
   }
 
   private provider(): MachineProvider | null {
@@ -380,8 +383,8 @@ export class WarmPool {
       allotted,
       ready: rows.filter((row) => row.state === "ready").length,
       booting: rows.filter((row) => row.state === "booting").length,
-      max: this.enabled ? this.projectMax : 0,
-      reservedMax: this.enabled ? this.reservedMax : 0,
+      max: this.projectMax,
+      reservedMax: this.reservedMax,
     };
   }
 

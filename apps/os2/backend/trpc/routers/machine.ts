@@ -115,11 +115,11 @@ export const machineRouter = router({
   list: projectProcedure.input(machineListInput).query(async ({ ctx, input }) => {
     // A cursor of another project's list: a 400 on `cursor`, like a malformed one.
     if (input.cursor && input.cursor.projectId !== ctx.project.id) throw invalidInput("cursor", BAD_CURSOR_MESSAGE);
-    const page = await ctx.services.machines.listPage(
-      ctx.project.id,
-      { includeArchived: input.includeArchived, limit: input.limit, cursor: input.cursor },
-      ctx.project.organizationId,
-    );
+    const page = await ctx.services.machines.listPage(ctx.project.organizationId, ctx.project.id, {
+      includeArchived: input.includeArchived,
+      limit: input.limit,
+      cursor: input.cursor,
+    });
     // Often the very object other callers got (the list cache): encoded once for all of them.
     return shared(page);
   }),
