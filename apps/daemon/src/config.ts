@@ -3,6 +3,9 @@ import { z } from "zod";
 
 import { DEFAULT_CHILD_OOM_SCORE_ADJ } from "./oom-score";
 
+/** The longest delay setTimeout takes (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The daemon's configuration, parsed once from the environment in `main.ts` and passed down. Nothing else in
  * the daemon reads `process.env`.
@@ -39,10 +42,13 @@ const envSchema = z.object({
   OS2_READY_FD: z.coerce.number().int().min(3).optional(),
   /** Where cgroupfs is mounted: the machine's limits, use and OOM-kill counter (see resources/cgroup.ts). */
   OS2_CGROUP_ROOT: z.string().default("/sys/fs/cgroup"),
-  /** How often the OOM watch reads the kill counter and the processes while the machine is busy, in ms; 0 turns it off. */
-  OS2_OOM_POLL_MS: z.coerce.number().int().min(0).default(1000),
+  /**
+   * How often the OOM watch reads the kill counter and the processes while the machine is busy, in ms; 0 turns
+   * it off. At most setTimeout's limit (about 24.8 days): above it Node fires after 1 ms, a look every ms.
+   */
+  OS2_OOM_POLL_MS: z.coerce.number().int().min(0).max(MAX_TIMER_MS).default(1000),
   /** The longest wait between two looks of the OOM watch while the machine is idle (resources/watch-cadence.ts). */
-  OS2_OOM_IDLE_POLL_MS: z.coerce.number().int().min(0).default(8000),
+  OS2_OOM_IDLE_POLL_MS: z.coerce.number().int().min(0).max(MAX_TIMER_MS).default(8000),
   /**
    * `oom_score_adj` of every process the daemon starts (exec, tmux and so terminals and agents), so the OOM
    * killer takes them before the daemon (0 leaves them at the daemon's own).
