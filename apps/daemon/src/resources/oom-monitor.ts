@@ -155,7 +155,7 @@ export class OomMonitor {
       busy,
       lastDelayMs: this.lastDelayMs,
       baseMs: this.options.pollMs,
-      idleMaxMs: Math.max(this.options.pollMs, this.options.idlePollMs ?? DEFAULT_IDLE_POLL_MS),
+      idleMaxMs: this.options.idlePollMs ?? DEFAULT_IDLE_POLL_MS,
     });
   }
 
