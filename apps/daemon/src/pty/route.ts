@@ -10,15 +10,15 @@ import type { Tmux } from "../tmux/tmux";
 import { relayWithBackpressure } from "./output-flow";
 import { TmuxTerminal } from "./tmux-terminal";
 
+/** The prefix of every agent's tmux session (`agent-<id>`, agents/service.ts). */
+const AGENT_SESSION_PREFIX = "agent-";
+
 /**
  * `GET /api/pty/ws?cols&rows&tmuxSession`: a WebSocket terminal attached to a tmux session (created when
  * missing, in the workspace directory). Closing the socket detaches; the session lives on. `agent-*` sessions
  * belong to agents (/api/agents): attaching to one that is gone is a 404, never a fresh shell posing as the agent.
+ * `onActivity` is called when the terminal is opened or typed into (the OOM watch looks at its busy cadence again).
  */
-/** The prefix of every agent's tmux session (`agent-<id>`, agents/service.ts). */
-const AGENT_SESSION_PREFIX = "agent-";
-
-/** `onActivity`: the terminal was opened or typed into (the OOM watch looks at its busy cadence again). */
 export function ptyRoutes(
   config: DaemonConfig,
   tmux: Tmux,
