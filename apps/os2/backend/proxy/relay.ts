@@ -264,15 +264,23 @@ class Exchange {
 
   private attempt(headers: OutgoingHttpHeaders, replayable: Buffer | null, fresh: boolean): void {
     const target = endpointTarget(this.endpoint);
-    const outgoing = (target.secure ? https : http).request({
-      method: this.method,
-      hostname: target.hostname,
-      port: target.port,
-      path: `${target.basePath}${this.options.pathAndQuery}`,
-      // The retry gets a connection of its own: the app may have closed all its idle ones at once.
-      agent: fresh ? false : target.secure ? agents.https : agents.http,
-      headers,
-    });
+    let outgoing: http.ClientRequest;
+    try {
+      outgoing = (target.secure ? https : http).request({
+        method: this.method,
+        hostname: target.hostname,
+        port: target.port,
+        path: `${target.basePath}${this.options.pathAndQuery}`,
+        // The retry gets a connection of its own: the app may have closed all its idle ones at once.
+        agent: fresh ? false : target.secure ? agents.https : agents.http,
+        headers,
+      });
+    } catch (error) {
+      // A header or path Node refuses throws here, not as an event: settle, or the exchange would wait for
+      // its head deadline forever (and a throw from the retry, in an `error` listener, would end the process).
+      this.finish(error as Error);
+      return;
+    }
     this.pending = outgoing;
     outgoing.once("response", (answer: IncomingMessage) => {
       this.answer = answer;
