@@ -9,12 +9,15 @@ import { apiErrorCodeFor } from "@os2/protocol";
 
 import type { Logger } from "../logger.ts";
 import type { MachineAccess } from "../services/access.ts";
+import { ACCESS_CACHE_MS } from "../services/access-cache.ts";
 import { asDomainError } from "../services/errors.ts";
 import { errorMessage } from "../services/machines/machine-service.ts";
 import { RelayError } from "./relay.ts";
 
-/** Access decisions are reused this long; open connections are re-checked on their own schedule. */
-const ACCESS_CACHE_MS = 2_000;
+/**
+ * Access decisions are reused for ACCESS_CACHE_MS, the access service's own bound; open connections are
+ * re-checked on their own schedule. Beyond this many decisions the cache starts again.
+ */
 const MAX_CACHED_DECISIONS = 2_000;
 
 export type AccessAnswer =
