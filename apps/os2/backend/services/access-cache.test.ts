@@ -27,6 +27,16 @@ describe("sessionKey", () => {
   it("tells sessions apart by their token", () => {
     expect(sessionKey("better-auth.session_token=one")).not.toBe(sessionKey("better-auth.session_token=two"));
   });
+
+  it("keeps a key small however many better-auth cookies a client sends, still telling sessions apart", () => {
+    const padding = `better-auth.padding=${"x".repeat(8_000)}`;
+    const one = sessionKey(`better-auth.session_token=one; ${padding}`);
+    const two = sessionKey(`better-auth.session_token=two; ${padding}`);
+    expect(one?.length).toBeLessThanOrEqual(64);
+    expect(two?.length).toBeLessThanOrEqual(64);
+    expect(one).not.toBe(two);
+    expect(sessionKey(`${padding}; better-auth.session_token=one`)).toBe(one);
+  });
 });
 
 describe("AccessCache", () => {

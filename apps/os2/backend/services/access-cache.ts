@@ -11,11 +11,15 @@
  * here hold from the next request. Access tokens are checked against the database on every request, so a
  * revoked token is refused at once everywhere.
  */
+import { createHash } from "node:crypto";
 
 /** How long an answer is reused. */
 export const ACCESS_CACHE_MS = 2_000;
 /** Beyond this many answers the oldest are forgotten first. */
 const MAX_ENTRIES = 10_000;
+
+/** Longer session keys are kept as their hash. */
+const MAX_PLAIN_KEY = 512;
 
 /** The cookies that name a better-auth session (`better-auth.session_token`, its `__Secure-` form, …). */
 const SESSION_COOKIE = /^(?:__Secure-|__Host-)?better-auth\./;
@@ -32,7 +36,11 @@ export function sessionKey(cookieHeader: string | null): string | null {
     const name = pair.slice(0, Math.max(0, pair.indexOf("=")));
     if (SESSION_COOKIE.test(name)) parts.push(pair);
   }
-  return parts.length === 0 ? null : parts.sort().join("; ");
+  if (parts.length === 0) return null;
+  const key = parts.sort().join("; ");
+  // A session's own cookie is about 100 characters; a client may send any number of `better-auth.` ones,
+  // up to the 16 KB of a request head. Long keys are hashed, so each of the MAX_ENTRIES stays small.
+  return key.length > MAX_PLAIN_KEY ? `sha256:${createHash("sha256").update(key).digest("base64url")}` : key;
 }
 
 type Entry<T> = { expires: number; value: Promise<T | null> };
