@@ -7,8 +7,9 @@
  *
  * The count is per user, across all of their sessions (signing in again gives no new slots), and per
  * access token; and all callers together have a server-wide cap (OS2_MAX_LIVE_STREAMS), so many users or
- * tokens each within their own cap cannot add up to more than the server and Docker hold. A slot is taken when a stream starts and freed when it ends, however it ends: the client
- * left, the stream failed, or the caller lost access.
+ * tokens each within their own cap cannot add up to more than the server and Docker hold. A slot is taken
+ * when a stream starts and freed when it ends, however it ends: the client left, the stream failed, or the
+ * caller lost access.
  */
 import type { Caller } from "./access.ts";
 import { DomainError } from "./errors.ts";

@@ -75,8 +75,9 @@ async function recheck(ctx: Pick<Context, "services" | "headers" | "log">, addre
 /**
  * One of the caller's stream slots, held until `release()` (the subscription's `finally`) or until `signal`
  * aborts (the client left), whichever comes first. Throws TOO_MANY_REQUESTS, naming the limit, when the
- * caller already holds all of theirs. Take it after the procedure's access check, so that only callers who
- * may read the stream can use up slots, and only their own.
+ * caller already holds all of theirs, and SERVICE_UNAVAILABLE when the server holds all it allows. Take it
+ * after the procedure's access check, so that only callers who may read the stream can use up slots, and
+ * only their own.
  */
 export function holdStreamSlot(ctx: Pick<Context, "services" | "caller">, signal: AbortSignal | undefined) {
   let free: () => void;
