@@ -163,7 +163,7 @@ export class Machines {
   async *iterate(options: Omit<ListMachinesOptions, "cursor"> = {}): AsyncGenerator<Machine, void, undefined> {
     let cursor: string | null = null;
     do {
-      const page: MachinePage = await this.list({ ...options, ...(cursor ? { cursor } : {}) });
+      const page: MachinePage = await this.list({ ...options, cursor });
       yield* page.machines;
       cursor = page.nextCursor;
     } while (cursor);
