@@ -817,16 +817,12 @@ export class MachineLifecycle {
       profile: row.profile ?? this.options.defaultProfile,
       signal: AbortSignal.timeout(CREATE_TIMEOUT_MS),
     });
-    // The container and `starting` in one write, then its event: the caller reloaded the row under the
-    // lock, so its state is the one this leaves.
-    this.options.endpoints.forget(row.id);
-    await this.options.db
-      .update(machine)
-      .set({ externalId: created.externalId, metadata: created.metadata, lastError: null, observedState: "starting" })
-      .where(eq(machine.id, row.id));
-    if (row.observedState !== "starting") {
-      await this.recordEvent(row, row.observedState, "starting", "provider");
-    }
+    // The caller reloaded the row under the lock, so its state is the one this leaves.
+    await this.settleAs(row, "starting", "provider", {
+      externalId: created.externalId,
+      metadata: created.metadata,
+      lastError: null,
+    });
   }
 
   /** Removes the provider's machine (by id, or by labels when the id was never stored) and then the row. */
@@ -898,13 +894,14 @@ export class MachineLifecycle {
     }
     const readyAt = new Date();
     const timeToReadyMs = current.startRequestedAt ? readyAt.getTime() - current.startRequestedAt.getTime() : null;
-    // Environment, readiness and `running` in one write, then the event (the row is this work's alone).
-    this.options.endpoints.forget(machineId);
-    await this.options.db
-      .update(machine)
-      .set({ readyAt, lastError: null, observedState: "running", ...(envAppliedAt ? { envAppliedAt } : {}) })
-      .where(eq(machine.id, machineId));
-    await this.recordEvent(current, current.observedState, "running", "health", undefined, timeToReadyMs ?? undefined);
+    // Environment, readiness and `running` in one write (the row is this work's alone).
+    await this.settleAs(
+      current,
+      "running",
+      "health",
+      { readyAt, lastError: null, ...(envAppliedAt ? { envAppliedAt } : {}) },
+      timeToReadyMs ?? undefined,
+    );
     const organizationId = await this.organizationOf(current.projectId);
     if (organizationId && timeToReadyMs !== null) {
       this.options.hooks?.onReady({ machine: toPublicMachine({ ...current, readyAt }), organizationId, timeToReadyMs });
@@ -979,6 +976,27 @@ export class MachineLifecycle {
       .set({ observedState: toState, ...(toState === "error" ? { lastError: detail ?? "error" } : {}) })
       .where(eq(machine.id, machineId));
     await this.recordEvent(current, current.observedState, toState, reason, detail, durationMs);
+  }
+
+  /**
+   * `transition` for a caller that holds the current row (read under this work's lock): the new state and
+   * `fields` in one write with no reload, then the event, if the state changed.
+   */
+  private async settleAs(
+    row: Machine,
+    toState: MachineObservedState,
+    reason: MachineEventReason,
+    fields: Partial<typeof machine.$inferInsert>,
+    durationMs?: number,
+  ): Promise<void> {
+    this.options.endpoints.forget(row.id);
+    await this.options.db
+      .update(machine)
+      .set({ ...fields, observedState: toState })
+      .where(eq(machine.id, row.id));
+    if (row.observedState !== toState) {
+      await this.recordEvent(row, row.observedState, toState, reason, undefined, durationMs);
+    }
   }
 
   private async recordEvent(
