@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import {
   findCgroupFiles,
+  parseInactiveFile,
   parseOomKillCount,
   parseProcSelfCgroup,
   readActivity,
@@ -91,15 +92,23 @@ describe("the machine's cgroup", () => {
     });
   });
 
-  it("samples CPU (µs, from v1's ns too) and memory against its limit for the OOM watch's cadence", () => {
+  it("reads reclaimable page cache from memory.stat, and nothing from a file without the line", () => {
+    expect(parseInactiveFile("inactive_file 4096\ntotal_inactive_file 8192\n", "cgroup-v2")).toBe(4096);
+    expect(parseInactiveFile("inactive_file 4096\ntotal_inactive_file 8192\n", "cgroup-v1")).toBe(8192);
+    expect(parseInactiveFile("anon 1\n", "cgroup-v2")).toBeNull();
+  });
+
+  it("samples CPU (µs, from v1's ns too) and memory against its limit for the OOM watch's cadence, page cache the kernel can drop left out", () => {
+    // memory.current 192 MiB, of which inactive_file 48 MiB: 144 MiB in use.
     expect(readActivity(findCgroupFiles(join(fixtures, "cgroup-v2"), noProc))).toEqual({
       cpuUsec: 8123456,
-      memoryBytes: 201326592,
+      memoryBytes: 201326592 - 50331648,
       memoryMaxBytes: 268435456,
     });
+    // v1 takes the hierarchy's total_inactive_file (1 MiB), not the cgroup's own inactive_file.
     expect(readActivity(findCgroupFiles(join(fixtures, "cgroup-v1"), noProc))).toEqual({
       cpuUsec: 47188,
-      memoryBytes: 3788800,
+      memoryBytes: 3788800 - 1048576,
       memoryMaxBytes: null,
     });
     expect(readActivity(findCgroupFiles(join(fixtures, "no-such-cgroup"), noProc))).toEqual({

@@ -22,6 +22,8 @@ export type CgroupFiles = {
   oomEvents: string | undefined;
   memoryCurrent: string | undefined;
   memoryMax: string | undefined;
+  /** `memory.stat`: its `inactive_file` (v2) or `total_inactive_file` (v1) line is page cache the kernel can drop. */
+  memoryStat: string | undefined;
   pidsCurrent: string | undefined;
   pidsMax: string | undefined;
   cpuUsage: string | undefined;
@@ -35,6 +37,7 @@ const NONE: CgroupFiles = {
   oomEvents: undefined,
   memoryCurrent: undefined,
   memoryMax: undefined,
+  memoryStat: undefined,
   pidsCurrent: undefined,
   pidsMax: undefined,
   cpuUsage: undefined,
@@ -82,6 +85,7 @@ export function findCgroupFiles(root: string, procRoot = "/proc"): CgroupFiles {
       oomEvents: ifExists(join(dir, "memory.events")),
       memoryCurrent: ifExists(join(dir, "memory.current")),
       memoryMax: ifExists(join(dir, "memory.max")),
+      memoryStat: ifExists(join(dir, "memory.stat")),
       pidsCurrent: ifExists(join(dir, "pids.current")),
       pidsMax: ifExists(join(dir, "pids.max")),
       cpuUsage: ifExists(join(dir, "cpu.stat")),
@@ -102,6 +106,7 @@ export function findCgroupFiles(root: string, procRoot = "/proc"): CgroupFiles {
     oomEvents: ifExists(join(memoryDir, "memory.oom_control")),
     memoryCurrent: ifExists(join(memoryDir, "memory.usage_in_bytes")),
     memoryMax: ifExists(join(memoryDir, "memory.limit_in_bytes")),
+    memoryStat: ifExists(join(memoryDir, "memory.stat")),
     pidsCurrent: ifExists(join(pidsDir, "pids.current")),
     pidsMax: ifExists(join(pidsDir, "pids.max")),
     cpuUsage: ifExists(join(cpuacctDir, "cpuacct.usage")),
@@ -174,11 +179,23 @@ function readCpuUsageUsec(files: CgroupFiles): number | null {
 export type ActivitySample = { cpuUsec: number | null; memoryBytes: number | null; memoryMaxBytes: number | null };
 
 export function readActivity(files: CgroupFiles): ActivitySample {
+  const current = limitOf(files.memoryCurrent);
+  // The usage counts page cache, which stays after any file work (an install, a build) until the kernel
+  // needs the memory: without taking off what it can drop at once, a machine that ever read many files
+  // would look near its limit, busy, for good. `docker stats` takes off the same.
+  const stat = read(files.memoryStat);
+  const reclaimable = stat === undefined ? null : parseInactiveFile(stat, files.source);
   return {
     cpuUsec: readCpuUsageUsec(files),
-    memoryBytes: limitOf(files.memoryCurrent),
+    memoryBytes: current === null ? null : Math.max(0, current - (reclaimable ?? 0)),
     memoryMaxBytes: limitOf(files.memoryMax),
   };
+}
+
+/** Page cache not recently used, which the kernel reclaims first: `inactive_file` (v2), `total_inactive_file` (v1). */
+export function parseInactiveFile(text: string, source: CgroupSource): number | null {
+  const match = (source === "cgroup-v1" ? /^total_inactive_file (\d+)$/m : /^inactive_file (\d+)$/m).exec(text);
+  return match ? Number(match[1]) : null;
 }
 
 /** The machine's figures for `GET /api/usage`. */

@@ -33,6 +33,8 @@ async function fakeMachine() {
   const cgroup = join(root, "cgroup");
   const proc = join(root, "proc");
   await cp(join(fixtures, "cgroup-v2"), cgroup, { recursive: true });
+  // No page cache to start with: memory.current is all in use.
+  await writeFile(join(cgroup, "memory.stat"), "inactive_file 0\n");
   await cp(join(fixtures, "proc"), proc, { recursive: true });
   const lines: string[] = [];
   const monitor = (
@@ -60,6 +62,8 @@ async function fakeMachine() {
     kill: (pid: number) => rm(join(proc, String(pid)), { recursive: true }),
     /** The machine's memory use (the fixture's limit is 256 MiB). */
     setMemory: (bytes: number) => writeFile(join(cgroup, "memory.current"), `${bytes}\n`),
+    /** Of that, page cache the kernel can drop at once (memory.stat's inactive_file). */
+    setPageCache: (bytes: number) => writeFile(join(cgroup, "memory.stat"), `inactive_file ${bytes}\n`),
     /** Processes in the machine use this much CPU time. */
     useCpu: (usec: number) => writeFile(join(cgroup, "cpu.stat"), `usage_usec ${(cpuUsec += usec)}\n`),
     /** A container restart: PID 1 started at another time. */
@@ -232,6 +236,15 @@ describe("the OOM watch's cadence", () => {
     await m.setKills(1);
     await m.looksDuring(1050); // the next look, and its settle (0 here) before it names the victim
     expect(m.monitor.report().recent).toEqual([expect.objectContaining({ process: "node", pid: 388 })]);
+  });
+
+  it("backs off on a machine whose memory is mostly page cache left by file work, as on one that uses little", async () => {
+    const m = await idleMachine();
+    // 200 of 256 MiB, 190 of them cache the kernel can drop: 10 MiB in use, far from the limit.
+    await m.setPageCache(190 * MiB);
+    await m.setMemory(200 * MiB);
+    await m.looksDuring(2000);
+    expect(gaps(await m.looksDuring(40_000)).slice(-2)).toEqual([8000, 8000]);
   });
 
   it("looks within a second of a request that starts work, even when backed off", async () => {
