@@ -146,6 +146,8 @@ export type DashboardDoorOptions = {
 
 export function createDashboardDoor(options: DashboardDoorOptions) {
   const cache = new AccessCache();
+  // A change made here (a removed member, a sign-out) holds for the door from the next request too.
+  options.access.onForget(() => cache.clear());
   // Read once: a URL's getters build a new string on every read.
   const publicHost = options.publicUrl.host;
   const publicProtocol = options.publicUrl.protocol;

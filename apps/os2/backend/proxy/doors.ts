@@ -44,6 +44,11 @@ export class AccessCache {
     return hit && hit.expires > Date.now() ? hit.answer : undefined;
   }
 
+  /** Forgets every decision (the access service forgot what they were made from). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   async get(key: string, decide: () => Promise<AccessAnswer>): Promise<AccessAnswer> {
     const hit = this.entries.get(key);
     if (hit && hit.expires > Date.now()) return hit.answer;

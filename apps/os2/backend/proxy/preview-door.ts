@@ -123,6 +123,8 @@ export const previewPolicy: ResponsePolicy = ({ status, headers }) => {
 
 export function createPreviewDoor(options: PreviewDoorOptions) {
   const cache = new AccessCache();
+  // A change made here (a removed member, a revoked token's project) holds for the door from the next request.
+  options.access.onForget(() => cache.clear());
 
   async function callerOf(credential: Credential, target: PreviewTarget): Promise<Caller> {
     if (credential.kind === "token") {

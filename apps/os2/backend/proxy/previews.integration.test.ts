@@ -413,6 +413,19 @@ describe("machine previews and the dashboard door, against a hostile machine", (
     expect((await streamEnded) - removedAt).toBeLessThan(5_000);
   });
 
+  it("a member removed here is refused by the dashboard door at their very next request, though it had just let them in", async () => {
+    const email = "door-member+test@example.com";
+    const member = await t.signIn(email);
+    await fx.api.organization.addMember.mutate({ organizationSlug: fx.org.slug, email });
+    const me = await t.client({ cookie: member }).user.me.query();
+    const json = () => rawRequest(base, dashboardHost, `${proxyBase}/3000/json`, { headers: { cookie: member } });
+    // Twice: the second answer comes from the door's own cache of decisions.
+    expect((await json()).status).toBe(200);
+    expect((await json()).status).toBe(200);
+    await fx.api.organization.removeMember.mutate({ organizationSlug: fx.org.slug, userId: me?.id ?? "" });
+    expect((await json()).status).not.toBe(200);
+  });
+
   it("closes a preview WebSocket within 5 s of the machine being deleted", async () => {
     const token = await fx.api.accessToken.create.mutate({ ...fx.scope, name: "deleted-machine" });
     const socket = new WebSocket(`${base.replace(/^http/, "ws")}/ws`, {

@@ -87,6 +87,8 @@ export class AccessService {
   /** Who each session is, and who may reach which project, for a moment (access-cache.ts: the bound). */
   private readonly sessions = new AccessCache<UserCaller>();
   private readonly projects = new AccessCache<ProjectAccess>();
+  /** Caches of decisions built on these answers (the doors'), forgotten with them. */
+  private readonly forgetListeners: Array<() => void> = [];
 
   constructor(private readonly deps: { db: Db; auth: Auth }) {
     deps.auth.onSessionsChanged(() => this.forget());
@@ -112,6 +114,12 @@ export class AccessService {
   forget(): void {
     this.sessions.clear();
     this.projects.clear();
+    for (const listener of this.forgetListeners) listener();
+  }
+
+  /** Calls `listener` at every `forget`: a cache of decisions made from this service's answers goes with them. */
+  onForget(listener: () => void): void {
+    this.forgetListeners.push(listener);
   }
 
   private async readSession(headers: Headers): Promise<{ value: UserCaller; expiresAt: Date } | null> {
