@@ -104,11 +104,13 @@ async function expectLastRowInside(on: Page) {
 
 test("the terminal's last row, tmux's status bar, is fully inside its box", async () => {
   await openTerminal(page);
-  await expectLastRowInside(page);
+  const at900 = await expectLastRowInside(page);
   // On a mouse-driven screen there is no key bar.
   await expect(page.getByRole("toolbar", { name: "Terminal keys" })).toBeHidden();
-  // Still inside after the window changes size and the terminal refits.
+  // Still inside after the window changes size and the terminal refits. The old rows still end in tmux's
+  // status bar until the refit, so wait for the refit itself (fewer rows) before looking at the last one.
   await page.setViewportSize({ width: 1000, height: 760 });
+  await expect.poll(async () => (await measure(page)).rowCount).toBeLessThan(at900.rowCount);
   await expect.poll(async () => (await rows(page)).at(-1) ?? "").toMatch(/^\[main/);
   await expectLastRowInside(page);
   await page.setViewportSize({ width: 1280, height: 900 });
