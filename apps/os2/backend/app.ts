@@ -43,6 +43,7 @@ import { createPreviewDoor, PREVIEW_OPEN_PATH } from "./proxy/preview-door.ts";
 import { openPreview } from "./proxy/preview-open.ts";
 import { PreviewOrigin } from "./proxy/preview-origin.ts";
 import { createRealtimeHub, REALTIME_PATH, type RealtimeHub } from "./realtime/hub.ts";
+import { shareAccessForgets } from "./services/access-peers.ts";
 import { createServices } from "./services/index.ts";
 import { ensureInstallation } from "./services/installation.ts";
 import type { InstallationLimits } from "./services/machines/limits.ts";
@@ -250,7 +251,16 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
     intervalMs: env.RECONCILE_INTERVAL_MS,
     pool,
   });
-  const services = createServices({ db, auth, encryptor, machines, maxLiveStreams: env.OS2_MAX_LIVE_STREAMS });
+  const services = createServices({
+    db,
+    auth,
+    encryptor,
+    machines,
+    maxLiveStreams: env.OS2_MAX_LIVE_STREAMS,
+    accessCacheMs: env.OS2_ACCESS_CACHE_MS,
+  });
+  // With PostgreSQL, other instances may be serving the same users: what this one forgets, they forget too.
+  if (database.pubsub) await shareAccessForgets({ access: services.access, pubsub: database.pubsub, log });
   const previewOrigin = env.OS2_PREVIEW_URL
     ? PreviewOrigin.fromTemplate(env.OS2_PREVIEW_URL)
     : PreviewOrigin.defaultFor(env.PORT);

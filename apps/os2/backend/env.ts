@@ -125,6 +125,12 @@ export const envSchema = z.object({
    */
   OS2_MACHINE_LIST_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /**
+   * How long who a session is, and who may reach which project (and so a machine's doors), is reused
+   * without reading it again (services/access-cache.ts). A change made on any instance ends it at once
+   * (services/access-peers.ts); this is the bound when the news cannot arrive. 0 reads on every request.
+   */
+  OS2_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  /**
    * Live log and usage streams this server holds open at once, all callers together (each user and each
    * access token also has 32 of its own); the next is answered 503 until one ends.
    */

@@ -20,9 +20,9 @@ import type { Logger } from "../logger.ts";
 import type { AccessService } from "../services/access.ts";
 import type { MachineService } from "../services/machines/machine-service.ts";
 import {
-  AccessCache,
   addForwardedHeaders,
   answerOf,
+  DecisionCache,
   failureOf,
   FORWARDING_HEADERS,
   logRelayFailure,
@@ -145,7 +145,7 @@ export type DashboardDoorOptions = {
 };
 
 export function createDashboardDoor(options: DashboardDoorOptions) {
-  const cache = new AccessCache();
+  const cache = new DecisionCache(options.access.cacheMs);
   // A change made here (a removed member, a sign-out) holds for the door from the next request too.
   options.access.onForget(() => cache.clear());
   // Read once: a URL's getters build a new string on every read.

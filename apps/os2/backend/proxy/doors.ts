@@ -9,14 +9,13 @@ import { apiErrorCodeFor } from "@os2/protocol";
 
 import type { Logger } from "../logger.ts";
 import type { MachineAccess } from "../services/access.ts";
-import { ACCESS_CACHE_MS } from "../services/access-cache.ts";
 import { asDomainError } from "../services/errors.ts";
 import { errorMessage } from "../services/machines/machine-service.ts";
 import { RelayError } from "./relay.ts";
 
 /**
- * Access decisions are reused for ACCESS_CACHE_MS, the access service's own bound; open connections are
- * re-checked on their own schedule. Beyond this many decisions the cache starts again.
+ * Access decisions are reused for as long as the access service reuses its answers (OS2_ACCESS_CACHE_MS);
+ * open connections are re-checked on their own schedule. Beyond this many decisions the cache starts again.
  */
 const MAX_CACHED_DECISIONS = 2_000;
 
@@ -35,8 +34,13 @@ export async function answerOf(decide: () => Promise<MachineAccess>): Promise<Ac
   }
 }
 
-export class AccessCache {
+/** A door's access decisions, kept for `ttlMs` and forgotten with the access service's answers. */
+export class DecisionCache {
   private readonly entries = new Map<string, { expires: number; answer: AccessAnswer }>();
+  /** Counts clears: a decision asked for before the last one was made from what it forgot, and is not kept. */
+  private generation = 0;
+
+  constructor(private readonly ttlMs: number) {}
 
   /** The answer still fresh for `key`, without a promise: a door's hot path stays synchronous on a hit. */
   peek(key: string): AccessAnswer | undefined {
@@ -47,15 +51,17 @@ export class AccessCache {
   /** Forgets every decision (the access service forgot what they were made from). */
   clear(): void {
     this.entries.clear();
+    this.generation++;
   }
 
   async get(key: string, decide: () => Promise<AccessAnswer>): Promise<AccessAnswer> {
     const hit = this.entries.get(key);
     if (hit && hit.expires > Date.now()) return hit.answer;
+    const asked = this.generation;
     const answer = await decide();
-    if (answer.status === "ok") {
+    if (answer.status === "ok" && asked === this.generation && this.ttlMs > 0) {
       if (this.entries.size > MAX_CACHED_DECISIONS) this.entries.clear();
-      this.entries.set(key, { expires: Date.now() + ACCESS_CACHE_MS, answer });
+      this.entries.set(key, { expires: Date.now() + this.ttlMs, answer });
     }
     return answer;
   }

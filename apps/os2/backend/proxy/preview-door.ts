@@ -24,9 +24,9 @@ import type { MachineService } from "../services/machines/machine-service.ts";
 import { PREVIEW_SESSION_TTL_MS, type PreviewService } from "../services/previews.ts";
 import {
   type AccessAnswer,
-  AccessCache,
   addForwardedHeaders,
   answerOf,
+  DecisionCache,
   failureOf,
   FORWARDING_HEADERS,
   logRelayFailure,
@@ -122,7 +122,7 @@ export const previewPolicy: ResponsePolicy = ({ status, headers }) => {
 };
 
 export function createPreviewDoor(options: PreviewDoorOptions) {
-  const cache = new AccessCache();
+  const cache = new DecisionCache(options.access.cacheMs);
   // A change made here (a removed member, a revoked token's project) holds for the door from the next request.
   options.access.onForget(() => cache.clear());
 

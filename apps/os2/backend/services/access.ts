@@ -13,7 +13,7 @@ import type { Db } from "../db/client.ts";
 import { machine } from "../db/schema/machine.ts";
 import { organization, organizationMembership, type OrganizationRole } from "../db/schema/organization.ts";
 import { project } from "../db/schema/project.ts";
-import { AccessCache, sessionKey } from "./access-cache.ts";
+import { ACCESS_CACHE_MS, AccessCache, sessionKey } from "./access-cache.ts";
 import { authenticateAccessToken } from "./access-tokens.ts";
 import { DomainError } from "./errors.ts";
 import type { Machine } from "./machines/machine-row.ts";
@@ -83,14 +83,25 @@ export type MachineAccess = ProjectAccess & { machine: Machine };
 
 type UserCaller = Extract<Caller, { kind: "user" }>;
 
-export class AccessService {
-  /** Who each session is, and who may reach which project, for a moment (access-cache.ts: the bound). */
-  private readonly sessions = new AccessCache<UserCaller>();
-  private readonly projects = new AccessCache<ProjectAccess>();
-  /** Caches of decisions built on these answers (the doors'), forgotten with them. */
-  private readonly forgetListeners: Array<() => void> = [];
+/**
+ * Where a forget comes from: a change made by this process ("here"), or one another instance sharing the
+ * database made and announced (access-peers.ts: "peer"). Only the first is announced on.
+ */
+export type ForgetOrigin = "here" | "peer";
 
-  constructor(private readonly deps: { db: Db; auth: Auth }) {
+export class AccessService {
+  /** How long an answer is reused (OS2_ACCESS_CACHE_MS); caches built on these answers keep theirs as long. */
+  readonly cacheMs: number;
+  /** Who each session is, and who may reach which project, for a moment (access-cache.ts: the bound). */
+  private readonly sessions: AccessCache<UserCaller>;
+  private readonly projects: AccessCache<ProjectAccess>;
+  /** Caches of decisions built on these answers (the doors'), forgotten with them, and access-peers.ts. */
+  private readonly forgetListeners: Array<(origin: ForgetOrigin) => void> = [];
+
+  constructor(private readonly deps: { db: Db; auth: Auth; cacheMs?: number }) {
+    this.cacheMs = deps.cacheMs ?? ACCESS_CACHE_MS;
+    this.sessions = new AccessCache<UserCaller>({ ttlMs: this.cacheMs });
+    this.projects = new AccessCache<ProjectAccess>({ ttlMs: this.cacheMs });
     deps.auth.onSessionsChanged(() => this.forget());
   }
 
@@ -109,16 +120,17 @@ export class AccessService {
   /**
    * Forget every remembered answer: after a change made here (a rename, a role, a removed member, a
    * project's settings), the next request reads it again. The tRPC context calls it after every
-   * successful mutation, the auth layer after every auth endpoint that may change a session.
+   * successful mutation, the auth layer after every auth endpoint that may change a session; access-peers.ts
+   * when another instance announces one of its own.
    */
-  forget(): void {
+  forget(origin: ForgetOrigin = "here"): void {
     this.sessions.clear();
     this.projects.clear();
-    for (const listener of this.forgetListeners) listener();
+    for (const listener of this.forgetListeners) listener(origin);
   }
 
   /** Calls `listener` at every `forget`: a cache of decisions made from this service's answers goes with them. */
-  onForget(listener: () => void): void {
+  onForget(listener: (origin: ForgetOrigin) => void): void {
     this.forgetListeners.push(listener);
   }
 

@@ -37,9 +37,11 @@ export function createServices(deps: {
   machines: MachineService;
   /** Open live streams allowed on this server, all callers together (OS2_MAX_LIVE_STREAMS). */
   maxLiveStreams?: number;
+  /** How long access answers are reused (OS2_ACCESS_CACHE_MS). */
+  accessCacheMs?: number;
 }) {
   const { db, encryptor, machines } = deps;
-  const access = new AccessService({ db, auth: deps.auth });
+  const access = new AccessService({ db, auth: deps.auth, cacheMs: deps.accessCacheMs });
   return {
     access,
     previews: new PreviewService({ db, access }),
