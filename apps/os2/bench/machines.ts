@@ -2,6 +2,9 @@
  * `pnpm bench:machines`: os2's machine path against baselines measured in the same run.
  *  1. create → `running` (daemon healthy, as the dashboard shows it) for N machines, one at a time, against
  *     the floor: `docker run -d -p 127.0.0.1:0:3000 <image> node -e <http server>` → first 200. Goal ≤ 1.4× at p50.
+ *     Also against the same bare server isolated as a machine is (its network, user, capabilities and limits:
+ *     local-docker's own isolationHostConfig), which splits the gap into what isolation costs the engine
+ *     and what os2 adds on top (its daemon, s6, the control plane).
  *  2. The dashboard door (dashboard-door.ts) against the daemon's no-work answer (an in-memory 404) at its
  *     published port directly, with a bare Node keep-alive proxy for scale. Goal: ≤ 0.5 ms added at p50.
  *  3. The preview door (preview-door.ts): an app on port 8080 inside the machine, at the container's bridge
@@ -23,6 +26,9 @@ import { promisify } from "node:util";
 
 import { Os2 } from "@os2/sdk";
 
+import { parseEnv } from "../backend/env.ts";
+import { isolationHostConfig, MACHINE_USER } from "../backend/providers/local-docker/container-config.ts";
+import { DEFAULT_MACHINE_NETWORK } from "../backend/providers/local-docker/local-docker-provider.ts";
 import { createTestOs2 } from "../backend/testing/harness.ts";
 import { docker, removeContainersOfStage, setUpProject } from "../backend/testing/machine-fixtures.ts";
 import { httpStatus, percentile } from "../test-support/http-status.ts";
@@ -37,13 +43,33 @@ const BARE_SERVER = `require("http").createServer((q, s) => s.end("ok")).listen(
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 const run = promisify(execFile);
 
-async function floorBoot(): Promise<number> {
+const env = parseEnv(process.env);
+/** What a machine's container gets besides its image and command: os2's network, limits and capabilities. */
+const ISOLATED = isolationHostConfig({
+  limits: {
+    cpuMillis: env.OS2_MACHINE_CPUS,
+    memoryMb: env.OS2_MACHINE_MEMORY,
+    pids: env.OS2_MACHINE_PIDS,
+    diskMb: null,
+  },
+  profile: env.OS2_MACHINE_PROFILE,
+  network: DEFAULT_MACHINE_NETWORK,
+  runtime: "runc",
+  diskQuota: false,
+});
+
+/** `isolated`: the bare server in a container isolated as a machine is (run after a create made the network). */
+async function floorBoot(options: { isolated?: boolean } = {}): Promise<number> {
   const started = performance.now();
   const container = await docker.createContainer({
     Image: image,
     Entrypoint: ["node", "-e", BARE_SERVER],
     Labels: { "os2-bench": "floor" },
-    HostConfig: { PortBindings: { "3000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] } },
+    ...(options.isolated ? { User: MACHINE_USER } : {}),
+    HostConfig: {
+      ...(options.isolated ? ISOLATED : {}),
+      PortBindings: { "3000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
+    },
     ExposedPorts: { "3000/tcp": {} },
   });
   await container.start();
@@ -80,12 +106,14 @@ async function main() {
   try {
     // 1. create → running vs the docker run floor, interleaved so noise hits both alike.
     const floor: number[] = [];
+    const isolatedFloor: number[] = [];
     const create: number[] = [];
     for (let i = 0; i < runs; i++) {
       floor.push(await floorBoot());
       const started = performance.now();
       const machine = await fx.api.machine.create.mutate({ ...fx.scope, name: `bench-${i}`, type: "local-docker" });
       create.push(await waitRunning(machine.id, started));
+      isolatedFloor.push(await floorBoot({ isolated: true }));
       if (i < runs - 1) await fx.api.machine.delete.mutate({ ...fx.scope, machineId: machine.id });
     }
     console.log(`\ncreate → running over ${runs} machines (one at a time)`);
@@ -95,10 +123,16 @@ async function main() {
     console.log(
       `  os2 create → running:           p50 ${fmt(percentile(create, 50))}  p95 ${fmt(percentile(create, 95))}`,
     );
+    console.log(
+      `  floor isolated as a machine:     p50 ${fmt(percentile(isolatedFloor, 50))}  p95 ${fmt(percentile(isolatedFloor, 95))}`,
+    );
     console.log(`  ratio at p50: ${(percentile(create, 50) / percentile(floor, 50)).toFixed(2)}×  (goal ≤ 1.4×)`);
+    console.log(
+      `  of the gap, isolation (network, user, capabilities, limits) is ${fmt(percentile(isolatedFloor, 50) - percentile(floor, 50))}; os2's own part (daemon, s6, control plane) ${fmt(percentile(create, 50) - percentile(isolatedFloor, 50))}`,
+    );
     summary.push({
       measure: "create → `running`, cold (p50)",
-      figure: `${fmt(percentile(create, 50))} vs floor ${fmt(percentile(floor, 50))} = ${(percentile(create, 50) / percentile(floor, 50)).toFixed(2)}×`,
+      figure: `${fmt(percentile(create, 50))} vs floor ${fmt(percentile(floor, 50))} = ${(percentile(create, 50) / percentile(floor, 50)).toFixed(2)}× (floor isolated as a machine: ${fmt(percentile(isolatedFloor, 50))}, ${(percentile(create, 50) / percentile(isolatedFloor, 50)).toFixed(2)}×)`,
       goal: "≤ 1.4× the `docker run` floor",
     });
 
