@@ -49,6 +49,7 @@ import { ensureInstallation } from "./services/installation.ts";
 import type { InstallationLimits } from "./services/machines/limits.ts";
 import { MachineListCache } from "./services/machines/list-cache.ts";
 import { MachineService } from "./services/machines/machine-service.ts";
+import { OrganizationChanges } from "./services/machines/organization-changes.ts";
 import { DatabasePreviewTokenStore } from "./services/machines/preview-token-store.ts";
 import { Reconciler } from "./services/machines/reconciler.ts";
 import { WarmPool } from "./services/machines/warm-pool.ts";
@@ -159,11 +160,16 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
 
   // Machine list pages, kept for a moment and forgotten on every invalidation of their organization.
   const machineLists = new MachineListCache({ ttlMs: env.OS2_MACHINE_LIST_CACHE_MS, maxEntries: 1_000 });
+  // And whoever waits for a machine's state (GET /api/v1/machines/{machine}?waitFor=…) reads again.
+  const changes = new OrganizationChanges();
   const realtime = await createRealtimeHub({
     db,
     pubsub: database.pubsub,
     log,
-    onInvalidate: (organizationId) => machineLists.forget(organizationId),
+    onInvalidate: (organizationId) => {
+      machineLists.forget(organizationId);
+      changes.fire(organizationId);
+    },
     authenticate: async (headers) => (await auth.api.getSession({ headers }))?.user.id ?? null,
   });
   const realtimeObserver: MutationObserver = {
@@ -211,6 +217,7 @@ export async function createOs2(options: CreateOs2Options): Promise<Os2> {
   const machines = new MachineService({
     pool,
     listCache: machineLists,
+    changes,
     limits,
     installationId,
     orphanGraceMs: env.OS2_ORPHAN_GRACE_MS,

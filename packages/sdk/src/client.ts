@@ -101,6 +101,8 @@ export type ListMachinesOptions = {
 export type MachinePage = { machines: Machine[]; nextCursor: string | null };
 
 export type WaitOptions = { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal };
+/** How long one long poll of waitUntil asks the server to hold its answer: below common proxies' 30–60 s. */
+const LONG_POLL_MS = 20_000;
 
 const RETRYABLE_ACTIONS: ReadonlySet<MachineAction> = new Set(["start", "stop", "archive", "unarchive"]);
 
@@ -180,10 +182,16 @@ export class Machines {
     return new Machine(this.http, await this.fetchData(ref, options.signal));
   }
 
-  /** @internal the raw record */
-  fetchData(ref: string, signal?: AbortSignal): Promise<ApiMachine> {
+  /** @internal the raw record; with `wait`, held by the server until the machine is in that state (or error) */
+  fetchData(ref: string, signal?: AbortSignal, wait?: { state: MachineState; ms: number }): Promise<ApiMachine> {
     return this.http.json(
-      { method: "GET", path: `/machines/${segment(ref)}`, idempotent: true, signal },
+      {
+        method: "GET",
+        path: `/machines/${segment(ref)}`,
+        ...(wait ? { query: { waitFor: wait.state, waitMs: Math.round(wait.ms) } } : {}),
+        idempotent: true,
+        signal,
+      },
       apiMachineSchema,
     );
   }
@@ -224,17 +232,20 @@ export class Machines {
   }
 
   /**
-   * Polls until the machine is in `state`: every 50 ms at first (a local machine boots in well under a
-   * second, and each poll is one small GET), then half as often again each time, up to `intervalMs` (1 s).
-   * Rejects with `MachineFailedError` when it goes to `error` instead, and `Os2TimeoutError` after
-   * `timeoutMs` (5 minutes by default).
+   * Waits until the machine is in `state`. Each request is a long poll (`waitFor`): the server answers the
+   * moment the machine gets there, or after up to 20 s, and the wait asks again. A server that answers at
+   * once instead (an older os2, or this token at its 32 waits) is polled: every 50 ms at first, then half as
+   * often again each time, up to `intervalMs` (1 s). Rejects with `MachineFailedError` when it goes to
+   * `error` instead, and `Os2TimeoutError` after `timeoutMs` (5 minutes by default).
    */
   async waitUntil(ref: string, state: MachineState, options: WaitOptions = {}): Promise<Machine> {
     const timeoutMs = options.timeoutMs ?? 300_000;
     const deadline = Date.now() + timeoutMs;
     let interval = 50;
     for (;;) {
-      const data = await this.fetchData(ref, options.signal);
+      const asked = Date.now();
+      const holdMs = Math.min(LONG_POLL_MS, Math.max(0, deadline - asked));
+      const data = await this.fetchData(ref, options.signal, { state, ms: holdMs });
       if (data.state === state) return new Machine(this.http, data);
       if (data.state === "error") throw new MachineFailedError(data, state);
       if (Date.now() >= deadline) {
@@ -242,6 +253,8 @@ export class Machines {
           `machine ${data.name} (${data.id}) is ${data.state}, not ${state}, after ${Math.round(timeoutMs / 1000)} s`,
         );
       }
+      // Held for (about) as long as asked: the server waited; ask again at once.
+      if (Date.now() - asked >= holdMs * 0.9) continue;
       await delay(Math.min(interval, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal });
       interval = Math.min(options.intervalMs ?? 1_000, interval * 1.5);
     }

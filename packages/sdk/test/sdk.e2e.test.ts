@@ -53,9 +53,20 @@ describe("@os2/sdk end to end", () => {
     expect(isOs2Error(error, "unauthorized")).toBe(true);
   });
 
-  it("creates a machine and waits until it runs; get by name and list find it", async () => {
-    machine = await os2.machines.create({ name: "sdk-e2e", wait: true });
+  it("creates a machine and waits until it runs with one held request (a long poll, not polling); get by name and list find it", async () => {
+    const gets: string[] = [];
+    const counted = new Os2({
+      baseUrl: os2Server.url,
+      token: os2Server.token,
+      fetch: (input, init) => {
+        if ((init.method ?? "GET") === "GET") gets.push(new URL(input).search);
+        return fetch(input, init);
+      },
+    });
+    machine = await counted.machines.create({ name: "sdk-e2e", wait: true });
     expect(machine.state).toBe("running");
+    // The boot takes well under the 20 s one request is held for: the server answered it at `running`.
+    expect(gets).toEqual([expect.stringMatching(/^\?waitFor=running&waitMs=\d+$/)]);
     expect(machine.id).toMatch(/^mach_/);
     expect((await os2.machines.get("sdk-e2e")).id).toBe(machine.id);
     expect((await os2.machines.listAll()).map((m) => m.id)).toContain(machine.id);

@@ -50,6 +50,8 @@ export function createServices(deps: {
     usage: new UsageWatcher({ access, machines, hub: machines.usageHub }),
     /** Open log and usage streams per user and per access token, capped (see stream-slots.ts). */
     streamSlots: new StreamSlots(undefined, deps.maxLiveStreams),
+    /** Long polls of a machine's state (GET /api/v1/machines/{machine}?waitFor=), capped the same way. */
+    machineWaits: new StreamSlots(undefined, deps.maxLiveStreams),
     idempotency: new IdempotencyKeys(db),
     users: {
       rename: (userId: string, name: string) => renameUser(db, userId, name),

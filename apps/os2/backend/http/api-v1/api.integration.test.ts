@@ -230,6 +230,62 @@ describe("the HTTP API (/api/v1)", () => {
     expect([404, 405]).toContain(gone.status);
   }, 180_000);
 
+  it("holds GET /machines/{machine}?waitFor= until the machine gets there (one request from create to running), ends a wait after waitMs, allows 32 waits per token, and refuses a malformed wait naming its field", async () => {
+    const created = await ok(
+      await call("POST", "/machines", { token, body: { name: "api-waiter" } }),
+      apiMachineSchema,
+      201,
+    );
+    expect(created.state).not.toBe("running");
+    // One request, held while the machine boots.
+    const waited = await ok(
+      await call("GET", `/machines/${created.id}?waitFor=running&waitMs=60000`, { token }),
+      apiMachineSchema,
+    );
+    expect(waited).toMatchObject({ id: created.id, state: "running" });
+
+    // A state it does not reach: the answer comes after waitMs, with the machine as it is.
+    let started = Date.now();
+    const notYet = await ok(
+      await call("GET", `/machines/api-waiter?waitFor=stopped&waitMs=400`, { token }),
+      apiMachineSchema,
+    );
+    expect(notYet.state).toBe("running");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+
+    // 32 waits at once per token; the 33rd is answered at once instead of held.
+    const waits = t.os2.deps.services.machineWaits;
+    const held = Array.from({ length: 32 }, () =>
+      call("GET", `/machines/${created.id}?waitFor=stopped&waitMs=60000`, { token }),
+    );
+    for (let i = 0; i < 200 && waits.open < 32; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(waits.open).toBe(32);
+    started = Date.now();
+    const beyond = await ok(
+      await call("GET", `/machines/${created.id}?waitFor=stopped&waitMs=20000`, { token }),
+      apiMachineSchema,
+    );
+    expect(beyond.state).toBe("running");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Stopping the machine answers every held wait, with the state it waited for.
+    await ok(await call("POST", `/machines/${created.id}/stop`, { token }), apiMachineSchema);
+    const answers = await Promise.all(held.map(async (response) => ok(await response, apiMachineSchema)));
+    expect(answers.map((answer) => answer.state)).toEqual(Array.from({ length: 32 }, () => "stopped"));
+    expect(waits.open).toBe(0);
+
+    for (const [query, field] of [
+      ["waitFor=sleeping", "waitFor"],
+      ["waitFor=running&waitMs=60001", "waitMs"],
+      ["waitFor=running&waitMs=soon", "waitMs"],
+      ["waitMs=100", "waitMs"],
+    ] as const) {
+      const response = await call("GET", `/machines/${created.id}?${query}`, { token });
+      const body = apiErrorSchema.parse(await response.json());
+      expect({ query, status: response.status, field: body.field }).toEqual({ query, status: 400, field });
+    }
+    await ok(await call("DELETE", `/machines/${created.id}`, { token }), { parse: (v: unknown) => v });
+  }, 180_000);
+
   it("manages env vars without ever answering a value, and names the project", async () => {
     const project = await ok(await call("GET", "/project", { token }), apiProjectSchema);
     expect(project.slug).toBe("machines");

@@ -34,6 +34,7 @@ import {
   IDEMPOTENCY_KEY_HEADER,
   machineActionSchema,
   machineRefSchema,
+  machineStateSchema,
 } from "@os2/protocol";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { Context as HonoContext } from "hono";
@@ -69,6 +70,35 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
 });
 const security = [{ bearer: [] }];
+/** The longest a `GET /machines/{machine}?waitFor=…` holds its answer, and how long when `waitMs` is not given. */
+const MAX_WAIT_MS = 60_000;
+const DEFAULT_WAIT_MS = 30_000;
+const waitQuery = z
+  .object({
+    waitFor: machineStateSchema.optional().openapi({
+      description:
+        "Hold the answer until the machine is in this state, or `error`, or `waitMs` has passed; it is then the machine as it is. " +
+        "Without it the answer is immediate.",
+    }),
+    waitMs: z
+      .string()
+      .regex(/^\d{1,9}$/, `Use a whole number of milliseconds from 0 to ${MAX_WAIT_MS}`)
+      .transform(Number)
+      .pipe(z.number().max(MAX_WAIT_MS, `Use 0 to ${MAX_WAIT_MS} milliseconds`))
+      .optional()
+      .openapi({
+        type: "integer",
+        description: `With \`waitFor\`: the longest to hold the answer, 0 to ${MAX_WAIT_MS} ms (default ${DEFAULT_WAIT_MS})`,
+      }),
+  })
+  .superRefine((query, context) => {
+    if (query.waitMs !== undefined && query.waitFor === undefined)
+      context.addIssue({
+        code: "custom",
+        path: ["waitMs"],
+        message: "Give waitFor too: waitMs bounds a wait for a state",
+      });
+  });
 const machineParams = z.object({
   machine: machineRefSchema.describe("The machine's id (`mach_…`) or its name"),
 });
@@ -286,7 +316,7 @@ export function createApiV1(deps: AppDeps) {
       path: "/machines",
       summary: "Create a machine",
       description:
-        "Answers at once with the machine `creating`; poll `GET /machines/{machine}` (or use the SDK's `wait`) until it is `running`. " +
+        "Answers at once with the machine `creating`; `GET /machines/{machine}?waitFor=running` then answers when it is `running` (the SDK's `wait` does this). " +
         "With an `Idempotency-Key`, a retry answers the machine the first request made (200) instead of making another.",
       tags: ["Machines"],
       security,
@@ -333,14 +363,44 @@ export function createApiV1(deps: AppDeps) {
       method: "get",
       path: "/machines/{machine}",
       summary: "Get a machine",
+      description:
+        "With `waitFor`, a long poll: the answer comes the moment the machine reaches that state (or `error`), or after `waitMs`. " +
+        "Check `state` and ask again to wait longer. Each access token holds up to 32 waits at once; beyond that the answer is immediate.",
       tags: ["Machines"],
       security,
-      request: { params: machineParams },
-      responses: { 200: json(apiMachineSchema, "The machine"), 401: errorResponses[401], 404: errorResponses[404] },
+      request: { params: machineParams, query: waitQuery },
+      responses: {
+        200: json(apiMachineSchema, "The machine"),
+        400: errorResponses[400],
+        401: errorResponses[401],
+        404: errorResponses[404],
+      },
     }),
     (c) =>
-      handle(c, async (api, scope) => {
+      handle(c, async (api, scope, ctx) => {
         const row = await machineOf(scope, c.req.valid("param").machine);
+        const { waitFor, waitMs } = c.req.valid("query");
+        if (waitFor) {
+          let free: (() => void) | null = null;
+          try {
+            free = deps.services.machineWaits.take(ctx.caller);
+          } catch {
+            // At the bound (per token, or server-wide): the answer is immediate, and the client polls.
+          }
+          try {
+            if (free)
+              await deps.services.machines.waitForState({
+                projectId: scope.projectId,
+                organizationId: scope.organization.id,
+                machineId: row.id,
+                states: [waitFor],
+                waitMs: waitMs ?? DEFAULT_WAIT_MS,
+                signal: c.req.raw.signal,
+              });
+          } finally {
+            free?.();
+          }
+        }
         return c.json(await publicMachine(api, scope, row.id), 200);
       }),
   );

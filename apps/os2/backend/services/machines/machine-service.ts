@@ -36,6 +36,7 @@ import {
   type MachineListPage,
 } from "./machine-list.ts";
 import { errorMessage, type Machine, type PublicMachine, toPublicMachine } from "./machine-row.ts";
+import type { OrganizationChanges } from "./organization-changes.ts";
 import { UsageHub, type UsageTarget } from "./usage-hub.ts";
 import type { WarmPool, WarmPoolMemberView } from "./warm-pool.ts";
 
@@ -47,6 +48,11 @@ export { MACHINE_TYPES, type MachineType };
 export type ContainerLogEvent = { kind: "reset" | "append" | "ended"; lines: string[] };
 const FOLLOW_FIRST_BATCH_WAIT_MS = 300;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * A waiting read (waitForState) reads again at least this often, even with no change announced: a change
+ * made underneath os2, or announced while the NOTIFY connection was down, is seen within this.
+ */
+const WAIT_RECHECK_MS = 1_000;
 
 export type MachineServiceOptions = {
   db: Db;
@@ -65,6 +71,8 @@ export type MachineServiceOptions = {
   pool?: WarmPool | undefined;
   /** Pages of machine lists kept for a moment (list-cache.ts), forgotten on every realtime invalidation. */
   listCache?: MachineListCache | undefined;
+  /** Told of every realtime invalidation (organization-changes.ts); waiting reads wake on it. */
+  changes?: OrganizationChanges | undefined;
 };
 
 export class MachineService {
@@ -219,6 +227,42 @@ export class MachineService {
       .limit(1);
     if (!row) throw new DomainError("not_found", `No machine with the id or name "${ref}" in this project.`);
     return row;
+  }
+
+  /**
+   * Returns once the machine's observed state is one of `states` or `error` (a wait for `running` ends
+   * when the boot failed), or after `waitMs`, or when `signal` aborts, whichever is first; the caller then
+   * reads the machine as it is. Wakes at every change announced for the organization (this instance's or
+   * another's) and reads again; throws not_found when the machine is gone.
+   */
+  async waitForState(input: {
+    projectId: string;
+    organizationId: string;
+    machineId: string;
+    states: readonly string[];
+    waitMs: number;
+    signal?: AbortSignal | undefined;
+  }): Promise<void> {
+    const deadline = Date.now() + input.waitMs;
+    const aborted = () => input.signal?.aborted ?? false;
+    for (;;) {
+      const left = deadline - Date.now();
+      // Taken before the read: a change between the read and the wait still wakes it.
+      const next = this.options.changes?.next(input.organizationId, Math.min(WAIT_RECHECK_MS, left));
+      const row = await this.get(input.projectId, input.machineId).catch((error: unknown) => {
+        next?.cancel();
+        throw error;
+      });
+      if (input.states.includes(row.observedState) || row.observedState === "error" || left <= 0 || aborted()) {
+        next?.cancel();
+        return;
+      }
+      const onAbort = () => next?.cancel();
+      input.signal?.addEventListener("abort", onAbort, { once: true });
+      await (next?.changed ?? sleep(Math.min(WAIT_RECHECK_MS, left)));
+      input.signal?.removeEventListener("abort", onAbort);
+      if (aborted()) return;
+    }
   }
 
   async get(projectId: string, machineId: string): Promise<Machine> {
