@@ -72,7 +72,7 @@ export type MachineServiceOptions = {
   /** Pages of machine lists kept for a moment (list-cache.ts), forgotten on every realtime invalidation. */
   listCache?: MachineListCache | undefined;
   /** Told of every realtime invalidation (organization-changes.ts); waiting reads wake on it. */
-  changes?: OrganizationChanges | undefined;
+  changes: OrganizationChanges;
 };
 
 export class MachineService {
@@ -248,19 +248,18 @@ export class MachineService {
     for (;;) {
       const left = deadline - Date.now();
       // Taken before the read: a change between the read and the wait still wakes it.
-      const next = this.options.changes?.next(input.organizationId, Math.min(WAIT_RECHECK_MS, left));
-      const row = await this.get(input.projectId, input.machineId).catch((error: unknown) => {
-        next?.cancel();
-        throw error;
-      });
-      if (input.states.includes(row.observedState) || row.observedState === "error" || left <= 0 || aborted()) {
-        next?.cancel();
-        return;
-      }
-      const onAbort = () => next?.cancel();
+      const next = this.options.changes.next(input.organizationId, Math.min(WAIT_RECHECK_MS, left));
+      const onAbort = () => next.cancel();
       input.signal?.addEventListener("abort", onAbort, { once: true });
-      await (next?.changed ?? sleep(Math.min(WAIT_RECHECK_MS, left)));
-      input.signal?.removeEventListener("abort", onAbort);
+      try {
+        const row = await this.get(input.projectId, input.machineId);
+        const reached = input.states.includes(row.observedState) || row.observedState === "error";
+        if (reached || left <= 0 || aborted()) return;
+        await next.changed;
+      } finally {
+        next.cancel();
+        input.signal?.removeEventListener("abort", onAbort);
+      }
       if (aborted()) return;
     }
   }
