@@ -32,16 +32,23 @@ function accessService() {
   return { access, heard };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 const log = createLogger(() => {});
+
+/** Instances a and b sharing one channel, each announcing its forgets. */
+async function twoInstances() {
+  const channel = sharedChannel();
+  const a = accessService();
+  const b = accessService();
+  await shareAccessForgets({ access: a.access, pubsub: channel.pubsub, log, instanceId: "a" });
+  await shareAccessForgets({ access: b.access, pubsub: channel.pubsub, log, instanceId: "b" });
+  return { channel, a, b };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe("shareAccessForgets (access answers forgotten on every instance)", () => {
   it("a forget here is announced once, and the other instance forgets as a peer without announcing it again", async () => {
-    const channel = sharedChannel();
-    const a = accessService();
-    const b = accessService();
-    await shareAccessForgets({ access: a.access, pubsub: channel.pubsub, log, instanceId: "a" });
-    await shareAccessForgets({ access: b.access, pubsub: channel.pubsub, log, instanceId: "b" });
+    const { channel, a, b } = await twoInstances();
     expect(channel.listeners.get(ACCESS_FORGET_CHANNEL)).toHaveLength(2);
 
     a.access.forget();
@@ -53,11 +60,7 @@ describe("shareAccessForgets (access answers forgotten on every instance)", () =
   });
 
   it("forgets in one turn of the event loop go out as one notice", async () => {
-    const channel = sharedChannel();
-    const a = accessService();
-    const b = accessService();
-    await shareAccessForgets({ access: a.access, pubsub: channel.pubsub, log, instanceId: "a" });
-    await shareAccessForgets({ access: b.access, pubsub: channel.pubsub, log, instanceId: "b" });
+    const { channel, a, b } = await twoInstances();
     a.access.forget();
     a.access.forget();
     a.access.forget();
