@@ -4,11 +4,12 @@
  * caller may reach a project, with which role (a query joining organization, membership and project).
  * Together they were most of what a cheap call cost.
  *
- * The bound: a session revoked, a user, membership or project changed by another process sharing the
- * database shows here within ACCESS_CACHE_MS, the same bound as the proxy's access cache
- * (proxy/doors.ts). This process forgets everything at once after its own changes (every auth endpoint but
- * the reads, every successful tRPC mutation), so sign-out, a rename, a removed member or a role change made
- * here hold from the next request. Access tokens are checked against the database on every request, so a
+ * The bound: this process forgets everything at once after its own changes (every auth endpoint but the
+ * reads, every successful tRPC mutation), so sign-out, a rename, a removed member or a role change made here
+ * hold from the next request; another os2 instance on the same PostgreSQL announces its own, and this one
+ * forgets as soon as the notice arrives (access-peers.ts). What no notice covers (a row changed by something
+ * else, a notice lost while the connection was down) shows within OS2_ACCESS_CACHE_MS (ACCESS_CACHE_MS by
+ * default), the same bound as the doors' decisions (proxy/doors.ts). Access tokens are checked against the database on every request, so a
  * revoked token is refused at once everywhere.
  */
 import { createHash } from "node:crypto";
