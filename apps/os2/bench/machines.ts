@@ -28,7 +28,6 @@ import { Os2 } from "@os2/sdk";
 
 import { parseEnv } from "../backend/env.ts";
 import { isolationHostConfig, MACHINE_USER } from "../backend/providers/local-docker/container-config.ts";
-import { DEFAULT_MACHINE_NETWORK } from "../backend/providers/local-docker/local-docker-provider.ts";
 import { createTestOs2 } from "../backend/testing/harness.ts";
 import { docker, removeContainersOfStage, setUpProject } from "../backend/testing/machine-fixtures.ts";
 import { httpStatus, percentile } from "../test-support/http-status.ts";
@@ -53,8 +52,8 @@ const ISOLATED = isolationHostConfig({
     diskMb: null,
   },
   profile: env.OS2_MACHINE_PROFILE,
-  network: DEFAULT_MACHINE_NETWORK,
-  runtime: "runc",
+  network: env.OS2_MACHINE_NETWORK,
+  runtime: env.OS2_MACHINE_RUNTIME,
   diskQuota: false,
 });
 
